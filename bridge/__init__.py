@@ -1,0 +1,66 @@
+"""Bridge: cross-sector care coordination for bridge-builder nurses."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask, jsonify, send_from_directory
+
+from bridge.config import DEFAULTS, from_environment
+from bridge.logs import configure_logging
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the web application (the scheduler builds its own app from the same function)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    configure_logging(app.config["LOG_LEVEL"])
+
+    from bridge.api import init_api
+    from bridge.api.errors import register_error_handlers
+    from bridge.api.http import init_request_lifecycle
+    from bridge.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir())
+    init_request_lifecycle(app)
+    register_error_handlers(app)
+    init_api(app)
+    _register_docs_assets(app)
+
+    from bridge.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+
+    @app.get("/")
+    def index():
+        return jsonify(
+            {
+                "service": "bridge",
+                "api": "/api/v1",
+                "openapi": "/api/openapi.json",
+                "docs": "/api/docs",
+            }
+        )
+
+    logging.getLogger("bridge").debug("app created")
+    return app
+
+
+def _migrations_dir() -> str:
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+
+def _register_docs_assets(app: Flask) -> None:
+    # Swagger UI's files come from the swagger-ui-bundle package, so the docs work offline.
+    import swagger_ui_bundle
+
+    @app.get("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename: str):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

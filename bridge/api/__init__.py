@@ -1,0 +1,37 @@
+"""The REST API under /api/v1: thin flask-smorest blueprints over domain services."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from bridge.api.errors import BridgeApi
+
+API_BLUEPRINTS = (
+    "bridge.api.organisations",
+    "bridge.api.staff",
+    "bridge.api.nurses",
+    "bridge.api.patients",
+)
+
+
+def init_api(app: Flask) -> BridgeApi:
+    """Create the API object and register every blueprint."""
+    import importlib
+
+    api = BridgeApi(app, spec_kwargs={"info": {"description": _DESCRIPTION}})
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "an API token"}
+    )
+    api.spec.options["security"] = [{"bearer": []}]
+    for module_name in API_BLUEPRINTS:
+        module = importlib.import_module(module_name)
+        api.register_blueprint(module.blp, url_prefix="/api/v1" + module.URL_PREFIX)
+    app.extensions["bridge_api"] = api
+    return api
+
+
+_DESCRIPTION = (
+    "Bridge keeps patients, bridge nurses, cross-sector network meetings and follow-up after "
+    "discharge. Authenticate with `Authorization: Bearer <token>`. Errors are "
+    "`application/problem+json`. Lists use `limit` and an opaque `cursor`."
+)

@@ -1,0 +1,76 @@
+"""Bridge nurses: shared employment between a region and municipalities, and capacity."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from bridge.api.http import current_principal, require_if_match, with_etag
+from bridge.api.schemas import PageArgsSchema, StrictSchema, page_schema
+from bridge.domain.registry import services
+from bridge.domain.registry.models import Role
+from bridge.extensions import db
+
+URL_PREFIX = "/nurses"
+blp = Blueprint("nurses", __name__, description="Bridge nurses and their financing")
+
+
+class FinancingSchema(StrictSchema):
+    municipality_id = fields.Integer(required=True)
+    share = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
+
+
+class NurseSchema(StrictSchema):
+    staff_id = fields.Integer(required=True)
+    name = fields.Function(lambda n: n.staff.name, dump_only=True)
+    region_id = fields.Integer(required=True)
+    region_share = fields.Integer(required=True, validate=validate.Range(min=0, max=100))
+    financing = fields.List(
+        fields.Nested(FinancingSchema), required=True, validate=validate.Length(min=1, max=98)
+    )
+    caseload_capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=500))
+    active = fields.Boolean(load_default=True)
+
+
+class NursePatchSchema(NurseSchema):
+    class Meta:
+        exclude = ("staff_id",)
+
+    active = fields.Boolean()
+
+
+NursePageSchema = page_schema(NurseSchema, "NursePage")
+
+
+@blp.route("")
+class Nurses(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, NursePageSchema)
+    def get(self, args):
+        """List bridge nurses"""
+        return services.list_nurses(db.session, cursor=args["cursor"], limit=args["limit"])
+
+    @blp.arguments(NurseSchema)
+    @blp.response(201, NurseSchema)
+    def post(self, data):
+        """Record a bridge nurse's shared employment (admin)"""
+        current_principal().require(Role.ADMIN)
+        return with_etag(services.create_nurse(db.session, data), 201)
+
+
+@blp.route("/<int:staff_id>")
+class NurseById(MethodView):
+    @blp.response(200, NurseSchema)
+    def get(self, staff_id):
+        """Read a bridge nurse"""
+        return with_etag(services.get_nurse(db.session, staff_id))
+
+    @blp.arguments(NursePatchSchema(partial=True))
+    @blp.response(200, NurseSchema)
+    def patch(self, data, staff_id):
+        """Change financing, capacity or active flag (admin; If-Match required)"""
+        current_principal().require(Role.ADMIN)
+        nurse = services.get_nurse(db.session, staff_id)
+        require_if_match(nurse)
+        return with_etag(services.update_nurse(db.session, nurse, data))

@@ -1,0 +1,87 @@
+"""Organisations: regions, municipalities, hospitals and departments, practices, facilities."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from bridge.api.http import current_principal, require_if_match, with_etag
+from bridge.api.schemas import PageArgsSchema, StrictSchema, page_schema, text
+from bridge.domain.registry import services
+from bridge.domain.registry.models import OrganisationKind, Role, Specialty
+from bridge.extensions import db
+
+URL_PREFIX = "/organisations"
+blp = Blueprint("organisations", __name__, description="Organisations taking part in care")
+
+
+class OrganisationSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    kind = fields.Enum(OrganisationKind, by_value=True, required=True)
+    name = text(200, required=True)
+    parent_id = fields.Integer(allow_none=True)
+    specialty = fields.Enum(Specialty, by_value=True, allow_none=True)
+    sor_code = fields.String(allow_none=True, validate=validate.Length(max=18))
+    municipality_code = fields.String(allow_none=True, validate=validate.Length(max=4))
+    region_code = fields.String(
+        allow_none=True, validate=validate.Regexp(r"^DK-8[1-9]$", error="must be like DK-84")
+    )
+    ydernummer = fields.String(allow_none=True, validate=validate.Length(max=7))
+    gln = fields.String(allow_none=True, validate=validate.Length(max=13))
+    valid_from = fields.Date(allow_none=True)
+    valid_to = fields.Date(allow_none=True)
+
+
+class OrganisationPatchSchema(OrganisationSchema):
+    class Meta:
+        exclude = ("kind",)
+
+    name = text(200)
+
+
+class OrganisationQuerySchema(PageArgsSchema):
+    kind = fields.Enum(OrganisationKind, by_value=True, load_default=None)
+    valid_on = fields.Date(load_default=None)
+
+
+OrganisationPageSchema = page_schema(OrganisationSchema, "OrganisationPage")
+
+
+@blp.route("")
+class Organisations(MethodView):
+    @blp.arguments(OrganisationQuerySchema, location="query")
+    @blp.response(200, OrganisationPageSchema)
+    def get(self, args):
+        """List organisations"""
+        return services.list_organisations(
+            db.session,
+            kind=args["kind"],
+            on=args["valid_on"],
+            cursor=args["cursor"],
+            limit=args["limit"],
+        )
+
+    @blp.arguments(OrganisationSchema)
+    @blp.response(201, OrganisationSchema)
+    def post(self, data):
+        """Register an organisation (admin)"""
+        current_principal().require(Role.ADMIN)
+        return with_etag(services.create_organisation(db.session, data), 201)
+
+
+@blp.route("/<int:org_id>")
+class OrganisationById(MethodView):
+    @blp.response(200, OrganisationSchema)
+    def get(self, org_id):
+        """Read an organisation"""
+        return with_etag(services.get_organisation(db.session, org_id))
+
+    @blp.arguments(OrganisationPatchSchema(partial=True))
+    @blp.response(200, OrganisationSchema)
+    def patch(self, data, org_id):
+        """Change an organisation (admin; If-Match required)"""
+        current_principal().require(Role.ADMIN)
+        org = services.get_organisation(db.session, org_id)
+        require_if_match(org)
+        return with_etag(services.update_organisation(db.session, org, data))

@@ -1,0 +1,301 @@
+"""Patients and their records. Every operation is scoped by who may see the patient."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from bridge.api.http import current_principal, require_if_match, with_etag
+from bridge.api.schemas import (
+    CopenhagenDateTime,
+    PageArgsSchema,
+    StrictSchema,
+    page_schema,
+    text,
+)
+from bridge.domain.audit import AuditAction
+from bridge.domain.patients import services
+from bridge.domain.patients.models import CareTeamRole, ConsentScope, PatientStatus
+from bridge.domain.registry.models import OrganisationKind
+from bridge.extensions import db
+
+URL_PREFIX = "/patients"
+blp = Blueprint(
+    "patients",
+    __name__,
+    description="Patients, their relatives, diagnoses, enrollments, care team and consents",
+)
+
+
+class PatientSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    cpr = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(max=11),
+        metadata={"description": "DDMMYYSSSS or DDMMYY-SSSS; never returned in full"},
+    )
+    cpr_masked = fields.String(dump_only=True, metadata={"description": "DDMMYY-xxxx"})
+    name = text(200, required=True)
+    birth_date = fields.Date(dump_only=True)
+    sex = fields.String(dump_only=True)
+    municipality_id = fields.Integer(required=True)
+    gp_practice_id = fields.Integer(allow_none=True)
+    status = fields.Enum(PatientStatus, by_value=True, load_default=PatientStatus.ACTIVE)
+    created_at = CopenhagenDateTime(dump_only=True)
+    updated_at = CopenhagenDateTime(dump_only=True)
+
+
+class PatientPatchSchema(PatientSchema):
+    class Meta:
+        exclude = ("cpr",)
+
+    status = fields.Enum(PatientStatus, by_value=True)
+
+
+class PatientQuerySchema(PageArgsSchema):
+    name = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+
+class CprSearchSchema(StrictSchema):
+    cpr = fields.String(required=True, validate=validate.Length(max=11))
+
+
+class RelativeSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    name = text(200, required=True)
+    relation = text(100, required=True)
+    contact = text(200, allow_none=True)
+    may_receive_information = fields.Boolean(load_default=False)
+
+
+class DiagnosisSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    code = fields.String(required=True, validate=validate.Length(max=10))
+    psychiatric = fields.Boolean(dump_only=True)
+    description = text(300, allow_none=True)
+    diagnosed_on = fields.Date(allow_none=True)
+
+
+class EnrollmentSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    patient_id = fields.Integer(dump_only=True)
+    nurse_id = fields.Integer(metadata={"description": "the bridge nurse; defaults to the caller"})
+    start_date = fields.Date()
+    end_date = fields.Date(dump_only=True)
+    reason = text(500, required=True)
+    end_reason = fields.String(dump_only=True)
+    active = fields.Boolean(dump_only=True)
+    created_at = CopenhagenDateTime(dump_only=True)
+
+
+class EnrollmentPatchSchema(StrictSchema):
+    nurse_id = fields.Integer()
+    end_date = fields.Date()
+    end_reason = text(500)
+
+
+class CareTeamMemberSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    organisation_id = fields.Integer(required=True)
+    role = fields.Enum(CareTeamRole, by_value=True, required=True)
+    contact_name = text(200, allow_none=True)
+    contact_info = text(200, allow_none=True)
+
+
+class ConsentSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    recipient_organisation_id = fields.Integer(allow_none=True)
+    recipient_kind = fields.Enum(OrganisationKind, by_value=True, allow_none=True)
+    scope = fields.Enum(ConsentScope, by_value=True, required=True)
+    given_at = CopenhagenDateTime()
+    withdrawn_at = CopenhagenDateTime(dump_only=True)
+    recorded_by_id = fields.Integer(dump_only=True)
+    withdrawn_by_id = fields.Integer(dump_only=True)
+    note = text(1000, allow_none=True)
+    active = fields.Boolean(dump_only=True)
+
+
+class ConsentWithdrawSchema(StrictSchema):
+    withdrawn_at = CopenhagenDateTime()
+
+
+class AccessLogEntrySchema(StrictSchema):
+    id = fields.Integer()
+    occurred_at = CopenhagenDateTime()
+    staff_id = fields.Integer(allow_none=True)
+    organisation_id = fields.Integer(allow_none=True)
+    action = fields.String()
+    resource_type = fields.String()
+    resource_id = fields.String(allow_none=True)
+    outcome = fields.String()
+
+
+PatientPageSchema = page_schema(PatientSchema, "PatientPage")
+AccessLogPageSchema = page_schema(AccessLogEntrySchema, "AccessLogPage")
+
+
+@blp.route("")
+class Patients(MethodView):
+    @blp.arguments(PatientQuerySchema, location="query")
+    @blp.response(200, PatientPageSchema)
+    def get(self, args):
+        """List the patients you may see (CPR masked)"""
+        return services.list_patients(
+            db.session,
+            current_principal(),
+            cursor=args["cursor"],
+            limit=args["limit"],
+            name=args["name"],
+        )
+
+    @blp.arguments(PatientSchema)
+    @blp.response(201, PatientSchema)
+    def post(self, data):
+        """Register a patient (nurse, admin)"""
+        return with_etag(services.register_patient(db.session, current_principal(), data), 201)
+
+
+@blp.route("/search")
+class PatientSearch(MethodView):
+    @blp.arguments(CprSearchSchema)
+    @blp.response(200, PatientSchema)
+    def post(self, data):
+        """Find a patient by full CPR number (in the body, so it stays out of URLs and logs)"""
+        return with_etag(services.find_patient_by_cpr(db.session, current_principal(), data["cpr"]))
+
+
+@blp.route("/<int:patient_id>")
+class PatientById(MethodView):
+    @blp.response(200, PatientSchema)
+    def get(self, patient_id):
+        """Read a patient"""
+        return with_etag(services.get_patient(db.session, current_principal(), patient_id))
+
+    @blp.arguments(PatientPatchSchema(partial=True))
+    @blp.response(200, PatientSchema)
+    def patch(self, data, patient_id):
+        """Change a patient (nurse, admin; If-Match required)"""
+        principal = current_principal()
+        patient = services.write_patient_scoped(
+            db.session, principal, patient_id, "patient", AuditAction.UPDATE
+        )
+        require_if_match(patient)
+        return with_etag(services.update_patient(db.session, principal, patient, data))
+
+
+@blp.route("/<int:patient_id>/relatives")
+class Relatives(MethodView):
+    @blp.response(200, RelativeSchema(many=True))
+    def get(self, patient_id):
+        """List the patient's relatives"""
+        return services.list_relatives(db.session, current_principal(), patient_id)
+
+    @blp.arguments(RelativeSchema)
+    @blp.response(201, RelativeSchema)
+    def post(self, data, patient_id):
+        """Add a relative (nurse, admin)"""
+        return services.add_relative(db.session, current_principal(), patient_id, data)
+
+
+@blp.route("/<int:patient_id>/diagnoses")
+class Diagnoses(MethodView):
+    @blp.response(200, DiagnosisSchema(many=True))
+    def get(self, patient_id):
+        """List the patient's diagnoses"""
+        return services.list_diagnoses(db.session, current_principal(), patient_id)
+
+    @blp.arguments(DiagnosisSchema)
+    @blp.response(201, DiagnosisSchema)
+    def post(self, data, patient_id):
+        """Add an ICD-10 diagnosis (nurse, hospital, admin)"""
+        return services.add_diagnosis(db.session, current_principal(), patient_id, data)
+
+
+@blp.route("/<int:patient_id>/care-team")
+class CareTeam(MethodView):
+    @blp.response(200, CareTeamMemberSchema(many=True))
+    def get(self, patient_id):
+        """List the patient's care team"""
+        return services.list_care_team(db.session, current_principal(), patient_id)
+
+    @blp.arguments(CareTeamMemberSchema)
+    @blp.response(201, CareTeamMemberSchema)
+    def post(self, data, patient_id):
+        """Add an organisation to the care team (nurse, admin)"""
+        return services.add_care_team_member(db.session, current_principal(), patient_id, data)
+
+
+@blp.route("/<int:patient_id>/enrollments")
+class Enrollments(MethodView):
+    @blp.response(200, EnrollmentSchema(many=True))
+    def get(self, patient_id):
+        """List the patient's bridge-nurse courses"""
+        return services.list_enrollments(db.session, current_principal(), patient_id)
+
+    @blp.arguments(EnrollmentSchema)
+    @blp.response(201, EnrollmentSchema)
+    def post(self, data, patient_id):
+        """Enrol the patient with a bridge nurse (nurse, admin)"""
+        enrollment = services.enroll_patient(db.session, current_principal(), patient_id, data)
+        return with_etag(enrollment, 201)
+
+
+@blp.route("/<int:patient_id>/enrollments/<int:enrollment_id>")
+class EnrollmentById(MethodView):
+    @blp.response(200, EnrollmentSchema)
+    def get(self, patient_id, enrollment_id):
+        """Read one course"""
+        return with_etag(
+            services.get_enrollment(db.session, current_principal(), patient_id, enrollment_id)
+        )
+
+    @blp.arguments(EnrollmentPatchSchema)
+    @blp.response(200, EnrollmentSchema)
+    def patch(self, data, patient_id, enrollment_id):
+        """End a course or hand it to another nurse (If-Match required)"""
+        principal = current_principal()
+        enrollment = services.get_enrollment(db.session, principal, patient_id, enrollment_id)
+        require_if_match(enrollment)
+        return with_etag(services.update_enrollment(db.session, principal, enrollment, data))
+
+
+@blp.route("/<int:patient_id>/consents")
+class Consents(MethodView):
+    @blp.response(200, ConsentSchema(many=True))
+    def get(self, patient_id):
+        """List the patient's consents, withdrawn ones included"""
+        return services.list_consents(db.session, current_principal(), patient_id)
+
+    @blp.arguments(ConsentSchema)
+    @blp.response(201, ConsentSchema)
+    def post(self, data, patient_id):
+        """Record a consent (nurse, admin)"""
+        return services.give_consent(db.session, current_principal(), patient_id, data)
+
+
+@blp.route("/<int:patient_id>/consents/<int:consent_id>/withdraw")
+class ConsentWithdraw(MethodView):
+    @blp.arguments(ConsentWithdrawSchema)
+    @blp.response(200, ConsentSchema)
+    def post(self, data, patient_id, consent_id):
+        """Record that the patient withdrew a consent (nurse, admin)"""
+        return services.withdraw_consent(
+            db.session, current_principal(), patient_id, consent_id, data.get("withdrawn_at")
+        )
+
+
+@blp.route("/<int:patient_id>/access-log")
+class AccessLog(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, AccessLogPageSchema)
+    def get(self, args, patient_id):
+        """Who read or changed the patient's data (admin, the patient's nurse)"""
+        return services.access_log(
+            db.session,
+            current_principal(),
+            patient_id,
+            cursor=args["cursor"],
+            limit=args["limit"],
+        )

@@ -1,0 +1,65 @@
+"""The ``bridge`` command: database, seeding, tokens, web server and scheduler."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from bridge import create_app
+from bridge.extensions import db
+
+
+@click.group(cls=FlaskGroup, create_app=create_app)
+def main() -> None:
+    """Bridge: care coordination for bridge-builder nurses."""
+
+
+@main.command("seed-reference")
+@with_appcontext
+def seed_reference_command() -> None:
+    """Load Denmark's 5 regions and 98 municipalities (safe to run again)."""
+    from bridge.domain.seeding import seed_reference
+
+    counts = seed_reference(db.session)
+    db.session.commit()
+    click.echo(
+        f"{counts.regions} regions, {counts.municipalities} municipalities ({counts.created} new)"
+    )
+
+
+@main.command("seed-demo")
+@click.option("--patients", default=50, show_default=True, type=click.IntRange(1, 5000))
+@with_appcontext
+def seed_demo_command(patients: int) -> None:
+    """Load the demo data set and print a fresh API token for each demo role."""
+    from bridge.domain.seeding import seed_demo
+
+    result = seed_demo(db.session, patients=patients)
+    db.session.commit()
+    click.echo(f"Demo data ready: {result.patients} patients.")
+    click.echo("API tokens (shown once; use as 'Authorization: Bearer <token>'):")
+    for who, token in result.tokens.items():
+        click.echo(f"  {who:32} {token}")
+
+
+@main.command("create-admin")
+@click.option("--name", default="Administrator", show_default=True)
+@click.option("--email", default=None)
+@with_appcontext
+def create_admin_command(name: str, email: str | None) -> None:
+    """Create an admin and print their new API token."""
+    from bridge.domain.registry.admin import create_admin
+
+    secret = create_admin(db.session, name=name, email=email)
+    db.session.commit()
+    click.echo(secret)
+
+
+@main.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the job scheduler in this process (one per deployment is enough; more are safe)."""
+    from bridge.jobs.scheduler import run_scheduler
+
+    run_scheduler(current_app._get_current_object())

@@ -1,0 +1,1 @@
+"""The domain of Bridge: models and rules, free of any web framework."""

@@ -1,0 +1,120 @@
+"""Who may see which patient. Every patient-scoped query goes through ``patient_visible``.
+
+Visibility is decided in SQL, so a list and a single read apply the same rule and a list page
+costs one query however many patients the caller may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from bridge.domain.errors import Forbidden, NotFound
+from bridge.domain.patients.models import Enrollment, Patient
+from bridge.domain.registry.models import Organisation, OrganisationKind, Role, Staff
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a staff member acting for an organisation."""
+
+    staff_id: int
+    organisation_id: int
+    roles: frozenset[str]
+    # The municipality the caller's organisation is, or belongs to (for municipality staff).
+    municipality_id: int | None = None
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def require(self, *roles: str) -> None:
+        """Raise Forbidden unless the caller holds one of ``roles``."""
+        if not self.has(*roles):
+            raise Forbidden("your role may not do this")
+
+
+def load_principal(session: Session, staff: Staff) -> Principal:
+    """Build the principal for an active staff member (one query for the organisation)."""
+    org = session.get(Organisation, staff.organisation_id)
+    municipality_id = None
+    if org is not None and org.kind == OrganisationKind.MUNICIPALITY:
+        municipality_id = org.id
+    elif org is not None and org.parent_id is not None:
+        parent = session.get(Organisation, org.parent_id)
+        if parent is not None and parent.kind == OrganisationKind.MUNICIPALITY:
+            municipality_id = parent.id
+    return Principal(
+        staff_id=staff.id,
+        organisation_id=staff.organisation_id,
+        roles=frozenset(staff.roles),
+        municipality_id=municipality_id,
+    )
+
+
+# Later areas (admissions) add the ways a role comes to see a patient; each returns a condition
+# on Patient. Kept as a registry so the rule stays in one place rather than in each query.
+VisibilityRule = Callable[[Principal], ColumnElement[bool]]
+_extra_rules: dict[str, VisibilityRule] = {}
+
+
+def register_visibility(role: str, rule: VisibilityRule) -> None:
+    """Let ``role`` see the patients ``rule`` selects (used by areas built on the registry)."""
+    _extra_rules[role] = rule
+
+
+def _nurse_rule(p: Principal) -> ColumnElement[bool]:
+    active = Enrollment.end_date.is_(None)
+    mine = exists().where(
+        Enrollment.patient_id == Patient.id,
+        active,
+        or_(Enrollment.nurse_id == p.staff_id, Enrollment.enrolled_by_id == p.staff_id),
+    )
+    # A nurse who has just registered a patient must see them to enrol them.
+    registered_unenrolled = and_(
+        Patient.registered_by_id == p.staff_id,
+        ~exists().where(Enrollment.patient_id == Patient.id, active),
+    )
+    return or_(mine, registered_unenrolled)
+
+
+def patient_visible(p: Principal) -> ColumnElement[bool]:
+    """The condition on ``Patient`` that selects exactly the patients ``p`` may see."""
+    if p.has(Role.ADMIN):
+        return true()
+    conditions: list[ColumnElement[bool]] = []
+    if p.has(Role.NURSE):
+        conditions.append(_nurse_rule(p))
+    if p.has(Role.MUNICIPALITY) and p.municipality_id is not None:
+        conditions.append(Patient.municipality_id == p.municipality_id)
+    if p.has(Role.GP):
+        conditions.append(Patient.gp_practice_id == p.organisation_id)
+    for role, rule in _extra_rules.items():
+        if p.has(role):
+            conditions.append(rule(p))
+    return or_(*conditions) if conditions else false()
+
+
+def get_visible_patient(session: Session, p: Principal, patient_id: int) -> Patient:
+    """The patient, or NotFound when it does not exist or the caller may not see it."""
+    patient = session.scalar(select(Patient).where(Patient.id == patient_id, patient_visible(p)))
+    if patient is None:
+        raise NotFound("no such patient")
+    return patient
+
+
+def is_enrolled_nurse(session: Session, p: Principal, patient_id: int) -> bool:
+    """Whether the caller is the nurse of the patient's active course."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Enrollment.patient_id == patient_id,
+                    Enrollment.end_date.is_(None),
+                    Enrollment.nurse_id == p.staff_id,
+                )
+            )
+        )
+    )

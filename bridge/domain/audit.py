@@ -1,0 +1,93 @@
+"""The audit log: who read or changed which patient's data, and with what outcome."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bridge.domain.base import Base, BigId, UTCDateTime, utcnow
+
+
+class AuditOutcome(enum.StrEnum):
+    OK = "ok"
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+    REJECTED = "rejected"
+
+
+class AuditEvent(Base):
+    """One access. No foreign keys: the log outlives what it talks about, and records attempts
+    on ids that never existed."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_patient_id_id", "patient_id", "id"),
+        Index("ix_audit_event_occurred_at", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    staff_id: Mapped[int | None] = mapped_column(BigInteger)
+    organisation_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(20))
+    resource_type: Mapped[str] = mapped_column(String(40))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    patient_id: Mapped[int | None] = mapped_column(BigInteger)
+    outcome: Mapped[str] = mapped_column(String(20))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditAction(enum.StrEnum):
+    READ = "read"
+    LIST = "list"
+    SEARCH = "search"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+def record(
+    session,
+    principal,
+    action: str,
+    resource_type: str,
+    resource_id: object | None,
+    patient_id: int | None,
+    outcome: str = AuditOutcome.OK,
+) -> None:
+    """Note an access on the session; whoever owns the transaction writes the notes.
+
+    They are kept apart from the unit of work so that a refused or failed request, whose changes
+    are rolled back, still leaves its trace in the log.
+    """
+    pending_audit(session).append(
+        {
+            "occurred_at": utcnow(),
+            "staff_id": getattr(principal, "staff_id", None),
+            "organisation_id": getattr(principal, "organisation_id", None),
+            "action": str(action),
+            "resource_type": resource_type,
+            "resource_id": None if resource_id is None else str(resource_id),
+            "patient_id": patient_id,
+            "outcome": str(outcome),
+        }
+    )
+
+
+def pending_audit(session) -> list[dict]:
+    """The notes not yet written for this session."""
+    return session.info.setdefault("bridge.audit", [])
+
+
+def flush_audit(session, request_id: str | None = None) -> None:
+    """Write the pending notes in one statement (the caller commits)."""
+    from sqlalchemy import insert
+
+    rows = session.info.pop("bridge.audit", [])
+    if rows:
+        for row in rows:
+            row["request_id"] = request_id
+        session.execute(insert(AuditEvent), rows)

@@ -1,0 +1,146 @@
+"""Danish working days ("hverdage") and deadline arithmetic in Europe/Copenhagen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+import holidays
+
+__all__ = [
+    "CLOSABLE_DAYS",
+    "COPENHAGEN",
+    "DEFAULT_CALENDAR",
+    "WorkingDayCalendar",
+    "deadline_in_hours",
+]
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+
+# Days that are ordinary working days by law but that a region may choose to close.
+CLOSABLE_DAYS: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "grundlovsdag": (6, 5),
+        "juleaften": (12, 24),
+        "nytaarsaften": (12, 31),
+    }
+)
+
+_SATURDAY = 5
+
+
+@lru_cache(maxsize=64)
+def _public_holidays(year: int) -> frozenset[date]:
+    """Return the statutory Danish public holidays of one year."""
+    # Ask for the PUBLIC category explicitly: the library files Grundlovsdag, Juleaftensdag,
+    # Nytårsaften and 1 May under OPTIONAL, and those must not close days unless configured.
+    # Dates only, because the holiday names depend on the process locale.
+    return frozenset(
+        holidays.country_holidays("DK", years=year, categories=(holidays.PUBLIC,)).keys()
+    )
+
+
+@lru_cache(maxsize=256)
+def _closed_dates(year: int, extra_closed_days: frozenset[str]) -> frozenset[date]:
+    """Return the public holidays plus the configured closed days of one year."""
+    extra = {date(year, *CLOSABLE_DAYS[name]) for name in extra_closed_days}
+    return _public_holidays(year) | extra
+
+
+def _require_date(value: date, name: str) -> None:
+    """Reject datetimes passed where a calendar date is expected."""
+    # datetime subclasses date but never equals one, so holiday lookups would silently miss.
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise TypeError(f"{name} must be a date, not {type(value).__name__}")
+
+
+def _require_aware(moment: datetime) -> None:
+    """Reject naive datetimes."""
+    # A naive time has no defined Copenhagen date, so any deadline derived from it is a guess.
+    if not isinstance(moment, datetime):
+        raise TypeError(f"moment must be a datetime, not {type(moment).__name__}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("moment must be timezone-aware")
+
+
+def _require_positive(value: int, name: str) -> None:
+    """Reject non-integers and values below one."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+
+
+@dataclass(frozen=True)
+class WorkingDayCalendar:
+    """Danish working days, optionally with Grundlovsdag, 24 Dec and/or 31 Dec closed."""
+
+    extra_closed_days: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        """Normalise and validate the configured extra closed days."""
+        names = self.extra_closed_days
+        # A bare string would otherwise be split into letters and fail with a confusing error.
+        if isinstance(names, str) or not isinstance(names, Iterable):
+            raise TypeError("extra_closed_days must be a collection of day names")
+        normalised = frozenset(names)
+        unknown = sorted(str(n) for n in normalised - CLOSABLE_DAYS.keys())
+        if unknown:
+            allowed = ", ".join(sorted(CLOSABLE_DAYS))
+            raise ValueError(f"unknown closed day(s) {unknown}; allowed: {allowed}")
+        # Coerce sets/lists to a frozenset so the calendar stays hashable and cache-friendly.
+        object.__setattr__(self, "extra_closed_days", normalised)
+
+    def is_working_day(self, d: date) -> bool:
+        """Return True if d is Monday-Friday and not a holiday or configured closed day."""
+        _require_date(d, "d")
+        return d.weekday() < _SATURDAY and d not in _closed_dates(d.year, self.extra_closed_days)
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """Return the n-th working day after start (start itself never counts)."""
+        _require_date(start, "start")
+        _require_positive(n, "n")
+        current = start
+        remaining = n
+        while remaining:
+            current += timedelta(days=1)
+            if self.is_working_day(current):
+                remaining -= 1
+        return current
+
+    def deadline_after(self, moment: datetime, working_days: int) -> datetime:
+        """Return the end of the N-th working day after moment (Copenhagen midnight) in UTC."""
+        _require_aware(moment)
+        # The working day is decided by the Copenhagen wall clock, not by UTC.
+        local_day = moment.astimezone(COPENHAGEN).date()
+        due_day = self.add_working_days(local_day, working_days)
+        # Midnight always exists in Copenhagen (DST switches at 02:00/03:00), so this is exact.
+        end_of_day = datetime.combine(due_day + timedelta(days=1), time.min, tzinfo=COPENHAGEN)
+        return end_of_day.astimezone(UTC)
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Count working days d with start < d <= end (0 when end <= start)."""
+        _require_date(start, "start")
+        _require_date(end, "end")
+        count = 0
+        current = start + timedelta(days=1)
+        while current <= end:
+            if self.is_working_day(current):
+                count += 1
+            current += timedelta(days=1)
+        return count
+
+
+def deadline_in_hours(moment: datetime, hours: int) -> datetime:
+    """Return moment plus the given elapsed hours, as an aware UTC datetime."""
+    _require_aware(moment)
+    _require_positive(hours, "hours")
+    # Add in UTC: adding to a ZoneInfo datetime is wall-clock arithmetic and drifts across DST.
+    return moment.astimezone(UTC) + timedelta(hours=hours)
+
+
+DEFAULT_CALENDAR = WorkingDayCalendar()

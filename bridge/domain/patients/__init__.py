@@ -1,0 +1,1 @@
+"""Patients and what belongs to them: relatives, diagnoses, enrollments, care team, consents."""

@@ -1,0 +1,1 @@
+"""Organisations, staff, API tokens and bridge nurses."""

@@ -1,0 +1,169 @@
+"""The registry: who takes part in a patient's care, and who may call the API."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bridge.domain.base import Base, UTCDateTime, utcnow
+
+
+class OrganisationKind(enum.StrEnum):
+    REGION = "region"
+    MUNICIPALITY = "municipality"
+    HOSPITAL = "hospital"
+    HOSPITAL_DEPARTMENT = "hospital_department"
+    GP_PRACTICE = "gp_practice"
+    SPECIALIST_PRACTICE = "specialist_practice"
+    SOCIAL_PSYCHIATRY_FACILITY = "social_psychiatry_facility"
+
+
+class Specialty(enum.StrEnum):
+    PSYCHIATRY = "psychiatry"
+    SOMATIC = "somatic"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    NURSE = "nurse"
+    MUNICIPALITY = "municipality"
+    GP = "gp"
+    HOSPITAL = "hospital"
+
+
+def str_enum(enum_cls: type[enum.StrEnum], name: str) -> Enum:
+    """A portable enum column: VARCHAR plus a CHECK constraint, storing the values."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=40,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Organisation(Base):
+    __tablename__ = "organisation"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'hospital_department') = (specialty IS NOT NULL)",
+            name="department_has_specialty",
+        ),
+        Index("ix_organisation_kind_name", "kind", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[OrganisationKind] = mapped_column(str_enum(OrganisationKind, "organisation_kind"))
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    specialty: Mapped[Specialty | None] = mapped_column(str_enum(Specialty, "specialty"))
+    sor_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    municipality_code: Mapped[str | None] = mapped_column(String(4), unique=True)
+    region_code: Mapped[str | None] = mapped_column(String(5), unique=True)
+    ydernummer: Mapped[str | None] = mapped_column(String(7), unique=True)
+    gln: Mapped[str | None] = mapped_column(String(13), unique=True)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    parent: Mapped[Organisation | None] = relationship(remote_side=[id], lazy="raise")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    organisation: Mapped[Organisation] = relationship(lazy="raise")
+    role_rows: Mapped[list[StaffRole]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="StaffRole.role"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def roles(self) -> list[str]:
+        return [r.role.value for r in self.role_rows]
+
+
+class StaffRole(Base):
+    __tablename__ = "staff_role"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"), primary_key=True)
+
+
+class ApiToken(Base):
+    """A bearer token. Only its SHA-256 is stored; the token itself is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    staff: Mapped[Staff] = relationship(lazy="raise")
+
+
+class BridgeNurse(Base):
+    """A nurse's shared employment: one region and the municipalities that co-finance her."""
+
+    __tablename__ = "bridge_nurse"
+    __table_args__ = (
+        CheckConstraint("caseload_capacity > 0", name="capacity_positive"),
+        CheckConstraint("region_share BETWEEN 0 AND 100", name="region_share_percent"),
+    )
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    region_share: Mapped[int] = mapped_column(Integer)
+    caseload_capacity: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    staff: Mapped[Staff] = relationship(lazy="joined")
+    financing: Mapped[list[NurseFinancing]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="NurseFinancing.municipality_id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class NurseFinancing(Base):
+    __tablename__ = "nurse_financing"
+    __table_args__ = (CheckConstraint("share BETWEEN 1 AND 100", name="share_percent"),)
+
+    nurse_id: Mapped[int] = mapped_column(ForeignKey("bridge_nurse.staff_id"), primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
+    share: Mapped[int] = mapped_column(Integer)

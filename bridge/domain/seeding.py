@@ -1,0 +1,355 @@
+"""Reference data (regions, municipalities) and the demo data set."""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from importlib import resources
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bridge.domain.identifiers import gs1_check_digit, parse_cpr
+from bridge.domain.patients.models import (
+    CareTeamMember,
+    CareTeamRole,
+    Consent,
+    ConsentScope,
+    Diagnosis,
+    Enrollment,
+    Patient,
+    Relative,
+)
+from bridge.domain.registry.models import (
+    BridgeNurse,
+    NurseFinancing,
+    Organisation,
+    OrganisationKind,
+    Role,
+    Specialty,
+    Staff,
+    StaffRole,
+)
+from bridge.domain.registry.services import issue_token
+
+
+def _rows(filename: str) -> list[dict[str, str]]:
+    text = resources.files("bridge.data").joinpath(filename).read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+@dataclass(frozen=True)
+class ReferenceCounts:
+    regions: int
+    municipalities: int
+    created: int
+
+
+def seed_reference(session: Session) -> ReferenceCounts:
+    """Denmark's 5 regions and 98 municipalities; running it again changes nothing."""
+    existing = {
+        (o.kind, o.region_code or o.municipality_code): o
+        for o in session.scalars(
+            select(Organisation).where(
+                Organisation.kind.in_([OrganisationKind.REGION, OrganisationKind.MUNICIPALITY])
+            )
+        )
+    }
+    created = 0
+    regions: dict[str, Organisation] = {}
+    for row in _rows("regions.csv"):
+        region = existing.get((OrganisationKind.REGION, row["iso_code"]))
+        if region is None:
+            region = Organisation(
+                kind=OrganisationKind.REGION, name=row["name"], region_code=row["iso_code"]
+            )
+            session.add(region)
+            created += 1
+        regions[row["iso_code"]] = region
+    session.flush()
+    municipalities = _rows("municipalities.csv")
+    for row in municipalities:
+        if (OrganisationKind.MUNICIPALITY, row["code"]) in existing:
+            continue
+        session.add(
+            Organisation(
+                kind=OrganisationKind.MUNICIPALITY,
+                name=f"{row['name']} Kommune",
+                municipality_code=row["code"],
+                parent_id=regions[row["region_code"]].id,
+            )
+        )
+        created += 1
+    session.flush()
+    return ReferenceCounts(
+        regions=len(regions), municipalities=len(municipalities), created=created
+    )
+
+
+def make_gln(seed: int) -> str:
+    """A syntactically valid GLN in a made-up range (for demo and test data)."""
+    body = f"579{seed:09d}"
+    return body + str(gs1_check_digit(body))
+
+
+def make_cpr(rng: random.Random, *, born: date | None = None, male: bool | None = None) -> str:
+    """A CPR number with a real birth date and a serial giving the right century."""
+    born = born or date(1950, 1, 1) + timedelta(days=rng.randrange(0, 365 * 50))
+    yy = born.year % 100
+    first = rng.choice([0, 1, 2, 3]) if born.year < 2000 else 4 if yy <= 36 else 5
+    serial = f"{first}{rng.randrange(0, 100):02d}"
+    male = rng.random() < 0.5 if male is None else male
+    last = rng.choice([1, 3, 5, 7, 9] if male else [0, 2, 4, 6, 8])
+    return born.strftime("%d%m%y") + serial + str(last)
+
+
+FIRST_NAMES = [
+    "Anne",
+    "Mette",
+    "Hanne",
+    "Lars",
+    "Jens",
+    "Peter",
+    "Sofie",
+    "Mads",
+    "Ida",
+    "Emil",
+    "Freja",
+    "Noah",
+    "Karen",
+    "Søren",
+    "Birgitte",
+    "Niels",
+    "Louise",
+    "Rasmus",
+]
+LAST_NAMES = [
+    "Jensen",
+    "Nielsen",
+    "Hansen",
+    "Pedersen",
+    "Andersen",
+    "Christensen",
+    "Larsen",
+    "Sørensen",
+    "Rasmussen",
+    "Jørgensen",
+    "Madsen",
+    "Kristensen",
+    "Olsen",
+    "Thomsen",
+]
+DIAGNOSES = [
+    ("F20.0", "Paranoid skizofreni"),
+    ("F25.0", "Skizoaffektiv psykose, manisk type"),
+    ("F31.1", "Bipolar affektiv sindslidelse"),
+    ("F32.2", "Svær depression"),
+    ("F10.2", "Alkoholafhængighed"),
+    ("E11.9", "Type 2-diabetes"),
+    ("I10", "Essentiel hypertension"),
+    ("J44.9", "KOL"),
+]
+
+
+@dataclass
+class DemoResult:
+    tokens: dict[str, str]
+    patients: int
+
+
+DEMO_STAFF = [
+    # (email, name, role, organisation key)
+    ("admin@bridge.demo", "Koordinator Karin Admin", Role.ADMIN, "region"),
+    ("nurse.anna@bridge.demo", "Anna Brobygger", Role.NURSE, "region"),
+    ("nurse.bo@bridge.demo", "Bo Brobygger", Role.NURSE, "region"),
+    ("nurse.cecilie@bridge.demo", "Cecilie Brobygger", Role.NURSE, "region"),
+    ("kk@bridge.demo", "Københavns Kommune, Socialpsykiatri", Role.MUNICIPALITY, "kbh"),
+    ("frb@bridge.demo", "Frederiksberg Kommune, Sundhed", Role.MUNICIPALITY, "frb"),
+    ("gp.noerrebro@bridge.demo", "Lægerne Nørrebro", Role.GP, "gp0"),
+    ("hospital.psyk@bridge.demo", "Psykiatrisk Center København, afsnit 6", Role.HOSPITAL, "psych"),
+]
+
+
+def seed_demo(session: Session, *, patients: int = 50, seed: int = 7) -> DemoResult:
+    """A small, realistic Capital Region: nurses, practices, departments and ~50 patients.
+
+    Running it again adds nothing but fresh tokens for the demo roles.
+    """
+    seed_reference(session)
+    rng = random.Random(seed)
+    region = session.scalar(select(Organisation).where(Organisation.region_code == "DK-84"))
+    kbh = session.scalar(select(Organisation).where(Organisation.municipality_code == "0101"))
+    frb = session.scalar(select(Organisation).where(Organisation.municipality_code == "0147"))
+    already = session.scalar(select(Staff).where(Staff.email == DEMO_STAFF[0][0]))
+    if already is None:
+        _build_demo(session, rng, region, kbh, frb, patients)
+    tokens: dict[str, str] = {}
+    for email, _name, role, _org in DEMO_STAFF:
+        staff = session.scalar(select(Staff).where(Staff.email == email))
+        key = f"{role.value}:{email.split('@')[0]}"
+        tokens[key] = issue_token(session, staff, label="demo", expires_at=None).secret
+    count = session.scalar(select(func.count()).select_from(Patient)) or 0
+    return DemoResult(tokens=tokens, patients=count)
+
+
+def _build_demo(session, rng, region, kbh, frb, n_patients) -> None:
+    hospital = Organisation(
+        kind=OrganisationKind.HOSPITAL,
+        name="Region Hovedstadens Psykiatri",
+        parent_id=region.id,
+        sor_code="265011000016006",
+    )
+    somatic_hospital = Organisation(
+        kind=OrganisationKind.HOSPITAL,
+        name="Bispebjerg og Frederiksberg Hospital",
+        parent_id=region.id,
+        sor_code="265021000016003",
+    )
+    session.add_all([hospital, somatic_hospital])
+    session.flush()
+    psych = Organisation(
+        kind=OrganisationKind.HOSPITAL_DEPARTMENT,
+        name="Psykiatrisk Center København, afsnit 6",
+        specialty=Specialty.PSYCHIATRY,
+        parent_id=hospital.id,
+        sor_code="265011000016101",
+        gln=make_gln(1001),
+    )
+    somatic = Organisation(
+        kind=OrganisationKind.HOSPITAL_DEPARTMENT,
+        name="Medicinsk afdeling, Bispebjerg",
+        specialty=Specialty.SOMATIC,
+        parent_id=somatic_hospital.id,
+        sor_code="265021000016102",
+        gln=make_gln(1002),
+    )
+    facility = Organisation(
+        kind=OrganisationKind.SOCIAL_PSYCHIATRY_FACILITY,
+        name="Botilbuddet Lindehuset",
+        parent_id=kbh.id,
+    )
+    psychiatrist = Organisation(
+        kind=OrganisationKind.SPECIALIST_PRACTICE,
+        name="Speciallæge i psykiatri Hanne Holm",
+        ydernummer="081234",
+    )
+    practices = [
+        Organisation(
+            kind=OrganisationKind.GP_PRACTICE,
+            name=name,
+            ydernummer=f"0{i + 12345}",
+            sor_code=f"3800{i + 1000:06d}1",
+            gln=make_gln(2000 + i),
+        )
+        for i, name in enumerate(
+            [
+                "Lægerne Nørrebro",
+                "Lægehuset Vesterbro",
+                "Amager Lægecenter",
+                "Lægerne Frederiksberg Allé",
+                "Østerbro Lægepraksis",
+                "Lægerne i Valby",
+            ]
+        )
+    ]
+    session.add_all([psych, somatic, facility, psychiatrist, *practices])
+    session.flush()
+    orgs = {"region": region, "kbh": kbh, "frb": frb, "gp0": practices[0], "psych": psych}
+    staff_by_email = {}
+    for email, name, role, org_key in DEMO_STAFF:
+        staff = Staff(organisation_id=orgs[org_key].id, name=name, email=email)
+        staff.role_rows = [StaffRole(role=role)]
+        session.add(staff)
+        staff_by_email[email] = staff
+    session.flush()
+    nurses = [staff_by_email[e] for e, _n, r, _o in DEMO_STAFF if r == Role.NURSE]
+    for i, nurse_staff in enumerate(nurses):
+        nurse = BridgeNurse(
+            staff_id=nurse_staff.id,
+            region_id=region.id,
+            region_share=50,
+            caseload_capacity=20 + 5 * i,
+        )
+        nurse.financing = [
+            NurseFinancing(municipality_id=kbh.id, share=30),
+            NurseFinancing(municipality_id=frb.id, share=20),
+        ]
+        session.add(nurse)
+    session.flush()
+    today = date.today()
+    now = datetime.now(UTC)
+    used_cprs: set[str] = set()
+    for i in range(n_patients):
+        cpr = make_cpr(rng)
+        while cpr in used_cprs:
+            cpr = make_cpr(rng)
+        used_cprs.add(cpr)
+        parsed = parse_cpr(cpr)
+        first = rng.choice(FIRST_NAMES)
+        patient = Patient(
+            cpr=cpr,
+            name=f"{first} {rng.choice(LAST_NAMES)}",
+            birth_date=parsed.birth_date,
+            sex=parsed.sex,
+            municipality_id=(kbh if i % 3 else frb).id,
+            # A few patients are not listed with a GP: a gap Bridge must show.
+            gp_practice_id=None if i % 17 == 5 else practices[i % len(practices)].id,
+        )
+        session.add(patient)
+        session.flush()
+        code, text = DIAGNOSES[i % 5]
+        session.add(Diagnosis(patient_id=patient.id, code=code, psychiatric=True, description=text))
+        if i % 4 == 0:
+            code, text = DIAGNOSES[5 + i % 3]
+            session.add(
+                Diagnosis(patient_id=patient.id, code=code, psychiatric=False, description=text)
+            )
+        if i % 2 == 0:
+            session.add(
+                Relative(
+                    patient_id=patient.id,
+                    name=f"{rng.choice(FIRST_NAMES)} {patient.name.split()[-1]}",
+                    relation=rng.choice(["mor", "far", "søster", "ægtefælle"]),
+                    contact="+45 20 00 00 00",
+                    may_receive_information=i % 4 == 0,
+                )
+            )
+        if i < n_patients - 5:  # the last few are registered but not (yet) enrolled
+            nurse = nurses[i % len(nurses)]
+            session.add(
+                Enrollment(
+                    patient_id=patient.id,
+                    nurse_id=nurse.id,
+                    start_date=today - timedelta(days=rng.randrange(10, 400)),
+                    reason="Svær psykisk sygdom med behov for sammenhæng",
+                    enrolled_by_id=nurse.id,
+                )
+            )
+        session.add_all(
+            [
+                CareTeamMember(
+                    patient_id=patient.id,
+                    organisation_id=psych.id,
+                    role=CareTeamRole.PSYCHIATRY,
+                    contact_name="Afsnitsleder",
+                ),
+                CareTeamMember(
+                    patient_id=patient.id,
+                    organisation_id=patient.municipality_id,
+                    role=CareTeamRole.MUNICIPALITY,
+                ),
+            ]
+        )
+        if i % 3 == 0:
+            session.add(
+                Consent(
+                    patient_id=patient.id,
+                    recipient_organisation_id=facility.id,
+                    scope=ConsentScope.ALL,
+                    given_at=now - timedelta(days=30),
+                    recorded_by_id=nurses[0].id,
+                )
+            )
+    session.flush()

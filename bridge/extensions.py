@@ -1,0 +1,10 @@
+"""Extension objects, created once and bound to an app in ``create_app``."""
+
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+
+from bridge.domain import models as _models  # noqa: F401  (registers every table)
+from bridge.domain.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(render_as_batch=True, compare_type=True)

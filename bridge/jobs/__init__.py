@@ -1,0 +1,1 @@
+"""Scheduled jobs. Each is a plain function ``(session, now) -> summary``, run by ``runner``."""

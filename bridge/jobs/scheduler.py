@@ -1,0 +1,62 @@
+"""The scheduler process (``bridge scheduler``). Never started inside web workers."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from bridge.jobs.runner import Job, run_job
+
+log = logging.getLogger("bridge.jobs")
+
+# name -> (job, environment variable holding its interval in seconds, default interval)
+SCHEDULED_JOBS: dict[str, tuple[Job, str, int]] = {}
+
+
+def register_job(name: str, job: Job, interval_env: str, default_seconds: int) -> None:
+    """Add a job to what the scheduler process runs."""
+    SCHEDULED_JOBS[name] = (job, interval_env, default_seconds)
+
+
+def build_scheduler(app: Flask) -> BlockingScheduler:
+    """A scheduler with every registered job at its configured interval."""
+    _load_jobs()
+    scheduler = BlockingScheduler(timezone="UTC")
+    for name, (job, env, default) in SCHEDULED_JOBS.items():
+        seconds = int(os.environ.get(env, app.config.get(env, default)))
+        scheduler.add_job(
+            run_job,
+            "interval",
+            seconds=seconds,
+            args=[app, name, job],
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=seconds,
+        )
+        log.info("scheduled %s every %ss", name, seconds)
+    return scheduler
+
+
+def _load_jobs() -> None:
+    # Importing a job module registers its jobs; each area adds its module here.
+    import importlib
+
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+
+
+JOB_MODULES: tuple[str, ...] = ()
+
+
+def run_scheduler(app: Flask) -> None:
+    """Run until stopped."""
+    scheduler = build_scheduler(app)
+    log.info("scheduler starting with %d jobs", len(scheduler.get_jobs()))
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("scheduler stopped")

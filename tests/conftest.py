@@ -1,0 +1,125 @@
+"""Fixtures: a real PostgreSQL database per test run, built by the migrations; each test in a
+transaction that is rolled back at the end (savepoint mode)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg2
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import event
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from bridge import create_app
+from bridge.config import normalise_database_url
+from bridge.extensions import db
+
+ADMIN_URL = os.environ.get("BRIDGE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _dsn(url: str, dbname: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{dbname}"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database for this run, dropped afterwards; parallel runs never collide."""
+    name = f"bridge_test_{uuid.uuid4().hex[:10]}"
+    conn = psycopg2.connect(ADMIN_URL)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield normalise_database_url(_dsn(ADMIN_URL, name))
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str):
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test"}
+    )
+    with app.app_context():
+        upgrade()
+        from bridge.domain.seeding import seed_reference
+
+        seed_reference(db.session)
+        db.session.commit()
+        db.session.remove()
+    return app
+
+
+@pytest.fixture
+def session(app) -> Iterator[Session]:
+    """The test's session, joined to an outer transaction that is rolled back afterwards.
+
+    Requests made during the test use the same connection, so they see the test's data; their
+    commits release savepoints and their rollbacks undo only their own work.
+    """
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, session):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(session):
+    """Count the SQL statements run inside a ``with count_queries() as counter:`` block."""
+    from contextlib import contextmanager
+
+    connection = session.connection()
+
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+                counter.statements.append(statement)
+
+        event.listen(connection.engine, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            event.remove(connection.engine, "before_cursor_execute", before)
+
+    return counting
+
+
+pytest_plugins = ["tests.factories"]
