@@ -1,0 +1,11 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bridge ./bridge
+COPY migrations ./migrations
+# Editable, so the app finds migrations/ beside the package.
+RUN pip install --no-cache-dir -e . && useradd --system --uid 10001 bridge
+USER bridge
+EXPOSE 8000
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "bridge.wsgi:app"]

@@ -1,0 +1,35 @@
+# The two commands of the quick start: `make demo` and `make test`. Each sets itself up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+## Run Bridge on SQLite with the demo data set at http://127.0.0.1:5000
+demo: $(STAMP)
+	$(BIN)/bridge db upgrade
+	$(BIN)/bridge seed-demo
+	$(BIN)/bridge run --host 127.0.0.1 --port 5000
+
+## Run the whole test suite against a real PostgreSQL
+test: $(STAMP)
+	scripts/ensure-test-services
+	$(BIN)/ruff check bridge tests bench
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bridge tests bench
+	$(BIN)/ruff format --check bridge tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format bridge tests bench
+	$(BIN)/ruff check --fix bridge tests bench
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache
