@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+CODE := bridge tests $(wildcard bench)
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint format clean
@@ -20,16 +21,16 @@ demo: $(STAMP)
 ## Run the whole test suite against a real PostgreSQL
 test: $(STAMP)
 	scripts/ensure-test-services
-	$(BIN)/ruff check bridge tests bench
+	$(BIN)/ruff check $(CODE)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check bridge tests bench
-	$(BIN)/ruff format --check bridge tests bench
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 
 format: $(STAMP)
-	$(BIN)/ruff format bridge tests bench
-	$(BIN)/ruff check --fix bridge tests bench
+	$(BIN)/ruff format $(CODE)
+	$(BIN)/ruff check --fix $(CODE)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -32,6 +32,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_request_lifecycle(app)
     register_error_handlers(app)
     init_api(app)
+    from bridge.cli import register_commands
+
+    register_commands(app)
     _register_docs_assets(app)
 
     from bridge.health import bp as health_bp

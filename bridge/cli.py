@@ -15,7 +15,12 @@ def main() -> None:
     """Bridge: care coordination for bridge-builder nurses."""
 
 
-@main.command("seed-reference")
+# Commands hang on the app's own CLI (create_app registers them), so `flask` and `bridge` and
+# the test runner see the same set.
+commands = click.Group()
+
+
+@commands.command("seed-reference")
 @with_appcontext
 def seed_reference_command() -> None:
     """Load Denmark's 5 regions and 98 municipalities (safe to run again)."""
@@ -28,7 +33,7 @@ def seed_reference_command() -> None:
     )
 
 
-@main.command("seed-demo")
+@commands.command("seed-demo")
 @click.option("--patients", default=50, show_default=True, type=click.IntRange(1, 5000))
 @with_appcontext
 def seed_demo_command(patients: int) -> None:
@@ -43,7 +48,7 @@ def seed_demo_command(patients: int) -> None:
         click.echo(f"  {who:32} {token}")
 
 
-@main.command("create-admin")
+@commands.command("create-admin")
 @click.option("--name", default="Administrator", show_default=True)
 @click.option("--email", default=None)
 @with_appcontext
@@ -56,10 +61,16 @@ def create_admin_command(name: str, email: str | None) -> None:
     click.echo(secret)
 
 
-@main.command("scheduler")
+@commands.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
     """Run the job scheduler in this process (one per deployment is enough; more are safe)."""
     from bridge.jobs.scheduler import run_scheduler
 
     run_scheduler(current_app._get_current_object())
+
+
+def register_commands(app) -> None:
+    """Attach Bridge's commands to ``app.cli``."""
+    for command in commands.commands.values():
+        app.cli.add_command(command)

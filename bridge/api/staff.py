@@ -22,7 +22,9 @@ class StaffSchema(StrictSchema):
     name = text(200, required=True)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     roles = fields.List(
-        fields.Enum(Role, by_value=True), required=True, validate=validate.Length(min=1, max=5)
+        fields.String(validate=validate.OneOf([r.value for r in Role])),
+        required=True,
+        validate=validate.Length(min=1, max=5),
     )
     active = fields.Boolean(load_default=True)
     created_at = CopenhagenDateTime(dump_only=True)
