@@ -70,6 +70,32 @@ def scheduler_command() -> None:
     run_scheduler(current_app._get_current_object())
 
 
+@commands.command("scan")
+@click.option("--rule", "rules", multiple=True, help="only these rules (repeatable)")
+@with_appcontext
+def scan_command(rules: tuple[str, ...]) -> None:
+    """Run the gap scan once now and print what it opened, kept and resolved."""
+    from bridge.domain.base import utcnow
+    from bridge.domain.gaps.engine import run_gap_scan
+    from bridge.jobs.runner import execute_job
+
+    outcome = execute_job(
+        db.session,
+        "gap_scan",
+        lambda s, now: run_gap_scan(s, now, rules=list(rules) or None),
+        utcnow(),
+    )
+    db.session.commit()
+    if not outcome.ran:
+        click.echo("another scan is running; nothing done")
+        return
+    click.echo(f"{'rule':32} {'opened':>6} {'open':>6} {'resolved':>8}")
+    for rule, counts in outcome.summary.items():
+        click.echo(
+            f"{rule:32} {counts['opened']:>6} {counts['still_open']:>6} {counts['resolved']:>8}"
+        )
+
+
 def register_commands(app) -> None:
     """Attach Bridge's commands to ``app.cli``."""
     for command in commands.commands.values():

@@ -1,7 +1,9 @@
 """Imports every model, so the metadata (migrations, create_all) knows the whole schema."""
 
 from bridge.domain.audit import AuditEvent
+from bridge.domain.gaps.models import Flag, SomaticScreening
 from bridge.domain.idempotency import IdempotencyRecord
+from bridge.domain.jobruns import JobRun
 from bridge.domain.patients.models import (
     CareTeamMember,
     Consent,
@@ -27,11 +29,14 @@ __all__ = [
     "Consent",
     "Diagnosis",
     "Enrollment",
+    "Flag",
     "IdempotencyRecord",
+    "JobRun",
     "NurseFinancing",
     "Organisation",
     "Patient",
     "Relative",
+    "SomaticScreening",
     "Staff",
     "StaffRole",
 ]

@@ -1,4 +1,5 @@
-"""Runs one job: app context, one transaction, and a lock so that one run happens at a time."""
+"""Runs one job: app context, one transaction, a lock so one run happens at a time, and a
+JobRun row recording what happened."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bridge.domain.base import utcnow
+from bridge.domain.jobruns import JobRun
 from bridge.extensions import db
 
 log = logging.getLogger("bridge.jobs")
@@ -29,9 +31,8 @@ class JobOutcome:
 
 
 def _lock_key(name: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"bridge.job:{name}".encode()).digest()[:8], "big") - (
-        1 << 63
-    )
+    digest = hashlib.sha256(f"bridge.job:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") - (1 << 63)
 
 
 def try_job_lock(session: Session, name: str) -> bool:
@@ -41,22 +42,44 @@ def try_job_lock(session: Session, name: str) -> bool:
     return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(name)))))
 
 
+def execute_job(session: Session, name: str, job: Job, now: datetime) -> JobOutcome:
+    """Run ``job`` in the session's transaction under its lock, recording the run; the caller
+    commits. A run that finds the lock taken is recorded as skipped and does nothing."""
+    started = utcnow()
+    if not try_job_lock(session, name):
+        session.add(JobRun(job=name, started_at=started, finished_at=utcnow(), status="skipped"))
+        return JobOutcome(name=name, ran=False, summary={})
+    summary = job(session, now)
+    session.add(
+        JobRun(job=name, started_at=started, finished_at=utcnow(), status="ok", summary=summary)
+    )
+    return JobOutcome(name=name, ran=True, summary=summary)
+
+
 def run_job(app: Flask, name: str, job: Job, now: datetime | None = None) -> JobOutcome:
-    """Run ``job`` once in its own transaction; commit on success, roll back on error."""
+    """Run ``job`` once in its own transaction; commit on success, roll back on error and
+    record the failure."""
     with app.app_context():
         session = db.session
+        started = utcnow()
         try:
-            if not try_job_lock(session, name):
-                session.rollback()
-                log.info("job %s skipped: another run holds the lock", name)
-                return JobOutcome(name=name, ran=False, summary={})
-            summary = job(session, now or utcnow())
+            outcome = execute_job(session, name, job, now or utcnow())
             session.commit()
-            log.info("job %s done: %s", name, summary)
-            return JobOutcome(name=name, ran=True, summary=summary)
-        except Exception:
+            log.info("job %s %s", name, "done" if outcome.ran else "skipped: lock held")
+            return outcome
+        except Exception as exc:
             session.rollback()
             log.exception("job %s failed", name)
+            session.add(
+                JobRun(
+                    job=name,
+                    started_at=started,
+                    finished_at=utcnow(),
+                    status="failed",
+                    error=type(exc).__name__,
+                )
+            )
+            session.commit()
             raise
         finally:
             db.session.remove()

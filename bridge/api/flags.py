@@ -1,0 +1,140 @@
+"""The nurse's worklist of gaps, somatic screenings, and the record of job runs."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from bridge.api.http import current_principal, require_if_match, with_etag
+from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema, page_schema, text
+from bridge.domain.gaps import services
+from bridge.domain.gaps.models import FlagStatus
+from bridge.extensions import db
+
+URL_PREFIX = ""
+blp = Blueprint("flags", __name__, description="Gaps found by the scheduled scan")
+
+
+class FlagSchema(StrictSchema):
+    id = fields.Integer()
+    rule = fields.String()
+    patient_id = fields.Integer(allow_none=True)
+    nurse_id = fields.Integer(allow_none=True)
+    subject_type = fields.String()
+    subject_id = fields.Integer()
+    severity = fields.Integer(metadata={"description": "3 high, 2 medium, 1 low"})
+    message_da = fields.String()
+    message_en = fields.String()
+    status = fields.Enum(FlagStatus, by_value=True)
+    first_detected_at = CopenhagenDateTime()
+    last_seen_at = CopenhagenDateTime()
+    acknowledged_by_id = fields.Integer(allow_none=True)
+    acknowledged_at = CopenhagenDateTime(allow_none=True)
+    note = fields.String(allow_none=True)
+    snoozed_until = CopenhagenDateTime(allow_none=True)
+    resolved_at = CopenhagenDateTime(allow_none=True)
+    resolution = fields.String(allow_none=True)
+
+
+class FlagQuerySchema(PageArgsSchema):
+    status = fields.Enum(FlagStatus, by_value=True, load_default=None)
+    rule = fields.String(load_default=None, validate=validate.Length(max=60))
+    patient = fields.Integer(load_default=None)
+    nurse = fields.Integer(load_default=None)
+
+
+class FlagActionSchema(StrictSchema):
+    action = fields.String(
+        required=True, validate=validate.OneOf(["acknowledge", "snooze", "resolve"])
+    )
+    note = text(2000, allow_none=True)
+    until = CopenhagenDateTime(metadata={"description": "for snooze"})
+    reason = text(500, metadata={"description": "for resolve"})
+
+
+class ScreeningSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    patient_id = fields.Integer(dump_only=True)
+    screened_on = fields.Date(required=True)
+    note = text(1000, allow_none=True)
+    recorded_by_id = fields.Integer(dump_only=True)
+
+
+class JobRunSchema(StrictSchema):
+    id = fields.Integer()
+    job = fields.String()
+    started_at = CopenhagenDateTime()
+    finished_at = CopenhagenDateTime(allow_none=True)
+    status = fields.String()
+    summary = fields.Dict(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class JobRunQuerySchema(PageArgsSchema):
+    job = fields.String(load_default=None, validate=validate.Length(max=60))
+
+
+FlagPageSchema = page_schema(FlagSchema, "FlagPage")
+JobRunPageSchema = page_schema(JobRunSchema, "JobRunPage")
+
+
+@blp.route("/flags")
+class Flags(MethodView):
+    @blp.arguments(FlagQuerySchema, location="query")
+    @blp.response(200, FlagPageSchema)
+    def get(self, args):
+        """The worklist: open gaps, most severe and oldest first"""
+        return services.list_flags(
+            db.session,
+            current_principal(),
+            status=args["status"],
+            rule=args["rule"],
+            patient_id=args["patient"],
+            nurse_id=args["nurse"],
+            cursor=args["cursor"],
+            limit=args["limit"],
+        )
+
+
+@blp.route("/flags/<int:flag_id>")
+class FlagById(MethodView):
+    @blp.response(200, FlagSchema)
+    def get(self, flag_id):
+        """Read a flag"""
+        return with_etag(services.get_flag(db.session, current_principal(), flag_id))
+
+    @blp.arguments(FlagActionSchema)
+    @blp.response(200, FlagSchema)
+    def patch(self, data, flag_id):
+        """Acknowledge, snooze or resolve a flag (If-Match required)"""
+        principal = current_principal()
+        flag = services.get_flag(db.session, principal, flag_id)
+        require_if_match(flag)
+        return with_etag(services.act_on_flag(db.session, principal, flag, data))
+
+
+@blp.route("/patients/<int:patient_id>/somatic-screenings")
+class Screenings(MethodView):
+    @blp.arguments(ScreeningSchema)
+    @blp.response(201, ScreeningSchema)
+    def post(self, data, patient_id):
+        """Record a somatic screening"""
+        return services.record_screening(
+            db.session, current_principal(), patient_id, data["screened_on"], data.get("note")
+        )
+
+
+@blp.route("/jobs/runs")
+class JobRuns(MethodView):
+    @blp.arguments(JobRunQuerySchema, location="query")
+    @blp.response(200, JobRunPageSchema)
+    def get(self, args):
+        """Recorded runs of scheduled jobs, newest first (admin)"""
+        return services.list_job_runs(
+            db.session,
+            current_principal(),
+            job=args["job"],
+            cursor=args["cursor"],
+            limit=args["limit"],
+        )

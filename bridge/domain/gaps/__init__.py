@@ -1,0 +1,1 @@
+"""Gap detection: rules that find what has fallen between sectors, and the flags they keep."""

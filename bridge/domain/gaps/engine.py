@@ -1,0 +1,224 @@
+"""Runs gap rules set-based: per rule one upsert of what is detected and one update resolving what
+is no longer detected, so a scan's statement count never grows with the data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    literal,
+    null,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR, WorkingDayCalendar
+from bridge.domain.gaps.models import Flag, FlagStatus
+
+
+@dataclass(frozen=True)
+class GapConfig:
+    """Thresholds of the rules (local agreements, so configurable)."""
+
+    gp_ack_working_days: int = 2
+    minutes_finalise_working_days: int = 3
+    meeting_interval_days: int = 90
+    screening_months: int = 12
+    readmission_days: int = 30
+    meeting_request_working_days: int = 5
+
+
+@dataclass(frozen=True)
+class ScanContext:
+    now: datetime
+    config: GapConfig = field(default_factory=GapConfig)
+    calendar: WorkingDayCalendar = DEFAULT_CALENDAR
+
+    def working_day_cutoff(self, working_days: int) -> datetime:
+        """Events strictly before this instant are more than ``working_days`` working days old.
+
+        The deadline of an event depends only on its Copenhagen date, so the cutoff is the start
+        of the day after the last date whose deadline has passed.
+        """
+        day = self.now.astimezone(COPENHAGEN).date()
+        for _ in range(400):
+            if self.calendar.deadline_after(_start_of(day), working_days) <= self.now:
+                return _start_of(day + timedelta(days=1))
+            day -= timedelta(days=1)
+        raise AssertionError("no cutoff within 400 days")  # unreachable with a sane calendar
+
+
+def _start_of(day) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=COPENHAGEN)
+
+
+# A detection query selects these labelled columns, one row per gap.
+DETECTED_COLUMNS = (
+    "patient_id",
+    "nurse_id",
+    "subject_type",
+    "subject_id",
+    "message_da",
+    "message_en",
+)
+
+
+@dataclass(frozen=True)
+class GapRule:
+    name: str
+    severity: int  # 3 high, 2 medium, 1 low
+    detect: Callable[[ScanContext], Select]
+    description: str
+
+
+RULES: dict[str, GapRule] = {}
+
+
+def gap_rule(name: str, severity: int) -> Callable[[Callable[[ScanContext], Select]], Callable]:
+    """Register a detection query as a rule; its docstring documents rule and threshold."""
+
+    def register(fn: Callable[[ScanContext], Select]) -> Callable[[ScanContext], Select]:
+        RULES[name] = GapRule(name, severity, fn, (fn.__doc__ or "").strip())
+        return fn
+
+    return register
+
+
+def detected_row(
+    *,
+    patient_id: Any,
+    subject_type: str,
+    subject_id: Any,
+    message_da: str,
+    message_en: str,
+    nurse_id: Any = None,
+) -> list[ColumnElement]:
+    """The labelled columns a detection query selects."""
+    return [
+        (patient_id if patient_id is not None else cast(null(), Integer)).label("patient_id"),
+        (nurse_id if nurse_id is not None else cast(null(), Integer)).label("nurse_id"),
+        literal(subject_type).label("subject_type"),
+        subject_id.label("subject_id"),
+        literal(message_da).label("message_da"),
+        literal(message_en).label("message_en"),
+    ]
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    opened: int
+    still_open: int
+    resolved: int
+
+
+def _insert_for(session: Session):
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def apply_rule(session: Session, rule: GapRule, ctx: ScanContext) -> RuleOutcome:
+    """Open or refresh a flag for each detected gap and resolve flags whose gap has closed."""
+    now = ctx.now
+    detected = rule.detect(ctx).subquery(f"detected_{rule.name}")
+    live = Flag.status != FlagStatus.RESOLVED.value
+    source = select(
+        literal(rule.name),
+        detected.c.patient_id,
+        detected.c.nurse_id,
+        detected.c.subject_type,
+        detected.c.subject_id,
+        literal(rule.severity),
+        detected.c.message_da,
+        detected.c.message_en,
+        literal(FlagStatus.OPEN.value),
+        literal(now),
+        literal(now),
+        literal(1),
+    ).where(true())  # SQLite needs a WHERE to parse INSERT ... SELECT ... ON CONFLICT
+    wake = and_(Flag.status == FlagStatus.SNOOZED.value, Flag.snoozed_until <= now)
+    stmt = (
+        _insert_for(session)(Flag)
+        .from_select(
+            [
+                "rule",
+                "patient_id",
+                "nurse_id",
+                "subject_type",
+                "subject_id",
+                "severity",
+                "message_da",
+                "message_en",
+                "status",
+                "first_detected_at",
+                "last_seen_at",
+                "version",
+            ],
+            source,
+        )
+        .on_conflict_do_update(
+            index_elements=["rule", "subject_type", "subject_id"],
+            index_where=live,
+            set_={
+                "last_seen_at": now,
+                # A snooze ends when its time is up and the gap is still there.
+                "status": case((wake, FlagStatus.OPEN.value), else_=Flag.status),
+                "version": case((wake, Flag.version + 1), else_=Flag.version),
+            },
+        )
+        .returning(Flag.first_detected_at)
+    )
+    firsts = session.execute(stmt).scalars().all()
+    opened = sum(1 for first in firsts if first == now)
+
+    still = rule.detect(ctx).subquery(f"still_{rule.name}")
+    resolved = session.execute(
+        update(Flag)
+        .where(
+            Flag.rule == rule.name,
+            live,
+            ~exists().where(
+                still.c.subject_type == Flag.subject_type, still.c.subject_id == Flag.subject_id
+            ),
+        )
+        .values(
+            status=FlagStatus.RESOLVED.value,
+            resolved_at=now,
+            resolution="closed automatically: the gap no longer holds",
+            version=Flag.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return RuleOutcome(opened=opened, still_open=len(firsts) - opened, resolved=resolved)
+
+
+def run_gap_scan(
+    session: Session,
+    now: datetime,
+    config: GapConfig | None = None,
+    rules: list[str] | None = None,
+) -> dict[str, Any]:
+    """Apply every rule (or the named ones); return per-rule counts."""
+    from bridge.domain.gaps import rules as _rules  # noqa: F401  (registers the rules)
+
+    ctx = ScanContext(now=now, config=config or GapConfig())
+    summary: dict[str, Any] = {}
+    for name in rules or sorted(RULES):
+        outcome = apply_rule(session, RULES[name], ctx)
+        summary[name] = {
+            "opened": outcome.opened,
+            "still_open": outcome.still_open,
+            "resolved": outcome.resolved,
+        }
+    return summary

@@ -1,0 +1,157 @@
+"""The worklist of flags and what a nurse does with them; somatic screenings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from bridge.domain import audit
+from bridge.domain.access import Principal, patient_visible
+from bridge.domain.audit import AuditAction
+from bridge.domain.base import utcnow
+from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from bridge.domain.gaps.models import Flag, FlagStatus, SomaticScreening
+from bridge.domain.jobruns import JobRun
+from bridge.domain.pagination import Page, SortKey, paginate
+from bridge.domain.patients.models import Enrollment, Patient
+from bridge.domain.patients.services import write_patient_scoped
+from bridge.domain.registry.models import Role
+
+LIVE = (FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED, FlagStatus.SNOOZED)
+
+
+def _visible_flags(p: Principal):
+    """Flags on patients the caller may see, and flags about the caller herself (caseload)."""
+    return (
+        select(Flag)
+        .outerjoin(Patient, Patient.id == Flag.patient_id)
+        .where(
+            or_(
+                and_(Flag.patient_id.is_not(None), patient_visible(p)),
+                Flag.nurse_id == p.staff_id,
+                true() if p.has(Role.ADMIN) else false(),
+            )
+        )
+    )
+
+
+def list_flags(
+    session: Session,
+    p: Principal,
+    *,
+    status: str | None,
+    rule: str | None,
+    patient_id: int | None,
+    nurse_id: int | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[Flag]:
+    """The worklist: most severe first, then oldest; live flags unless a status is asked for."""
+    stmt = _visible_flags(p)
+    stmt = stmt.where(Flag.status == status) if status else stmt.where(Flag.status.in_(LIVE))
+    if rule:
+        stmt = stmt.where(Flag.rule == rule)
+    if patient_id:
+        stmt = stmt.where(Flag.patient_id == patient_id)
+    if nurse_id:
+        stmt = stmt.where(
+            or_(
+                Flag.nurse_id == nurse_id,
+                exists().where(
+                    Enrollment.patient_id == Flag.patient_id,
+                    Enrollment.end_date.is_(None),
+                    Enrollment.nurse_id == nurse_id,
+                ),
+            )
+        )
+    page = paginate(
+        session,
+        stmt,
+        [
+            SortKey(Flag.severity, "severity", descending=True),
+            SortKey(Flag.first_detected_at, "first_detected_at"),
+            SortKey(Flag.id, "id"),
+        ],
+        cursor=cursor,
+        limit=limit,
+    )
+    for flag in page.items:
+        if flag.patient_id is not None:
+            audit.record(session, p, AuditAction.LIST, "flag", flag.id, flag.patient_id)
+    return page
+
+
+def get_flag(session: Session, p: Principal, flag_id: int) -> Flag:
+    """One flag the caller may see."""
+    flag = session.scalar(_visible_flags(p).where(Flag.id == flag_id))
+    if flag is None:
+        raise NotFound("no such flag")
+    if flag.patient_id is not None:
+        audit.record(session, p, AuditAction.READ, "flag", flag.id, flag.patient_id)
+    return flag
+
+
+def act_on_flag(session: Session, p: Principal, flag: Flag, data: dict[str, Any]) -> Flag:
+    """Acknowledge (with a note), snooze (until a time) or resolve (with a reason) a flag."""
+    if not p.has(Role.NURSE, Role.ADMIN):
+        raise Forbidden("only nurses and admins work the flag list")
+    if flag.status == FlagStatus.RESOLVED:
+        raise Conflict("the flag is resolved", allowed=[])
+    action, now = data["action"], utcnow()
+    if action == "acknowledge":
+        flag.status = FlagStatus.ACKNOWLEDGED
+        flag.acknowledged_by_id, flag.acknowledged_at = p.staff_id, now
+        flag.note = data.get("note")
+    elif action == "snooze":
+        until: datetime | None = data.get("until")
+        if until is None or until <= now:
+            raise RuleViolation("snooze needs a time in the future", field="until")
+        flag.status, flag.snoozed_until = FlagStatus.SNOOZED, until
+        flag.note = data.get("note", flag.note)
+    elif action == "resolve":
+        if not data.get("reason"):
+            raise RuleViolation("resolving by hand needs a reason", field="reason")
+        flag.status = FlagStatus.RESOLVED
+        flag.resolved_at, flag.resolved_by_id, flag.resolution = now, p.staff_id, data["reason"]
+    if flag.patient_id is not None:
+        audit.record(session, p, AuditAction.UPDATE, "flag", flag.id, flag.patient_id)
+    session.flush()
+    return flag
+
+
+def record_screening(
+    session: Session, p: Principal, patient_id: int, screened_on: date, note: str | None
+) -> SomaticScreening:
+    """Record a somatic screening of the patient."""
+    write_patient_scoped(
+        session,
+        p,
+        patient_id,
+        "somatic_screening",
+        AuditAction.CREATE,
+        (Role.ADMIN, Role.NURSE, Role.GP, Role.HOSPITAL),
+    )
+    if screened_on > date.today():
+        raise RuleViolation("a screening cannot be in the future", field="screened_on")
+    screening = SomaticScreening(
+        patient_id=patient_id, screened_on=screened_on, note=note, recorded_by_id=p.staff_id
+    )
+    session.add(screening)
+    session.flush()
+    return screening
+
+
+def list_job_runs(
+    session: Session, p: Principal, *, job: str | None, cursor: str | None, limit: int
+) -> Page[JobRun]:
+    """Recorded job runs, newest first (admin)."""
+    p.require(Role.ADMIN)
+    stmt = select(JobRun)
+    if job:
+        stmt = stmt.where(JobRun.job == job)
+    return paginate(
+        session, stmt, [SortKey(JobRun.id, "id", descending=True)], cursor=cursor, limit=limit
+    )

@@ -1,0 +1,19 @@
+"""The gap scan as a scheduled job (default every 5 minutes: BRIDGE_GAP_SCAN_SECONDS)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bridge.domain.gaps.engine import run_gap_scan
+from bridge.jobs.scheduler import register_job
+
+
+def gap_scan(session: Session, now: datetime) -> dict[str, Any]:
+    """Apply every gap rule once."""
+    return run_gap_scan(session, now)
+
+
+register_job("gap_scan", gap_scan, "BRIDGE_GAP_SCAN_SECONDS", 300)
