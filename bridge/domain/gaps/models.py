@@ -20,7 +20,7 @@ class FlagStatus(enum.StrEnum):
 
 
 class Flag(Base):
-    """One live gap per rule and subject; a re-detected gap updates its flag, never duplicates it."""
+    """One live gap per rule and subject: a re-detected gap updates its flag, never adds one."""
 
     __tablename__ = "flag"
     __table_args__ = (
