@@ -49,7 +49,7 @@ def _load_jobs() -> None:
         importlib.import_module(module)
 
 
-JOB_MODULES: tuple[str, ...] = ("bridge.jobs.gaps",)
+JOB_MODULES: tuple[str, ...] = ("bridge.jobs.gaps", "bridge.jobs.retention")
 
 
 def run_scheduler(app: Flask) -> None:

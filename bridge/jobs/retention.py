@@ -1,0 +1,24 @@
+"""Nightly-ish purge of rows past their retention (BRIDGE_RETENTION_SECONDS, default 6 h)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bridge.domain.retention import RetentionPolicy, purge_expired
+from bridge.jobs.scheduler import register_job
+
+
+def retention_purge(session: Session, now: datetime) -> dict[str, Any]:
+    """Purge expired audit events, idempotency records and job runs."""
+    policy = RetentionPolicy(
+        audit_days=int(os.environ.get("BRIDGE_AUDIT_RETENTION_DAYS", 365 * 5)),
+        job_run_days=int(os.environ.get("BRIDGE_JOB_RUN_RETENTION_DAYS", 90)),
+    )
+    return purge_expired(session, now, policy)
+
+
+register_job("retention_purge", retention_purge, "BRIDGE_RETENTION_SECONDS", 6 * 3600)

@@ -1,0 +1,57 @@
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bridge.domain.audit import AuditEvent
+from bridge.domain.retention import RetentionPolicy, purge_expired
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def test_purge_deletes_only_expired_rows_in_batches(session):
+    old = [
+        AuditEvent(
+            occurred_at=NOW - timedelta(days=400 + i),
+            action="read",
+            resource_type="patient",
+            outcome="ok",
+            patient_id=1,
+        )
+        for i in range(7)
+    ]
+    fresh = AuditEvent(
+        occurred_at=NOW - timedelta(days=10),
+        action="read",
+        resource_type="patient",
+        outcome="ok",
+        patient_id=1,
+    )
+    session.add_all([*old, fresh])
+    session.commit()
+    summary = purge_expired(session, NOW, RetentionPolicy(audit_days=365, batch_size=3))
+    assert summary["audit_event"] == 7
+    left = session.scalars(select(AuditEvent.id).where(AuditEvent.patient_id == 1)).all()
+    assert left == [fresh.id]
+
+
+def test_purge_stops_after_max_batches(session):
+    session.add_all(
+        [
+            AuditEvent(
+                occurred_at=NOW - timedelta(days=900),
+                action="read",
+                resource_type="patient",
+                outcome="ok",
+                patient_id=2,
+            )
+            for _ in range(10)
+        ]
+    )
+    session.commit()
+    purge_expired(session, NOW, RetentionPolicy(audit_days=365, batch_size=2, max_batches=3))
+    assert (
+        session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.patient_id == 2)
+        )
+        == 4
+    )
