@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CODE := bridge tests $(wildcard bench)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format clean
+.PHONY: demo test lint format clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,3 +34,9 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+## Benchmarks at 10,000 and 100,000 patients on PostgreSQL; writes bench/RESULTS.md
+bench: $(STAMP)
+	scripts/ensure-test-services
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.run

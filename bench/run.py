@@ -1,0 +1,368 @@
+"""Measure how Bridge's cost grows with the data: ``make bench`` (or python -m bench.run).
+
+For each size it builds a PostgreSQL database with the synthetic national data set, then
+measures the gap scan (time and SQL statements), each endpoint's SQL statement count, and the
+API under concurrent load (gunicorn + wrk on loopback). Results go to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg2
+from sqlalchemy import event, select, text
+
+HERE = Path(__file__).resolve().parent
+ADMIN_URL = os.environ.get(
+    "BRIDGE_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@dataclass
+class Endpoint:
+    name: str
+    role: str  # which token calls it
+    path: Callable[[dict], str]  # from the fixture ids to a URL
+    kind: str  # "detail" | "list" | "baseline"
+
+
+# Areas add their endpoints here.
+ENDPOINTS: list[Endpoint] = [
+    Endpoint("health (baseline)", "nurse", lambda ids: "/health", "baseline"),
+    Endpoint("patient read", "nurse", lambda ids: f"/api/v1/patients/{ids['patient']}", "detail"),
+    Endpoint("caseload list", "nurse", lambda ids: "/api/v1/patients?limit=50", "list"),
+    Endpoint("flags worklist", "nurse", lambda ids: "/api/v1/flags?limit=50", "list"),
+    Endpoint(
+        "municipality patient list", "municipality", lambda ids: "/api/v1/patients?limit=50", "list"
+    ),
+    Endpoint("gp patient list", "gp", lambda ids: "/api/v1/patients?limit=50", "list"),
+]
+
+TARGET_MS = {"detail": 50.0, "list": 100.0, "baseline": None}
+
+
+def database_url(name: str) -> str:
+    from bridge.config import normalise_database_url
+
+    return normalise_database_url(ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+
+
+def recreate_database(name: str) -> str:
+    conn = psycopg2.connect(ADMIN_URL)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return database_url(name)
+
+
+@contextmanager
+def counting(engine):
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def build(url: str, patients: int):
+    """Migrate, generate the data, scan once, and make a token per role; returns app and ids."""
+    from flask_migrate import upgrade
+
+    from bridge import create_app
+    from bridge.domain.gaps.engine import run_gap_scan
+    from bridge.domain.patients.models import Enrollment, Patient
+    from bridge.domain.registry.models import Organisation, Role, Staff, StaffRole
+    from bridge.domain.registry.services import issue_token
+    from bridge.extensions import db
+    from bridge.synthetic import seed_synthetic
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        started = time.perf_counter()
+        counts = seed_synthetic(db.session, patients=patients, seed=1)
+        db.session.commit()
+        seeded = time.perf_counter() - started
+        run_gap_scan(db.session, datetime.now(UTC))
+        db.session.commit()
+        s = db.session
+        enrollment = s.scalar(select(Enrollment).order_by(Enrollment.id).limit(1))
+        patient = s.get(Patient, enrollment.patient_id)
+        tokens = {
+            "nurse": issue_token(
+                s, s.get(Staff, enrollment.nurse_id), label="bench", expires_at=None
+            ).secret
+        }
+        for role, org_id in (
+            ("municipality", patient.municipality_id),
+            ("gp", patient.gp_practice_id),
+            ("admin", None),
+        ):
+            org_id = org_id or s.scalar(select(Organisation.id).limit(1))
+            staff = Staff(organisation_id=org_id, name=f"bench {role}")
+            staff.role_rows = [StaffRole(role=Role(role))]
+            s.add(staff)
+            s.flush()
+            tokens[role] = issue_token(s, staff, label="bench", expires_at=None).secret
+        s.execute(text("ANALYZE"))
+        s.commit()
+        ids = {"patient": patient.id, "municipality_code": None}
+    return app, tokens, ids, counts, seeded
+
+
+def measure_scan(app) -> tuple[float, int]:
+    from bridge.domain.gaps.engine import run_gap_scan
+    from bridge.extensions import db
+
+    times, count = [], 0
+    with app.app_context():
+        for _ in range(3):
+            with counting(db.engine) as statements:
+                started = time.perf_counter()
+                run_gap_scan(db.session, datetime.now(UTC))
+                db.session.commit()
+                times.append(time.perf_counter() - started)
+            count = len(statements)
+    return statistics.median(times), count
+
+
+def measure_statements(app, tokens, ids) -> dict[str, int]:
+    from bridge.extensions import db
+
+    client = app.test_client()
+    out = {}
+    with app.app_context():
+        for ep in ENDPOINTS:
+            headers = {"Authorization": f"Bearer {tokens[ep.role]}"}
+            with counting(db.engine) as statements:
+                r = client.get(ep.path(ids), headers=headers)
+            assert r.status_code == 200, (ep.name, r.status_code, r.get_data(as_text=True)[:300])
+            out[ep.name] = len(statements)
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def measure_load(url: str, tokens, ids, seconds: int, connections: int) -> dict[str, dict]:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return {}
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+            "bridge.wsgi:app",
+        ],
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        results = {}
+        for ep in ENDPOINTS:
+            cmd = [
+                wrk,
+                "-t",
+                "2",
+                "-c",
+                str(connections),
+                "-d",
+                f"{seconds}s",
+                "--latency",
+                "-s",
+                str(HERE / "wrk_report.lua"),
+                "-H",
+                f"Authorization: Bearer {tokens[ep.role]}",
+                f"http://127.0.0.1:{port}{ep.path(ids)}",
+            ]
+            subprocess.run(cmd[:-1] + ["-d", "1s", cmd[-1]], capture_output=True, check=False)
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
+            m = re.search(
+                r"BENCH rps=(\S+) p50=(\S+) p95=(\S+) p99=(\S+) requests=(\d+) "
+                r"errors=(\d+)",
+                out,
+            )
+            if m:
+                results[ep.name] = dict(
+                    zip(
+                        ["rps", "p50", "p95", "p99", "requests", "errors"],
+                        map(float, m.groups()),
+                        strict=True,
+                    )
+                )
+        return results
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    return (
+        f"{platform.node()}: {os.cpu_count()} cores, {cpu}, Python "
+        f"{platform.python_version()}, {pg}"
+    )
+
+
+def write_results(path: Path, runs: dict[int, dict], settings: str) -> None:
+    sizes = sorted(runs)
+    lines = [
+        "# Bridge benchmark results",
+        "",
+        f"Machine: {machine()}  ",
+        f"Run: {settings}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+    ]
+    lines += [
+        "## Gap scan",
+        "",
+        "| patients | wall time (s) | SQL statements | target |",
+        "| ---: | ---: | ---: | --- |",
+    ]
+    for n in sizes:
+        r = runs[n]
+        lines.append(
+            f"| {n:,} | {r['scan_seconds']:.2f} | {r['scan_statements']} | "
+            f"< 10 s at 100,000; equal counts |"
+        )
+    lines += [
+        "",
+        "## SQL statements per request (must not grow with the data)",
+        "",
+        "| endpoint | " + " | ".join(f"{n:,}" for n in sizes) + " | equal |",
+        "| --- | " + " | ".join("---:" for _ in sizes) + " | --- |",
+    ]
+    for ep in ENDPOINTS:
+        counts = [runs[n]["statements"].get(ep.name) for n in sizes]
+        lines.append(
+            f"| {ep.name} | " + " | ".join(str(c) for c in counts) + " | "
+            f"{'yes' if len(set(counts)) == 1 else 'NO'} |"
+        )
+    for n in sizes:
+        load = runs[n]["load"]
+        if not load:
+            continue
+        base = load.get("health (baseline)", {}).get("rps")
+        lines += [
+            "",
+            f"## API under load, {n:,} patients",
+            "",
+            "| endpoint | req/s | vs /health | p50 ms | p95 ms | p99 ms | errors | target p95 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for ep in ENDPOINTS:
+            r = load.get(ep.name)
+            if not r:
+                continue
+            target = TARGET_MS[ep.kind]
+            verdict = (
+                ""
+                if target is None
+                else (f"< {target:.0f} ms: {'met' if r['p95'] < target else 'MISSED'}")
+            )
+            ratio = f"{r['rps'] / base:.2f}" if base else "-"
+            lines.append(
+                f"| {ep.name} | {r['rps']:.0f} | {ratio} | {r['p50']:.1f} | "
+                f"{r['p95']:.1f} | {r['p99']:.1f} | {int(r['errors'])} | {verdict} |"
+            )
+    for n in sizes:
+        extra = runs[n].get("extra", {})
+        for title, rows in extra.items():
+            lines += ["", f"## {title}, {n:,} patients", ""] + rows
+    path.write_text("\n".join(lines) + "\n")
+
+
+# Areas add measurements: fn(app, url, tokens, ids) -> (title, markdown lines)
+EXTRA_MEASUREMENTS: list[Callable] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per endpoint")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
+    args = parser.parse_args(argv)
+    runs: dict[int, dict] = {}
+    for n in (int(s) for s in args.sizes.split(",")):
+        url = recreate_database(f"bridge_bench_{n}")
+        print(f"[{n}] building data set ...", flush=True)
+        app, tokens, ids, counts, seeded = build(url, n)
+        print(f"[{n}] seeded in {seeded:.1f} s: {counts}", flush=True)
+        scan_seconds, scan_statements = measure_scan(app)
+        print(f"[{n}] scan {scan_seconds:.2f} s, {scan_statements} statements", flush=True)
+        statements = measure_statements(app, tokens, ids)
+        load = measure_load(url, tokens, ids, args.seconds, args.connections)
+        extra = {}
+        for measure in EXTRA_MEASUREMENTS:
+            title, rows = measure(app, url, tokens, ids)
+            extra[title] = rows
+        runs[n] = {
+            "scan_seconds": scan_seconds,
+            "scan_statements": scan_statements,
+            "statements": statements,
+            "load": load,
+            "seeded": seeded,
+            "extra": extra,
+        }
+    write_results(
+        Path(args.output),
+        runs,
+        f"sizes {args.sizes}, wrk {args.seconds} s x {args.connections} connections",
+    )
+    print(f"results written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
