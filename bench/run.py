@@ -217,7 +217,7 @@ def measure_load(url: str, tokens, ids, seconds: int, connections: int) -> dict[
                 f"Authorization: Bearer {tokens[ep.role]}",
                 f"http://127.0.0.1:{port}{ep.path(ids)}",
             ]
-            subprocess.run(cmd[:-1] + ["-d", "1s", cmd[-1]], capture_output=True, check=False)
+            subprocess.run([*cmd[:-1], "-d", "1s", cmd[-1]], capture_output=True, check=False)
             out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
             m = re.search(
                 r"BENCH rps=(\S+) p50=(\S+) p95=(\S+) p99=(\S+) requests=(\d+) "
@@ -318,7 +318,7 @@ def write_results(path: Path, runs: dict[int, dict], settings: str) -> None:
     for n in sizes:
         extra = runs[n].get("extra", {})
         for title, rows in extra.items():
-            lines += ["", f"## {title}, {n:,} patients", ""] + rows
+            lines += ["", f"## {title}, {n:,} patients", "", *rows]
     path.write_text("\n".join(lines) + "\n")
 
 
