@@ -7,7 +7,14 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
-from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema, page_schema, text
+from bridge.api.schemas import (
+    CopenhagenDateTime,
+    Id,
+    PageArgsSchema,
+    StrictSchema,
+    page_schema,
+    text,
+)
 from bridge.domain.gaps import services
 from bridge.domain.gaps.models import FlagStatus
 from bridge.extensions import db
@@ -17,19 +24,19 @@ blp = Blueprint("flags", __name__, description="Gaps found by the scheduled scan
 
 
 class FlagSchema(StrictSchema):
-    id = fields.Integer()
+    id = Id()
     rule = fields.String()
-    patient_id = fields.Integer(allow_none=True)
-    nurse_id = fields.Integer(allow_none=True)
+    patient_id = Id(allow_none=True)
+    nurse_id = Id(allow_none=True)
     subject_type = fields.String()
-    subject_id = fields.Integer()
+    subject_id = Id()
     severity = fields.Integer(metadata={"description": "3 high, 2 medium, 1 low"})
     message_da = fields.String()
     message_en = fields.String()
     status = fields.Enum(FlagStatus, by_value=True)
     first_detected_at = CopenhagenDateTime()
     last_seen_at = CopenhagenDateTime()
-    acknowledged_by_id = fields.Integer(allow_none=True)
+    acknowledged_by_id = Id(allow_none=True)
     acknowledged_at = CopenhagenDateTime(allow_none=True)
     note = fields.String(allow_none=True)
     snoozed_until = CopenhagenDateTime(allow_none=True)
@@ -40,8 +47,8 @@ class FlagSchema(StrictSchema):
 class FlagQuerySchema(PageArgsSchema):
     status = fields.Enum(FlagStatus, by_value=True, load_default=None)
     rule = fields.String(load_default=None, validate=validate.Length(max=60))
-    patient = fields.Integer(load_default=None)
-    nurse = fields.Integer(load_default=None)
+    patient = Id(load_default=None)
+    nurse = Id(load_default=None)
 
 
 class FlagActionSchema(StrictSchema):
@@ -54,15 +61,15 @@ class FlagActionSchema(StrictSchema):
 
 
 class ScreeningSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
-    patient_id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
+    patient_id = Id(dump_only=True)
     screened_on = fields.Date(required=True)
     note = text(1000, allow_none=True)
-    recorded_by_id = fields.Integer(dump_only=True)
+    recorded_by_id = Id(dump_only=True)
 
 
 class JobRunSchema(StrictSchema):
-    id = fields.Integer()
+    id = Id()
     job = fields.String()
     started_at = CopenhagenDateTime()
     finished_at = CopenhagenDateTime(allow_none=True)

@@ -51,6 +51,19 @@ def _authenticate() -> Response | None:
     return None
 
 
+def _reject_nul() -> Response | None:
+    # PostgreSQL cannot store NUL in text; no field of Bridge has a use for it.
+    body = request.get_data(cache=True)
+    if b"\\u0000" in body or b"\x00" in body or "\x00" in "".join(request.args.values()):
+        return problem(
+            422,
+            "Unprocessable content",
+            "NUL characters are not accepted",
+            errors={"_schema": ["NUL characters are not accepted"]},
+        )
+    return None
+
+
 def _idempotency_replay() -> Response | None:
     key = request.headers.get("Idempotency-Key")
     if request.method != "POST" or key is None:
@@ -135,7 +148,7 @@ def init_request_lifecycle(app: Flask) -> None:
         g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         if not request.path.startswith(API_PREFIX):
             return None
-        return _authenticate() or _idempotency_replay()
+        return _reject_nul() or _authenticate() or _idempotency_replay()
 
     @app.after_request
     def _end(response: Response) -> Response:

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
-from bridge.api.schemas import PageArgsSchema, StrictSchema, page_schema
+from bridge.api.schemas import Id, PageArgsSchema, StrictSchema, page_schema
 from bridge.domain.registry import services
 from bridge.domain.registry.models import Role
 from bridge.extensions import db
@@ -17,14 +17,14 @@ blp = Blueprint("nurses", __name__, description="Bridge nurses and their financi
 
 
 class FinancingSchema(StrictSchema):
-    municipality_id = fields.Integer(required=True)
+    municipality_id = Id(required=True)
     share = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
 
 
 class NurseSchema(StrictSchema):
-    staff_id = fields.Integer(required=True)
+    staff_id = Id(required=True)
     name = fields.Function(lambda n: n.staff.name, dump_only=True)
-    region_id = fields.Integer(required=True)
+    region_id = Id(required=True)
     region_share = fields.Integer(required=True, validate=validate.Range(min=0, max=100))
     financing = fields.List(
         fields.Nested(FinancingSchema), required=True, validate=validate.Length(min=1, max=98)

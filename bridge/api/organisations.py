@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
-from bridge.api.schemas import PageArgsSchema, StrictSchema, page_schema, text
+from bridge.api.schemas import Id, PageArgsSchema, StrictSchema, page_schema, text
 from bridge.domain.registry import services
 from bridge.domain.registry.models import OrganisationKind, Role, Specialty
 from bridge.extensions import db
@@ -17,10 +17,10 @@ blp = Blueprint("organisations", __name__, description="Organisations taking par
 
 
 class OrganisationSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     kind = fields.Enum(OrganisationKind, by_value=True, required=True)
     name = text(200, required=True)
-    parent_id = fields.Integer(allow_none=True)
+    parent_id = Id(allow_none=True)
     specialty = fields.Enum(Specialty, by_value=True, allow_none=True)
     sor_code = fields.String(allow_none=True, validate=validate.Length(max=18))
     municipality_code = fields.String(allow_none=True, validate=validate.Length(max=4))

@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.schemas import (
     CopenhagenDateTime,
+    Id,
     PageArgsSchema,
     StrictSchema,
     page_schema,
@@ -29,7 +30,7 @@ blp = Blueprint(
 
 
 class PatientSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     cpr = fields.String(
         required=True,
         load_only=True,
@@ -40,8 +41,8 @@ class PatientSchema(StrictSchema):
     name = text(200, required=True)
     birth_date = fields.Date(dump_only=True)
     sex = fields.String(dump_only=True)
-    municipality_id = fields.Integer(required=True)
-    gp_practice_id = fields.Integer(allow_none=True)
+    municipality_id = Id(required=True)
+    gp_practice_id = Id(allow_none=True)
     status = fields.Enum(PatientStatus, by_value=True, load_default=PatientStatus.ACTIVE)
     created_at = CopenhagenDateTime(dump_only=True)
     updated_at = CopenhagenDateTime(dump_only=True)
@@ -63,7 +64,7 @@ class CprSearchSchema(StrictSchema):
 
 
 class RelativeSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     name = text(200, required=True)
     relation = text(100, required=True)
     contact = text(200, allow_none=True)
@@ -71,7 +72,7 @@ class RelativeSchema(StrictSchema):
 
 
 class DiagnosisSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     code = fields.String(required=True, validate=validate.Length(max=10))
     psychiatric = fields.Boolean(dump_only=True)
     description = text(300, allow_none=True)
@@ -79,9 +80,9 @@ class DiagnosisSchema(StrictSchema):
 
 
 class EnrollmentSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
-    patient_id = fields.Integer(dump_only=True)
-    nurse_id = fields.Integer(metadata={"description": "the bridge nurse; defaults to the caller"})
+    id = Id(dump_only=True)
+    patient_id = Id(dump_only=True)
+    nurse_id = Id(metadata={"description": "the bridge nurse; defaults to the caller"})
     start_date = fields.Date()
     end_date = fields.Date(dump_only=True)
     reason = text(500, required=True)
@@ -91,28 +92,28 @@ class EnrollmentSchema(StrictSchema):
 
 
 class EnrollmentPatchSchema(StrictSchema):
-    nurse_id = fields.Integer()
+    nurse_id = Id()
     end_date = fields.Date()
     end_reason = text(500)
 
 
 class CareTeamMemberSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
-    organisation_id = fields.Integer(required=True)
+    id = Id(dump_only=True)
+    organisation_id = Id(required=True)
     role = fields.Enum(CareTeamRole, by_value=True, required=True)
     contact_name = text(200, allow_none=True)
     contact_info = text(200, allow_none=True)
 
 
 class ConsentSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
-    recipient_organisation_id = fields.Integer(allow_none=True)
+    id = Id(dump_only=True)
+    recipient_organisation_id = Id(allow_none=True)
     recipient_kind = fields.Enum(OrganisationKind, by_value=True, allow_none=True)
     scope = fields.Enum(ConsentScope, by_value=True, required=True)
     given_at = CopenhagenDateTime()
     withdrawn_at = CopenhagenDateTime(dump_only=True)
-    recorded_by_id = fields.Integer(dump_only=True)
-    withdrawn_by_id = fields.Integer(dump_only=True)
+    recorded_by_id = Id(dump_only=True)
+    withdrawn_by_id = Id(dump_only=True)
     note = text(1000, allow_none=True)
     active = fields.Boolean(dump_only=True)
 
@@ -122,10 +123,10 @@ class ConsentWithdrawSchema(StrictSchema):
 
 
 class AccessLogEntrySchema(StrictSchema):
-    id = fields.Integer()
+    id = Id()
     occurred_at = CopenhagenDateTime()
-    staff_id = fields.Integer(allow_none=True)
-    organisation_id = fields.Integer(allow_none=True)
+    staff_id = Id(allow_none=True)
+    organisation_id = Id(allow_none=True)
     action = fields.String()
     resource_type = fields.String()
     resource_id = fields.String(allow_none=True)

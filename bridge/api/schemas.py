@@ -74,3 +74,14 @@ def page_schema(item: type[Schema], name: str) -> type[Schema]:
             "next_cursor": fields.String(allow_none=True, required=True),
         },
     )
+
+
+MAX_ID = 2**63 - 1
+
+
+class Id(fields.Integer):
+    """A row id: a positive 64-bit integer (larger numbers are refused, not sent to the DB)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
+        super().__init__(**kwargs)

@@ -7,7 +7,14 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
-from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema, page_schema, text
+from bridge.api.schemas import (
+    CopenhagenDateTime,
+    Id,
+    PageArgsSchema,
+    StrictSchema,
+    page_schema,
+    text,
+)
 from bridge.domain.registry import services
 from bridge.domain.registry.models import Role
 from bridge.extensions import db
@@ -17,8 +24,8 @@ blp = Blueprint("staff", __name__, description="Staff members and their API toke
 
 
 class StaffSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
-    organisation_id = fields.Integer(required=True)
+    id = Id(dump_only=True)
+    organisation_id = Id(required=True)
     name = text(200, required=True)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     roles = fields.List(
@@ -35,11 +42,11 @@ class StaffPatchSchema(StaffSchema):
 
 
 class StaffQuerySchema(PageArgsSchema):
-    organisation_id = fields.Integer(load_default=None)
+    organisation_id = Id(load_default=None)
 
 
 class TokenSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     label = text(200, allow_none=True)
     prefix = fields.String(dump_only=True)
     created_at = CopenhagenDateTime(dump_only=True)

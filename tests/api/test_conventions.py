@@ -225,3 +225,13 @@ def test_list_patients_runs_a_constant_number_of_statements(
     with count_queries() as large:
         admin.get("/api/v1/patients?limit=200")
     assert small.count == large.count
+
+
+def test_nul_characters_are_rejected_not_a_500(make_actor, municipality):
+    nurse = make_actor("nurse")
+    r = nurse.post(
+        "/api/v1/patients",
+        json={"cpr": "0101901234", "name": "A\u0000B", "municipality_id": municipality().id},
+    )
+    assert r.status_code == 422
+    assert nurse.get("/api/v1/patients?name=a%00b").status_code == 422

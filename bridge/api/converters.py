@@ -1,0 +1,14 @@
+"""URL converters: ids in paths are bounded so that a huge number is a 404, not a DB error."""
+
+from __future__ import annotations
+
+from werkzeug.routing import IntegerConverter
+
+from bridge.api.schemas import MAX_ID
+
+
+class IdConverter(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
