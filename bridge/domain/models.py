@@ -2,6 +2,7 @@
 
 from bridge.domain.audit import AuditEvent
 from bridge.domain.idempotency import IdempotencyRecord
+from bridge.domain.notifications.models import DeliveryEndpoint, Notification
 from bridge.domain.patients.models import (
     CareTeamMember,
     Consent,
@@ -25,9 +26,11 @@ __all__ = [
     "BridgeNurse",
     "CareTeamMember",
     "Consent",
+    "DeliveryEndpoint",
     "Diagnosis",
     "Enrollment",
     "IdempotencyRecord",
+    "Notification",
     "NurseFinancing",
     "Organisation",
     "Patient",
