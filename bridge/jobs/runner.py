@@ -41,12 +41,18 @@ def try_job_lock(session: Session, name: str) -> bool:
     return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(name)))))
 
 
-def run_job(app: Flask, name: str, job: Job, now: datetime | None = None) -> JobOutcome:
-    """Run ``job`` once in its own transaction; commit on success, roll back on error."""
+def run_job(
+    app: Flask, name: str, job: Job, now: datetime | None = None, *, lock: bool = True
+) -> JobOutcome:
+    """Run ``job`` once in its own transaction; commit on success, roll back on error.
+
+    ``lock=False`` is for jobs that are safe to run concurrently and must be (the notification
+    dispatcher, whose rows are claimed with SKIP LOCKED): they skip the advisory lock.
+    """
     with app.app_context():
         session = db.session
         try:
-            if not try_job_lock(session, name):
+            if lock and not try_job_lock(session, name):
                 session.rollback()
                 log.info("job %s skipped: another run holds the lock", name)
                 return JobOutcome(name=name, ran=False, summary={})

@@ -23,6 +23,7 @@ from bridge.domain.audit import AuditAction
 from bridge.domain.base import utcnow
 from bridge.domain.errors import Conflict, NotFound, RuleViolation
 from bridge.domain.fhir_messages import Acknowledgement, parse_acknowledgement
+from bridge.domain.identifiers import mask_cpr
 from bridge.domain.notifications import texts
 from bridge.domain.notifications.channels import RetryPolicy, generate_webhook_secret
 from bridge.domain.notifications.models import (
@@ -299,45 +300,20 @@ def list_inbox(
     page = paginate(
         session, stmt, [SortKey(Notification.id, "id", descending=True)], cursor=cursor, limit=limit
     )
-    patient_ids = {n.patient_id for n in page.items if n.patient_id is not None}
-    patients = (
-        {
-            pid: (name, cpr)
-            for pid, name, cpr in session.execute(
-                select(Patient.id, Patient.name, Patient.cpr).where(Patient.id.in_(patient_ids))
-            )
-        }
-        if patient_ids
-        else {}
-    )
-    items = []
-    for n in page.items:
-        audit.record(session, p, AuditAction.LIST, "notification", n.id, n.patient_id)
-        name, cpr = patients.get(n.patient_id, (None, None)) if n.patient_id else (None, None)
-        text = n.payload.get("text", {}).get(language) or n.payload.get("text", {}).get("da", {})
-        items.append(
-            InboxItem(
-                id=n.id,
-                kind=n.kind,
-                status=n.status.value,
-                created_at=n.created_at,
-                acknowledged_at=n.acknowledged_at,
-                patient_id=n.patient_id,
-                patient_name=name,
-                patient_cpr_masked=f"{cpr[:6]}-xxxx" if cpr else None,
-                subject=text.get("subject", ""),
-                body=text.get("body", ""),
-                link=n.payload.get("link", ""),
-                ref=n.payload.get("ref", {}),
-            )
-        )
+    items = _inbox_items(session, p, page.items, language, AuditAction.LIST)
     return Page(items=items, next_cursor=page.next_cursor)
 
 
-def acknowledge_inbox(
-    session: Session, p: Principal, notification_id: int, now: datetime
-) -> Notification:
-    """The recipient has read the message; acknowledging twice keeps the first time."""
+def get_inbox_item(
+    session: Session, p: Principal, notification_id: int, *, language: str
+) -> InboxItem:
+    """One message of the caller's organisation's inbox."""
+    row = _inbox_row(session, p, notification_id)
+    (item,) = _inbox_items(session, p, [row], language, AuditAction.READ)
+    return item
+
+
+def _inbox_row(session: Session, p: Principal, notification_id: int) -> Notification:
     n = session.scalar(
         select(Notification).where(
             Notification.id == notification_id,
@@ -347,6 +323,54 @@ def acknowledge_inbox(
     )
     if n is None:
         raise NotFound("no such message in your inbox")
+    return n
+
+
+def _inbox_items(
+    session: Session, p: Principal, rows: list[Notification], language: str, action: str
+) -> list[InboxItem]:
+    """Rows as inbox items, with their patients' names and masked CPR in one query."""
+    patient_ids = {n.patient_id for n in rows if n.patient_id is not None}
+    patients = (
+        {
+            pid: (name, mask_cpr(cpr))
+            for pid, name, cpr in session.execute(
+                select(Patient.id, Patient.name, Patient.cpr).where(Patient.id.in_(patient_ids))
+            )
+        }
+        if patient_ids
+        else {}
+    )
+    items = []
+    for n in rows:
+        audit.record(session, p, action, "notification", n.id, n.patient_id)
+        name, masked = patients.get(n.patient_id or 0, (None, None))
+        rendered = n.payload.get("text", {})
+        text = rendered.get(language) or rendered.get(texts.DEFAULT_LANGUAGE, {})
+        items.append(
+            InboxItem(
+                id=n.id,
+                kind=n.kind,
+                status=n.status.value,
+                created_at=n.created_at,
+                acknowledged_at=n.acknowledged_at,
+                patient_id=n.patient_id,
+                patient_name=name,
+                patient_cpr_masked=masked,
+                subject=text.get("subject", ""),
+                body=text.get("body", ""),
+                link=n.payload.get("link", ""),
+                ref=n.payload.get("ref", {}),
+            )
+        )
+    return items
+
+
+def acknowledge_inbox(
+    session: Session, p: Principal, notification_id: int, now: datetime
+) -> Notification:
+    """The recipient has read the message; acknowledging twice keeps the first time."""
+    n = _inbox_row(session, p, notification_id)
     audit.record(session, p, AuditAction.UPDATE, "notification", n.id, n.patient_id)
     if n.status != S.ACKNOWLEDGED:
         n.status, n.acknowledged_at = S.ACKNOWLEDGED, now
