@@ -13,73 +13,79 @@ from typing import Final
 LANGUAGES: Final = ("da", "en")
 DEFAULT_LANGUAGE: Final = "da"
 
-# kind -> language -> (subject, body). $patient, $title, $actions and $link are filled in.
+# kind -> language -> (subject, body). ${patient}, ${title}, ${actions} and ${link} are filled in.
 TEMPLATES: Final[dict[str, dict[str, tuple[str, str]]]] = {
     "minutes_final": {
         "da": (
             "Referat fra netværksmøde",
-            "Referatet fra netværksmødet om $patient er endeligt.\n$title\n$actions"
-            "Læs referatet: $link",
+            "Referatet fra netværksmødet om ${patient} er endeligt.\n${title}\n${actions}"
+            "Læs referatet: ${link}",
         ),
         "en": (
             "Minutes of a network meeting",
-            "The minutes of the network meeting about $patient are final.\n$title\n$actions"
-            "Read the minutes: $link",
+            "The minutes of the network meeting about ${patient} are final.\n${title}\n${actions}"
+            "Read the minutes: ${link}",
         ),
     },
     "minutes_amended": {
         "da": (
             "Rettet referat fra netværksmøde",
-            "Referatet fra netværksmødet om $patient er rettet.\n$title\n$actions"
-            "Læs det rettede referat: $link",
+            "Referatet fra netværksmødet om ${patient} er rettet.\n${title}\n${actions}"
+            "Læs det rettede referat: ${link}",
         ),
         "en": (
             "Amended minutes of a network meeting",
-            "The minutes of the network meeting about $patient have been amended.\n$title\n"
-            "$actions" + "Read the amended minutes: $link",
+            "The minutes of the network meeting about ${patient} have been amended.\n${title}\n"
+            "${actions}" + "Read the amended minutes: ${link}",
         ),
     },
     "discharge": {
         "da": (
             "Udskrivelse",
-            "$patient er udskrevet.\n$title\n$actions" + "Se udskrivelsen: $link",
+            "${patient} er udskrevet.\n${title}\n${actions}" + "Se udskrivelsen: ${link}",
         ),
         "en": (
             "Discharge",
-            "$patient has been discharged.\n$title\n$actions" + "See the discharge: $link",
+            "${patient} has been discharged.\n${title}\n${actions}" + "See the discharge: ${link}",
         ),
     },
     "task_assigned": {
-        "da": ("Ny opgave", "I har fået en opgave vedrørende $patient.\n$title\n$actions$link"),
-        "en": ("New task", "You have a new task concerning $patient.\n$title\n$actions$link"),
+        "da": (
+            "Ny opgave",
+            "I har fået en opgave vedrørende ${patient}.\n${title}\n${actions}${link}",
+        ),
+        "en": (
+            "New task",
+            "You have a new task concerning ${patient}.\n${title}\n${actions}${link}",
+        ),
     },
     "task_overdue": {
         "da": (
             "Påmindelse: opgave over frist",
-            "En opgave vedrørende $patient er over fristen.\n$title\n$actions$link",
+            "En opgave vedrørende ${patient} er over fristen.\n${title}\n${actions}${link}",
         ),
         "en": (
             "Reminder: task overdue",
-            "A task concerning $patient is past its deadline.\n$title\n$actions$link",
+            "A task concerning ${patient} is past its deadline.\n${title}\n${actions}${link}",
         ),
     },
 }
 GENERIC: Final[dict[str, tuple[str, str]]] = {
-    "da": ("Ny meddelelse", "Ny meddelelse vedrørende $patient.\n$title\n$actions$link"),
-    "en": ("New message", "A new message concerning $patient.\n$title\n$actions$link"),
+    "da": ("Ny meddelelse", "Ny meddelelse vedrørende ${patient}.\n${title}\n${actions}${link}"),
+    "en": ("New message", "A new message concerning ${patient}.\n${title}\n${actions}${link}"),
 }
-# The email notice: deliberately without $patient, $title or $actions.
+# The email notice: deliberately without ${patient}, ${title} or ${actions}.
 NOTICE: Final[dict[str, tuple[str, str]]] = {
     "da": (
         "Ny meddelelse i Bridge",
-        "Der ligger en ny meddelelse ($subject) til jer i Bridge.\n"
-        "Læs og kvitter for den her: $link\n\n"
+        "Der ligger en ny meddelelse (${subject}) til jer i Bridge.\n"
+        "Læs og kvitter for den her: ${link}\n\n"
         "Af hensyn til datasikkerheden indeholder denne e-mail ingen helbredsoplysninger.",
     ),
     "en": (
         "New message in Bridge",
-        "A new message ($subject) is waiting for you in Bridge.\n"
-        "Read and acknowledge it here: $link\n\n"
+        "A new message (${subject}) is waiting for you in Bridge.\n"
+        "Read and acknowledge it here: ${link}\n\n"
         "For data protection this email holds no health information.",
     ),
 }
