@@ -349,3 +349,26 @@ def test_second_endpoint_of_a_channel_is_a_conflict_and_only_admins_configure(ma
 
     assert again.status_code == 409
     assert by_gp.status_code == 403
+
+
+def test_admin_re_enables_an_endpoint_the_receiver_disabled(session, make_actor, make_org):
+    admin = make_actor("admin")
+    org = make_org("gp_practice")
+    endpoint = add_endpoint(
+        session,
+        org,
+        "webhook",
+        url="https://gp.example/hook",
+        secret="whsec_" + "A" * 44,
+        active=False,
+        disabled_reason="the receiver answered 410 Gone",
+    )
+
+    r = admin.patch(
+        f"/api/v1/organisations/{org.id}/endpoints/{endpoint.id}",
+        json={"active": True, "url": "https://gp.example/new-hook"},
+    )
+
+    assert r.status_code == 200, r.json
+    assert r.json["active"] is True and r.json["disabled_reason"] is None
+    assert r.json["url"] == "https://gp.example/new-hook"
