@@ -61,6 +61,26 @@ def create_admin_command(name: str, email: str | None) -> None:
     click.echo(secret)
 
 
+@commands.command("dispatch")
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 10000))
+@with_appcontext
+def dispatch_command(batch_size: int) -> None:
+    """Deliver due notifications once (one dispatcher pass) and print a summary."""
+    from sqlalchemy.orm import Session
+
+    from bridge.domain.base import utcnow
+    from bridge.domain.notifications.dispatcher import dispatch_once
+    from bridge.jobs.dispatch import settings_from
+
+    settings, transport = settings_from(current_app.config)
+    with Session(bind=db.engine) as session:
+        summary = dispatch_once(
+            session, utcnow(), batch_size=batch_size, settings=settings, transport=transport
+        )
+    transport.close()
+    click.echo(" ".join(f"{k}={v}" for k, v in summary.as_dict().items()))
+
+
 @commands.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:

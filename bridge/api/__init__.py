@@ -12,6 +12,7 @@ API_BLUEPRINTS = (
     "bridge.api.nurses",
     "bridge.api.patients",
     "bridge.api.flags",
+    "bridge.api.notifications",
 )
 
 

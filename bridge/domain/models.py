@@ -4,6 +4,7 @@ from bridge.domain.audit import AuditEvent
 from bridge.domain.gaps.models import Flag, SomaticScreening
 from bridge.domain.idempotency import IdempotencyRecord
 from bridge.domain.jobruns import JobRun
+from bridge.domain.notifications.models import DeliveryEndpoint, Notification
 from bridge.domain.patients.models import (
     CareTeamMember,
     Consent,
@@ -27,11 +28,13 @@ __all__ = [
     "BridgeNurse",
     "CareTeamMember",
     "Consent",
+    "DeliveryEndpoint",
     "Diagnosis",
     "Enrollment",
     "Flag",
     "IdempotencyRecord",
     "JobRun",
+    "Notification",
     "NurseFinancing",
     "Organisation",
     "Patient",

@@ -42,28 +42,38 @@ def try_job_lock(session: Session, name: str) -> bool:
     return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(name)))))
 
 
-def execute_job(session: Session, name: str, job: Job, now: datetime) -> JobOutcome:
-    """Run ``job`` in the session's transaction under its lock, recording the run; the caller
-    commits. A run that finds the lock taken is recorded as skipped and does nothing."""
+def execute_job(
+    session: Session, name: str, job: Job, now: datetime, *, lock: bool = True
+) -> JobOutcome:
+    """Run ``job`` in the session's transaction, recording the run; the caller commits.
+
+    A locked job that finds its lock taken is recorded as skipped and does nothing.
+    ``lock=False`` is for jobs that are safe to run concurrently and must be (the notification
+    dispatcher, whose rows are claimed with SKIP LOCKED); their runs are recorded only when they
+    did something, so a dispatcher polling every few seconds does not flood the record.
+    """
     started = utcnow()
-    if not try_job_lock(session, name):
+    if lock and not try_job_lock(session, name):
         session.add(JobRun(job=name, started_at=started, finished_at=utcnow(), status="skipped"))
         return JobOutcome(name=name, ran=False, summary={})
     summary = job(session, now)
-    session.add(
-        JobRun(job=name, started_at=started, finished_at=utcnow(), status="ok", summary=summary)
-    )
+    if lock or any(summary.values()):
+        session.add(
+            JobRun(job=name, started_at=started, finished_at=utcnow(), status="ok", summary=summary)
+        )
     return JobOutcome(name=name, ran=True, summary=summary)
 
 
-def run_job(app: Flask, name: str, job: Job, now: datetime | None = None) -> JobOutcome:
+def run_job(
+    app: Flask, name: str, job: Job, now: datetime | None = None, *, lock: bool = True
+) -> JobOutcome:
     """Run ``job`` once in its own transaction; commit on success, roll back on error and
     record the failure."""
     with app.app_context():
         session = db.session
         started = utcnow()
         try:
-            outcome = execute_job(session, name, job, now or utcnow())
+            outcome = execute_job(session, name, job, now or utcnow(), lock=lock)
             session.commit()
             log.info("job %s %s", name, "done" if outcome.ran else "skipped: lock held")
             return outcome

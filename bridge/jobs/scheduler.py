@@ -14,11 +14,17 @@ log = logging.getLogger("bridge.jobs")
 
 # name -> (job, environment variable holding its interval in seconds, default interval)
 SCHEDULED_JOBS: dict[str, tuple[Job, str, int]] = {}
+# Jobs that run without the per-job advisory lock (safe, and meant, to run in several processes).
+UNLOCKED_JOBS: set[str] = set()
 
 
-def register_job(name: str, job: Job, interval_env: str, default_seconds: int) -> None:
-    """Add a job to what the scheduler process runs."""
+def register_job(
+    name: str, job: Job, interval_env: str, default_seconds: int, *, lock: bool = True
+) -> None:
+    """Add a job to what the scheduler process runs; ``lock=False`` lets runs overlap."""
     SCHEDULED_JOBS[name] = (job, interval_env, default_seconds)
+    if not lock:
+        UNLOCKED_JOBS.add(name)
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
@@ -32,6 +38,7 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
             "interval",
             seconds=seconds,
             args=[app, name, job],
+            kwargs={"lock": name not in UNLOCKED_JOBS},
             id=name,
             max_instances=1,
             coalesce=True,
@@ -49,7 +56,7 @@ def _load_jobs() -> None:
         importlib.import_module(module)
 
 
-JOB_MODULES: tuple[str, ...] = ("bridge.jobs.gaps", "bridge.jobs.retention")
+JOB_MODULES: tuple[str, ...] = ("bridge.jobs.gaps", "bridge.jobs.retention", "bridge.jobs.dispatch")
 
 
 def run_scheduler(app: Flask) -> None:

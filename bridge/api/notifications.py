@@ -1,0 +1,178 @@
+"""Notifications: the organisation's inbox, MedCom acknowledgements, and delivery endpoints."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from bridge.api.http import current_principal
+from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema, page_schema, text
+from bridge.domain.base import utcnow
+from bridge.domain.notifications import services
+from bridge.domain.notifications.models import Channel, NotificationStatus
+from bridge.domain.notifications.texts import LANGUAGES
+from bridge.extensions import db
+
+# Three resources share this area, so the blueprint is mounted at the API root.
+URL_PREFIX = ""
+blp = Blueprint(
+    "notifications",
+    __name__,
+    description="Notifications: inbox, MedCom acknowledgements, delivery endpoints",
+)
+
+
+class InboxItemSchema(StrictSchema):
+    id = fields.Integer()
+    kind = fields.String()
+    status = fields.String()
+    created_at = CopenhagenDateTime()
+    acknowledged_at = CopenhagenDateTime(allow_none=True)
+    patient_id = fields.Integer(allow_none=True)
+    patient_name = fields.String(allow_none=True)
+    patient_cpr_masked = fields.String(allow_none=True, metadata={"description": "DDMMYY-xxxx"})
+    subject = fields.String()
+    body = fields.String()
+    link = fields.String(metadata={"description": "path of the resource in this API"})
+    ref = fields.Dict(metadata={"description": "ids of what the message is about"})
+
+
+class InboxQuerySchema(PageArgsSchema):
+    unacknowledged = fields.Boolean(load_default=False)
+    lang = fields.String(load_default="da", validate=validate.OneOf(LANGUAGES))
+
+
+class NotificationStatusSchema(StrictSchema):
+    id = fields.Integer()
+    kind = fields.String()
+    channel = fields.Enum(Channel, by_value=True)
+    status = fields.Enum(NotificationStatus, by_value=True)
+    acknowledged_at = CopenhagenDateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+
+
+class EndpointSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    organisation_id = fields.Integer(dump_only=True)
+    channel = fields.Enum(Channel, by_value=True, required=True)
+    url = text(500, allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    active = fields.Boolean(dump_only=True)
+    disabled_reason = fields.String(dump_only=True)
+    previous_valid_until = CopenhagenDateTime(dump_only=True)
+    created_at = CopenhagenDateTime(dump_only=True)
+
+
+class EndpointPatchSchema(StrictSchema):
+    url = text(500)
+    email = fields.Email(validate=validate.Length(max=254))
+    active = fields.Boolean()
+
+
+class EndpointWithSecretSchema(StrictSchema):
+    endpoint = fields.Nested(EndpointSchema)
+    secret = fields.String(
+        allow_none=True,
+        metadata={"description": "the webhook signing secret, shown this once (whsec_...)"},
+    )
+
+
+class RotateSecretSchema(StrictSchema):
+    overlap_hours = fields.Integer(
+        load_default=24,
+        validate=validate.Range(min=0, max=24 * 7),
+        metadata={"description": "how long the previous secret keeps signing too"},
+    )
+
+
+InboxPageSchema = page_schema(InboxItemSchema, "InboxPage")
+
+
+@blp.route("/inbox")
+class Inbox(MethodView):
+    @blp.arguments(InboxQuerySchema, location="query")
+    @blp.response(200, InboxPageSchema)
+    def get(self, args):
+        """Your organisation's messages, newest first"""
+        return services.list_inbox(
+            db.session,
+            current_principal(),
+            cursor=args["cursor"],
+            limit=args["limit"],
+            unacknowledged=args["unacknowledged"],
+            language=args["lang"],
+        )
+
+
+@blp.route("/inbox/<int:notification_id>")
+class InboxItem(MethodView):
+    @blp.arguments(InboxQuerySchema(only=("lang",)), location="query")
+    @blp.response(200, InboxItemSchema)
+    def get(self, args, notification_id):
+        """Read one message of your organisation's inbox"""
+        return services.get_inbox_item(
+            db.session, current_principal(), notification_id, language=args["lang"]
+        )
+
+
+@blp.route("/inbox/<int:notification_id>/ack")
+class InboxAck(MethodView):
+    @blp.response(200, NotificationStatusSchema)
+    def post(self, notification_id):
+        """Acknowledge that your organisation has received a message"""
+        return services.acknowledge_inbox(
+            db.session, current_principal(), notification_id, utcnow()
+        )
+
+
+@blp.route("/fhir/acknowledgements")
+class FhirAcknowledgements(MethodView):
+    @blp.response(200, NotificationStatusSchema)
+    def post(self):
+        """Receive a MedCom Acknowledgement (application/fhir+json) for a message sent to you"""
+        # A FHIR Bundle is validated by the FHIR models in the domain, not by a marshmallow schema.
+        bundle = request.get_json(silent=True)
+        return services.receive_acknowledgement(db.session, current_principal(), bundle, utcnow())
+
+
+@blp.route("/organisations/<int:org_id>/endpoints")
+class Endpoints(MethodView):
+    @blp.response(200, EndpointSchema(many=True))
+    def get(self, org_id):
+        """List an organisation's delivery endpoints (admin; secrets are never listed)"""
+        return services.list_endpoints(db.session, current_principal(), org_id)
+
+    @blp.arguments(EndpointSchema)
+    @blp.response(201, EndpointWithSecretSchema)
+    def post(self, data, org_id):
+        """Configure a FHIR, webhook or email endpoint (admin; a webhook's secret is shown once)"""
+        return services.create_endpoint(db.session, current_principal(), org_id, data)
+
+
+@blp.route("/organisations/<int:org_id>/endpoints/<int:endpoint_id>")
+class EndpointById(MethodView):
+    @blp.arguments(EndpointPatchSchema)
+    @blp.response(200, EndpointSchema)
+    def patch(self, data, org_id, endpoint_id):
+        """Change an endpoint's address, or re-enable it after a 410 (admin)"""
+        return services.update_endpoint(db.session, current_principal(), org_id, endpoint_id, data)
+
+
+@blp.route("/organisations/<int:org_id>/endpoints/<int:endpoint_id>/rotate-secret")
+class EndpointRotate(MethodView):
+    @blp.arguments(RotateSecretSchema)
+    @blp.response(200, EndpointWithSecretSchema)
+    def post(self, data, org_id, endpoint_id):
+        """Rotate a webhook secret; the old one keeps signing during the overlap (admin)"""
+        return services.rotate_webhook_secret(
+            db.session,
+            current_principal(),
+            org_id,
+            endpoint_id,
+            utcnow(),
+            timedelta(hours=data["overlap_hours"]),
+        )

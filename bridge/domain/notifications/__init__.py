@@ -1,0 +1,17 @@
+"""Notifications to GPs and other recipients: a transactional outbox with real delivery.
+
+The interface for other areas (call it inside your own transaction, after flushing your event):
+
+- ``enqueue_notification(session, *, recipient_organisation_id, kind, patient_id, payload,
+  source_type, source_id, idempotency_key) -> list[Notification]``
+- ``register_ack_handler(source_type, fn)`` with ``fn(session, source_id, status, at)``
+- ``distribution_status_for(session, source_type, source_ids) -> {source_id: status}``
+"""
+
+from bridge.domain.notifications.services import (
+    distribution_status_for,
+    enqueue_notification,
+    register_ack_handler,
+)
+
+__all__ = ["distribution_status_for", "enqueue_notification", "register_ack_handler"]

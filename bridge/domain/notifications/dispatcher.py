@@ -1,0 +1,385 @@
+"""The dispatcher: claim due notifications, deliver them outside any transaction, record outcomes.
+
+Safe to run in several processes at once: rows are claimed with ``FOR UPDATE SKIP LOCKED`` and a
+lease. A dispatcher that dies leaves its claimed rows ``sending``; once the lease expires another
+dispatcher claims them again, so nothing is lost (a message in flight at the moment of death may
+be delivered twice, which receivers dedupe on ``webhook-id`` / MessageHeader id).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from bridge.domain.fhir_messages import Acknowledgement, OrganisationRef, PatientRef
+from bridge.domain.fhir_messages import parse_acknowledgement as parse_ack
+from bridge.domain.notifications import channels, texts
+from bridge.domain.notifications.channels import RetryPolicy
+from bridge.domain.notifications.models import (
+    Channel,
+    DeliveryEndpoint,
+    Notification,
+    NotificationStatus,
+)
+from bridge.domain.notifications.services import apply_acknowledgement, report_outcome
+from bridge.domain.notifications.transport import HttpResponse, Transport, TransportError
+from bridge.domain.patients.models import Patient
+from bridge.domain.registry.models import Organisation
+
+log = logging.getLogger("bridge.notifications")
+S = NotificationStatus
+RETRY = "retry"  # an outcome that is not a status: try again later
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    """What the dispatcher needs from configuration."""
+
+    base_url: str = "http://localhost:5000"
+    sender: OrganisationRef | None = None  # who FHIR messages come from (SOR code and GLN)
+    mail_from: str = "bridge@localhost"
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    lease: timedelta = timedelta(minutes=5)
+
+    def absolute(self, link: str) -> str:
+        if link.startswith(("http://", "https://")):
+            return link
+        return self.base_url.rstrip("/") + "/" + link.lstrip("/")
+
+
+@dataclass
+class DispatchSummary:
+    claimed: int = 0
+    delivered: int = 0
+    sent: int = 0
+    acknowledged: int = 0
+    retried: int = 0
+    failed: int = 0
+    dead: int = 0
+    stale: int = 0  # outcomes dropped because the row was acknowledged or re-claimed meanwhile
+    skipped: int = 0  # claimed but left for re-claim: the lease ran short
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One claimed delivery, as plain data so it can be sent with no transaction open."""
+
+    id: int
+    token: str
+    channel: Channel
+    endpoint_id: int | None
+    message_header_id: str | None = None
+    url: str | None = None
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    email: EmailMessage | None = None
+    error: str | None = None  # the message could not be built: fail without sending
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status: str  # a NotificationStatus value or RETRY
+    error: str | None = None
+    retry_after: timedelta | None = None
+    ack: Acknowledgement | None = None
+    disable_endpoint: str | None = None
+
+
+def dispatch_once(
+    session: Session,
+    now: datetime,
+    *,
+    batch_size: int = 100,
+    settings: DispatchSettings | None = None,
+    transport: Transport | None = None,
+) -> DispatchSummary:
+    """Claim up to ``batch_size`` due notifications, deliver them, record each outcome.
+
+    ``session`` must be the dispatcher's own: it is committed after the claim and after each
+    outcome, and no transaction is open while a message is on the wire.
+    """
+    settings = settings or DispatchSettings()
+    own_transport = transport is None
+    transport = transport or Transport()
+    summary = DispatchSummary()
+    try:
+        jobs = _claim(session, now, batch_size, settings)
+        session.commit()
+        summary.claimed = len(jobs)
+        # Stop before the lease runs out, so that another dispatcher never re-claims a row this
+        # one is still about to send.
+        deadline = time.monotonic() + settings.lease.total_seconds() * 0.8
+        for job in jobs:
+            if time.monotonic() > deadline:
+                summary.skipped += 1
+                continue
+            outcome = _deliver(job, transport, now)
+            _record(session, job, outcome, now, settings.policy, summary)
+            session.commit()
+    finally:
+        if own_transport:
+            transport.close()
+    return summary
+
+
+# --- claiming ---------------------------------------------------------------------------------
+
+
+def _due(now: datetime):
+    return or_(
+        and_(Notification.status == S.PENDING, Notification.next_attempt_at <= now),
+        and_(Notification.status == S.SENDING, Notification.lease_expires_at <= now),
+        # MedCom reliable messaging: no acknowledgement in time, so the message goes again.
+        and_(
+            Notification.status == S.SENT,
+            Notification.channel == Channel.FHIR,
+            Notification.next_attempt_at <= now,
+        ),
+    )
+
+
+def _claim(
+    session: Session, now: datetime, batch_size: int, settings: DispatchSettings
+) -> list[_Job]:
+    rows = list(
+        session.scalars(
+            select(Notification)
+            .where(_due(now))
+            .order_by(Notification.next_attempt_at, Notification.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not rows:
+        return []
+    for n in rows:
+        if n.status == S.SENT:
+            n.resends += 1
+        n.status = S.SENDING
+        n.claim_token = str(uuid.uuid4())
+        n.lease_expires_at = now + settings.lease
+        n.attempts += 1
+        if n.channel == Channel.FHIR:
+            n.bundle_id = str(uuid.uuid4())  # every send is a new envelope
+    session.flush()
+    # What the messages need, in three queries for the whole batch.
+    endpoints = {
+        e.id: e
+        for e in session.scalars(
+            select(DeliveryEndpoint).where(
+                DeliveryEndpoint.id.in_({n.endpoint_id for n in rows if n.endpoint_id})
+            )
+        )
+    }
+    fhir = [n for n in rows if n.channel == Channel.FHIR]
+    orgs = (
+        {
+            o.id: o
+            for o in session.scalars(
+                select(Organisation).where(
+                    Organisation.id.in_({n.recipient_organisation_id for n in fhir})
+                )
+            )
+        }
+        if fhir
+        else {}
+    )
+    patients = (
+        {
+            p.id: p
+            for p in session.scalars(
+                select(Patient).where(Patient.id.in_({n.patient_id for n in fhir if n.patient_id}))
+            )
+        }
+        if fhir
+        else {}
+    )
+    return [_build(n, endpoints.get(n.endpoint_id), orgs, patients, now, settings) for n in rows]
+
+
+def _build(
+    n: Notification,
+    endpoint: DeliveryEndpoint | None,
+    orgs: dict[int, Organisation],
+    patients: dict[int, Patient],
+    now: datetime,
+    settings: DispatchSettings,
+) -> _Job:
+    job = {"id": n.id, "token": n.claim_token, "channel": n.channel, "endpoint_id": n.endpoint_id}
+    if endpoint is None or not endpoint.active:
+        reason = endpoint.disabled_reason if endpoint else None
+        return _Job(**job, error=f"endpoint disabled: {reason or 'no endpoint'}"[:500])
+    payload: dict[str, Any] = n.payload
+    link = settings.absolute(payload.get("link") or f"/api/v1/inbox/{payload.get('inbox_id')}")
+    if n.channel == Channel.WEBHOOK:
+        body = channels.webhook_body(
+            notification_id=n.id, kind=n.kind, ref=payload.get("ref", {}), link=link, now=now
+        )
+        headers = channels.webhook_headers(n.idempotency_key, endpoint.secrets_at(now), body, now)
+        return _Job(**job, url=endpoint.url, body=body, headers=headers)
+    if n.channel == Channel.EMAIL:
+        inbox_link = settings.absolute(f"/api/v1/inbox/{payload.get('inbox_id')}")
+        da = texts.render_notice(n.kind, "da", link=inbox_link)
+        en = texts.render_notice(n.kind, "en", link=inbox_link)
+        msg = channels.email_message(
+            sender=settings.mail_from,
+            recipient=str(endpoint.email),
+            subject=f"{da.subject} / {en.subject}",
+            body=f"{da.body}\n\n---\n\n{en.body}\n",
+            now=now,
+            msg_id=n.idempotency_key,
+        )
+        return _Job(**job, email=msg)
+    # FHIR: a health-data channel, with the full CPR in the Patient resource as MedCom requires.
+    patient = patients.get(n.patient_id) if n.patient_id else None
+    receiver = orgs.get(n.recipient_organisation_id)
+    if patient is None or receiver is None:
+        return _Job(**job, error="a FHIR message needs a patient and a recipient")
+    if settings.sender is None:
+        return _Job(**job, error="no MedCom sender organisation is configured")
+    text = payload.get("text", {}).get("da", {})
+    try:
+        body = channels.fhir_bundle(
+            message_header_id=str(n.message_header_id),
+            bundle_id=str(n.bundle_id),
+            kind=n.kind,
+            subject=text.get("subject", ""),
+            body=text.get("body", ""),
+            sender=settings.sender,
+            receiver=OrganisationRef(receiver.name, receiver.sor_code, receiver.gln),
+            patient=PatientRef(cpr=patient.cpr, name=patient.name),
+            created_at=n.created_at,
+            now=now,
+            author_name=payload.get("author_name") or "Brobyggersygeplejerske",
+            link=link,
+        )
+    except ValueError as exc:
+        # The builder's messages name fields and organisations, never the patient's data.
+        return _Job(**job, error=f"cannot build the FHIR message: {exc}"[:500])
+    headers = {"content-type": channels.FHIR_CONTENT_TYPE, "accept": channels.FHIR_CONTENT_TYPE}
+    return _Job(
+        **job, message_header_id=n.message_header_id, url=endpoint.url, body=body, headers=headers
+    )
+
+
+# --- delivering -------------------------------------------------------------------------------
+
+
+def _deliver(job: _Job, transport: Transport, now: datetime) -> _Outcome:
+    if job.error:
+        return _Outcome(S.FAILED, error=job.error)
+    try:
+        if job.channel == Channel.EMAIL:
+            assert job.email is not None
+            transport.send_email(job.email)
+            return _Outcome(S.DELIVERED)
+        assert job.url is not None
+        return _http_outcome(job, transport.post(job.url, job.body, job.headers), now)
+    except TransportError as exc:
+        return _Outcome(RETRY, error=f"transport: {exc}"[:500])
+    except smtplib.SMTPRecipientsRefused:
+        return _Outcome(S.FAILED, error="SMTP: recipient refused")
+    except smtplib.SMTPResponseException as exc:
+        code = exc.smtp_code
+        return _Outcome(S.FAILED if code >= 500 else RETRY, error=f"SMTP {code}")
+    except Exception as exc:  # a bug must not stop the batch; the row retries
+        log.exception("delivery of notification %s failed", job.id)
+        return _Outcome(RETRY, error=f"internal: {type(exc).__name__}")
+
+
+def _http_outcome(job: _Job, r: HttpResponse, now: datetime) -> _Outcome:
+    if 200 <= r.status < 300:
+        if job.channel == Channel.WEBHOOK:
+            return _Outcome(S.DELIVERED)
+        return _Outcome(S.SENT, ack=_ack_in_body(r.body, job.message_header_id))
+    if r.status == 410:
+        return _Outcome(
+            S.FAILED, error="HTTP 410", disable_endpoint="the receiver answered 410 Gone"
+        )
+    retry_after = None
+    if r.status in (429, 503):
+        retry_after = channels.parse_retry_after(_header(r.headers, "retry-after"), now)
+    return _Outcome(RETRY, error=f"HTTP {r.status}", retry_after=retry_after)
+
+
+def _ack_in_body(body: bytes, header_id: str | None) -> Acknowledgement | None:
+    """A receiver may answer the POST with its Acknowledgement; anything else is ignored."""
+    if not body:
+        return None
+    try:
+        ack = parse_ack(json.loads(body))
+    except ValueError:
+        return None
+    return ack if ack.acknowledged_message_header_id == header_id else None
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+# --- recording --------------------------------------------------------------------------------
+
+
+def _record(
+    session: Session,
+    job: _Job,
+    outcome: _Outcome,
+    now: datetime,
+    policy: RetryPolicy,
+    summary: DispatchSummary,
+) -> None:
+    n = session.scalar(
+        select(Notification)
+        .where(
+            Notification.id == job.id,
+            Notification.claim_token == job.token,
+            Notification.status == S.SENDING,
+        )
+        .with_for_update()
+    )
+    if n is None:
+        summary.stale += 1
+        return
+    n.lease_expires_at, n.claim_token = None, None
+    if outcome.status == S.DELIVERED:
+        n.status, n.next_attempt_at, n.last_error = S.DELIVERED, None, None
+        n.sent_at = n.sent_at or now
+        summary.delivered += 1
+    elif outcome.status == S.SENT:
+        n.status, n.last_error = S.SENT, None
+        n.sent_at = n.sent_at or now
+        more = n.resends < policy.max_resends
+        n.next_attempt_at = now + policy.ack_timeout if more else None
+        summary.sent += 1
+    elif outcome.status == S.FAILED:
+        n.status, n.next_attempt_at, n.last_error = S.FAILED, None, outcome.error
+        summary.failed += 1
+    elif now - n.created_at >= policy.max_age:
+        n.status, n.next_attempt_at, n.last_error = S.DEAD, None, outcome.error
+        summary.dead += 1
+    else:
+        n.status, n.last_error = S.PENDING, outcome.error
+        n.next_attempt_at = now + (outcome.retry_after or policy.delay(n.attempts))
+        summary.retried += 1
+    if outcome.disable_endpoint and n.endpoint_id is not None:
+        endpoint = session.get(DeliveryEndpoint, n.endpoint_id)
+        if endpoint is not None:
+            endpoint.active, endpoint.disabled_reason = False, outcome.disable_endpoint
+    session.flush()
+    report_outcome(session, n, now)
+    if outcome.ack is not None:
+        apply_acknowledgement(session, n, outcome.ack, now, policy)
+        summary.acknowledged += n.status == S.ACKNOWLEDGED

@@ -1,0 +1,69 @@
+"""The I/O the dispatcher does: HTTP POSTs and SMTP. Everything else is pure."""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import requests
+
+
+class TransportError(Exception):
+    """The message could not be handed over (refused, timed out, connection lost)."""
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 25
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    mail_from: str = "bridge@localhost"
+    timeout: float = 10.0
+
+
+class Transport:
+    """Sends over HTTP and SMTP with a timeout per attempt. One per dispatcher (not shared)."""
+
+    def __init__(self, *, http_timeout: float = 10.0, smtp: SmtpSettings | None = None) -> None:
+        self.http_timeout = http_timeout
+        self.smtp = smtp or SmtpSettings()
+        self._http = requests.Session()
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpResponse:
+        """POST ``body``; any HTTP answer is returned, no answer raises TransportError."""
+        try:
+            r = self._http.post(url, data=body, headers=headers, timeout=self.http_timeout)
+        except requests.RequestException as exc:
+            raise TransportError(type(exc).__name__) from None
+        # Read at most 1 MB of an answer: an acknowledgement is small.
+        return HttpResponse(
+            status=r.status_code, headers=dict(r.headers), body=r.content[: 1 << 20]
+        )
+
+    def send_email(self, msg: EmailMessage) -> None:
+        """Hand the message to the SMTP server; SMTP errors propagate for the caller to judge."""
+        s = self.smtp
+        try:
+            with smtplib.SMTP(s.host, s.port, timeout=s.timeout) as smtp:
+                if s.starttls:
+                    smtp.starttls()
+                if s.username:
+                    smtp.login(s.username, s.password or "")
+                smtp.send_message(msg)
+        except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+            raise  # the server answered: the caller tells permanent (5xx) from transient
+        except OSError as exc:  # includes the other SMTPExceptions: disconnects, timeouts
+            raise TransportError(type(exc).__name__) from None
+
+    def close(self) -> None:
+        self._http.close()
