@@ -11,6 +11,8 @@ API_BLUEPRINTS = (
     "bridge.api.staff",
     "bridge.api.nurses",
     "bridge.api.patients",
+    "bridge.api.meetings",
+    "bridge.api.meeting_summaries",
 )
 
 

@@ -2,6 +2,13 @@
 
 from bridge.domain.audit import AuditEvent
 from bridge.domain.idempotency import IdempotencyRecord
+from bridge.domain.meetings.models import (
+    ActionItem,
+    Distribution,
+    MeetingParticipant,
+    MinutesVersion,
+    NetworkMeeting,
+)
 from bridge.domain.patients.models import (
     CareTeamMember,
     Consent,
@@ -20,14 +27,19 @@ from bridge.domain.registry.models import (
 )
 
 __all__ = [
+    "ActionItem",
     "ApiToken",
     "AuditEvent",
     "BridgeNurse",
     "CareTeamMember",
     "Consent",
     "Diagnosis",
+    "Distribution",
     "Enrollment",
     "IdempotencyRecord",
+    "MeetingParticipant",
+    "MinutesVersion",
+    "NetworkMeeting",
     "NurseFinancing",
     "Organisation",
     "Patient",
