@@ -9,7 +9,7 @@ from marshmallow import fields
 
 from bridge.api.http import current_principal
 from bridge.api.meetings import ActionItemSchema, DistributionSchema
-from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema, page_schema
+from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema
 from bridge.domain.meetings import services
 from bridge.domain.meetings.models import ActionItemStatus
 from bridge.extensions import db
@@ -62,7 +62,13 @@ class MeetingSummarySchema(StrictSchema):
         ]
 
 
-MeetingSummaryPageSchema = page_schema(MeetingSummarySchema, "MeetingSummaryPage")
+class MeetingSummaryPageSchema(StrictSchema):
+    items = fields.List(fields.Nested(MeetingSummarySchema), required=True)
+    next_cursor = fields.String(
+        allow_none=True,
+        metadata={"description": "where this read ended; keep it and poll with it next time"},
+    )
+    has_more = fields.Boolean(metadata={"description": "more changes wait: read on at once"})
 
 
 class ActionItemPatchSchema(StrictSchema):

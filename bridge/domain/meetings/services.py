@@ -41,7 +41,7 @@ from bridge.domain.meetings.models import (
     ParticipantKind,
     RecipientRole,
 )
-from bridge.domain.pagination import Page, SortKey, paginate
+from bridge.domain.pagination import Page, SortKey, _encode, paginate
 from bridge.domain.patients.models import Consent, Enrollment, Patient, Relative
 from bridge.domain.patients.services import read_patient_scoped
 from bridge.domain.registry.models import Organisation, OrganisationKind, Role
@@ -843,6 +843,13 @@ class MeetingSummary:
         ]
 
 
+@dataclass
+class SummaryPage:
+    items: list[MeetingSummary]
+    next_cursor: str | None
+    has_more: bool
+
+
 def _municipality_of(session: Session, p: Principal, code: str) -> Organisation:
     if not p.has(Role.MUNICIPALITY):
         raise Forbidden("only a municipality reads its meeting summaries")
@@ -867,7 +874,7 @@ def meeting_summaries(
     limit: int,
     updated_since: datetime | None = None,
     now: datetime | None = None,
-) -> Page[MeetingSummary]:
+) -> SummaryPage:
     """Latest final minutes of the municipality's citizens that reached it, in change order.
 
     Fetching marks the municipality's distribution of each returned summary delivered.
@@ -949,9 +956,13 @@ def meeting_summaries(
     }
     for v in page.items:
         audit.record(session, p, AuditAction.LIST, "meeting_summary", v.id, v.meeting.patient_id)
-    return Page(
+    # Unlike other lists, the feed always hands back where the reader got to, also on the last
+    # page: a polling integration resumes from it next time.
+    resume = _encode([page.items[-1].change_xid, page.items[-1].change_seq]) if ids else cursor
+    return SummaryPage(
         items=[MeetingSummary(v, dists[v.id], muni.id) for v in page.items],
-        next_cursor=page.next_cursor,
+        next_cursor=resume,
+        has_more=page.next_cursor is not None,
     )
 
 
