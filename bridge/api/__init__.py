@@ -13,6 +13,8 @@ API_BLUEPRINTS = (
     "bridge.api.patients",
     "bridge.api.flags",
     "bridge.api.notifications",
+    "bridge.api.meetings",
+    "bridge.api.meeting_summaries",
 )
 
 

@@ -4,6 +4,13 @@ from bridge.domain.audit import AuditEvent
 from bridge.domain.gaps.models import Flag, SomaticScreening
 from bridge.domain.idempotency import IdempotencyRecord
 from bridge.domain.jobruns import JobRun
+from bridge.domain.meetings.models import (
+    ActionItem,
+    Distribution,
+    MeetingParticipant,
+    MinutesVersion,
+    NetworkMeeting,
+)
 from bridge.domain.notifications.models import DeliveryEndpoint, Notification
 from bridge.domain.patients.models import (
     CareTeamMember,
@@ -23,6 +30,7 @@ from bridge.domain.registry.models import (
 )
 
 __all__ = [
+    "ActionItem",
     "ApiToken",
     "AuditEvent",
     "BridgeNurse",
@@ -30,10 +38,14 @@ __all__ = [
     "Consent",
     "DeliveryEndpoint",
     "Diagnosis",
+    "Distribution",
     "Enrollment",
     "Flag",
     "IdempotencyRecord",
     "JobRun",
+    "MeetingParticipant",
+    "MinutesVersion",
+    "NetworkMeeting",
     "Notification",
     "NurseFinancing",
     "Organisation",

@@ -1,0 +1,116 @@
+"""What other organisations do with final minutes: municipalities pull summaries, recipients
+acknowledge them, responsible organisations mark their action items done."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from bridge.api.http import current_principal
+from bridge.api.meetings import ActionItemSchema, DistributionSchema
+from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema
+from bridge.domain.meetings import services
+from bridge.domain.meetings.models import ActionItemStatus
+from bridge.extensions import db
+
+URL_PREFIX = ""
+blp = Blueprint(
+    "meeting_summaries",
+    __name__,
+    description="Meeting summaries for municipalities, acknowledgements and action items",
+)
+
+
+class SummaryArgsSchema(PageArgsSchema):
+    updated_since = CopenhagenDateTime(load_default=None)
+
+
+class SummaryPatientSchema(StrictSchema):
+    id = fields.Integer()
+    name = fields.String()
+    cpr_masked = fields.String()
+
+
+class SummaryDistributionSchema(StrictSchema):
+    status = fields.String()
+    legal_basis = fields.String()
+    delivered_at = CopenhagenDateTime(allow_none=True)
+    acknowledged_at = CopenhagenDateTime(allow_none=True)
+
+
+class MeetingSummarySchema(StrictSchema):
+    id = fields.Integer(metadata={"description": "the summary (minutes version) id, for ack"})
+    meeting_id = fields.Integer(attribute="version.meeting_id")
+    patient = fields.Nested(SummaryPatientSchema)
+    version_no = fields.Integer(attribute="version.version_no")
+    meeting_start = CopenhagenDateTime(attribute="meeting.scheduled_start", allow_none=True)
+    meeting_end = CopenhagenDateTime(attribute="meeting.scheduled_end", allow_none=True)
+    finalised_at = CopenhagenDateTime(attribute="version.finalised_at")
+    changed_at = CopenhagenDateTime(attribute="version.changed_at")
+    summary = fields.String(attribute="version.summary")
+    decisions = fields.String(attribute="version.decisions")
+    amendment_reason = fields.String(attribute="version.amendment_reason", allow_none=True)
+    action_items = fields.Method("_items")
+    distribution = fields.Nested(SummaryDistributionSchema)
+
+    def _items(self, summary) -> list[dict]:
+        schema = ActionItemSchema()
+        return [
+            {**schema.dump(row["item"]), "assigned_to_you": row["assigned_to_you"]}
+            for row in summary.action_items
+        ]
+
+
+class MeetingSummaryPageSchema(StrictSchema):
+    items = fields.List(fields.Nested(MeetingSummarySchema), required=True)
+    next_cursor = fields.String(
+        allow_none=True,
+        metadata={"description": "where this read ended; keep it and poll with it next time"},
+    )
+    has_more = fields.Boolean(metadata={"description": "more changes wait: read on at once"})
+
+
+class ActionItemPatchSchema(StrictSchema):
+    status = fields.Enum(ActionItemStatus, by_value=True, required=True)
+
+
+@blp.route("/municipalities/<string(maxlength=8):code>/meeting-summaries")
+class MeetingSummaries(MethodView):
+    @blp.arguments(SummaryArgsSchema, location="query")
+    @blp.response(200, MeetingSummaryPageSchema)
+    def get(self, args, code):
+        """Final minutes of your citizens, in change order, for incremental sync (municipality)"""
+        return services.meeting_summaries(
+            db.session,
+            current_principal(),
+            code,
+            cursor=args["cursor"],
+            limit=args["limit"],
+            updated_since=args["updated_since"],
+        )
+
+
+@blp.route("/meeting-summaries/<int:summary_id>/ack")
+class MeetingSummaryAck(MethodView):
+    @blp.response(200, DistributionSchema)
+    def post(self, summary_id):
+        """Acknowledge a summary you fetched (municipality)"""
+        return services.acknowledge_summary(db.session, current_principal(), summary_id)
+
+
+@blp.route("/distributions/<int:distribution_id>/ack")
+class DistributionAck(MethodView):
+    @blp.response(200, DistributionSchema)
+    def post(self, distribution_id):
+        """Acknowledge minutes your organisation received (GP, municipality, hospital)"""
+        return services.acknowledge_distribution(db.session, current_principal(), distribution_id)
+
+
+@blp.route("/action-items/<int:item_id>")
+class ActionItemById(MethodView):
+    @blp.arguments(ActionItemPatchSchema)
+    @blp.response(200, ActionItemSchema)
+    def patch(self, data, item_id):
+        """Mark an action item done or open (its responsible organisation, the nurse)"""
+        return services.update_action_item(db.session, current_principal(), item_id, data["status"])

@@ -1,0 +1,363 @@
+"""Network meetings: planning, holding, minutes in versions, and their distribution."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from bridge.api.http import current_principal, require_if_match, with_etag
+from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema, page_schema, text
+from bridge.domain.meetings import services
+from bridge.domain.meetings.models import (
+    ActionItemStatus,
+    MeetingStatus,
+    MinutesStatus,
+    ParticipantKind,
+    RequesterKind,
+)
+from bridge.extensions import db
+
+URL_PREFIX = "/meetings"
+blp = Blueprint(
+    "meetings",
+    __name__,
+    description="Network meetings, their minutes and the distribution of the minutes",
+)
+
+MAX_PARTICIPANTS = 50
+MAX_ACTION_ITEMS = 100
+
+
+class ParticipantSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    kind = fields.Enum(ParticipantKind, by_value=True, required=True)
+    organisation_id = fields.Integer(allow_none=True)
+    relative_id = fields.Integer(allow_none=True)
+    person_name = text(200, allow_none=True)
+    role = text(100, allow_none=True)
+    treating_health_care = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "a municipality taking part as treating health-care staff (home "
+            "nursing) receives the minutes without consent"
+        },
+    )
+    attended = fields.Boolean(dump_only=True, allow_none=True)
+
+
+class RequestSchema(StrictSchema):
+    kind = fields.Enum(RequesterKind, by_value=True, required=True)
+    organisation_id = fields.Integer(allow_none=True)
+    relative_id = fields.Integer(allow_none=True)
+    person = text(200, allow_none=True)
+    requested_at = CopenhagenDateTime(metadata={"description": "defaults to now"})
+    at_discharge = fields.Boolean(
+        load_default=False,
+        metadata={"description": "requested at discharge: to be held within N working days"},
+    )
+
+
+class MeetingSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    patient_id = fields.Integer(required=True)
+    organiser_id = fields.Integer(dump_only=True)
+    status = fields.Enum(MeetingStatus, by_value=True, dump_only=True)
+    requested_by = fields.Nested(RequestSchema, load_only=True)
+    requested_by_kind = fields.String(dump_only=True)
+    requested_by_organisation_id = fields.Integer(dump_only=True)
+    requested_by_relative_id = fields.Integer(dump_only=True)
+    requested_by_person = fields.String(dump_only=True)
+    requested_at = CopenhagenDateTime(dump_only=True)
+    requested_at_discharge = fields.Boolean(dump_only=True)
+    hold_by = CopenhagenDateTime(dump_only=True)
+    scheduled_start = CopenhagenDateTime(allow_none=True)
+    scheduled_end = CopenhagenDateTime(allow_none=True)
+    place = text(300, allow_none=True)
+    video_link = fields.Url(allow_none=True, validate=validate.Length(max=500))
+    agenda = text(5000, allow_none=True)
+    cancel_reason = fields.String(dump_only=True)
+    held_at = CopenhagenDateTime(dump_only=True)
+    participants = fields.List(
+        fields.Nested(ParticipantSchema), validate=validate.Length(max=MAX_PARTICIPANTS)
+    )
+    created_at = CopenhagenDateTime(dump_only=True)
+    updated_at = CopenhagenDateTime(dump_only=True)
+
+
+class MeetingPatchSchema(StrictSchema):
+    scheduled_start = CopenhagenDateTime()
+    scheduled_end = CopenhagenDateTime()
+    place = text(300, allow_none=True)
+    video_link = fields.Url(allow_none=True, validate=validate.Length(max=500))
+    agenda = text(5000, allow_none=True)
+    participants = fields.List(
+        fields.Nested(ParticipantSchema), validate=validate.Length(max=MAX_PARTICIPANTS)
+    )
+
+
+class MeetingQuerySchema(PageArgsSchema):
+    patient = fields.Integer(load_default=None)
+    status = fields.Enum(MeetingStatus, by_value=True, load_default=None)
+
+
+class PlanSchema(StrictSchema):
+    scheduled_start = CopenhagenDateTime(required=True)
+    scheduled_end = CopenhagenDateTime(required=True)
+    place = text(300, allow_none=True)
+    video_link = fields.Url(allow_none=True, validate=validate.Length(max=500))
+
+
+class AttendanceRowSchema(StrictSchema):
+    participant_id = fields.Integer(required=True)
+    attended = fields.Boolean(required=True)
+
+
+class AttendanceSchema(StrictSchema):
+    attendance = fields.List(
+        fields.Nested(AttendanceRowSchema),
+        load_default=list,
+        validate=validate.Length(max=MAX_PARTICIPANTS),
+    )
+
+
+class CancelSchema(StrictSchema):
+    reason = text(500, required=True)
+
+
+class ActionItemSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    description = text(1000, required=True)
+    responsible_organisation_id = fields.Integer(allow_none=True)
+    person = text(200, allow_none=True)
+    due_date = fields.Date(allow_none=True)
+    status = fields.Enum(ActionItemStatus, by_value=True, dump_only=True)
+    done_by_id = fields.Integer(dump_only=True)
+    done_at = CopenhagenDateTime(dump_only=True)
+
+
+class MinutesSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    meeting_id = fields.Integer(dump_only=True)
+    version_no = fields.Integer(dump_only=True)
+    status = fields.Enum(MinutesStatus, by_value=True, dump_only=True)
+    summary = text(20000)
+    decisions = text(20000)
+    amendment_reason = fields.String(dump_only=True)
+    action_items = fields.List(
+        fields.Nested(ActionItemSchema), validate=validate.Length(max=MAX_ACTION_ITEMS)
+    )
+    created_by_id = fields.Integer(dump_only=True)
+    created_at = CopenhagenDateTime(dump_only=True)
+    updated_at = CopenhagenDateTime(dump_only=True)
+    finalised_at = CopenhagenDateTime(dump_only=True)
+    finalised_by_id = fields.Integer(dump_only=True)
+
+
+class MinutesPutSchema(MinutesSchema):
+    summary = fields.String(required=True, validate=validate.Length(max=20000))
+    decisions = fields.String(required=True, validate=validate.Length(max=20000))
+    action_items = fields.List(
+        fields.Nested(ActionItemSchema),
+        required=True,
+        validate=validate.Length(max=MAX_ACTION_ITEMS),
+    )
+
+
+class MinutesPatchSchema(MinutesSchema):
+    pass
+
+
+class AmendmentSchema(MinutesSchema):
+    reason = text(1000, required=True)
+
+
+class DistributionSchema(StrictSchema):
+    id = fields.Integer()
+    minutes_version_id = fields.Integer()
+    recipient_kind = fields.String()
+    recipient_organisation_id = fields.Integer(allow_none=True)
+    recipient_relative_id = fields.Integer(allow_none=True)
+    recipient_staff_id = fields.Integer(allow_none=True)
+    recipient_role = fields.String()
+    channel = fields.String()
+    status = fields.String()
+    legal_basis = fields.String(allow_none=True)
+    blocked_reason = fields.String(allow_none=True)
+    created_at = CopenhagenDateTime()
+    sent_at = CopenhagenDateTime(allow_none=True)
+    delivered_at = CopenhagenDateTime(allow_none=True)
+    acknowledged_at = CopenhagenDateTime(allow_none=True)
+
+
+MeetingPageSchema = page_schema(MeetingSchema, "MeetingPage")
+
+
+def _check_if_match_when_sent(obj) -> None:
+    # Finalising does not demand If-Match (it changes no content), but honours one when sent.
+    if request.headers.get("If-Match"):
+        require_if_match(obj)
+
+
+@blp.route("")
+class Meetings(MethodView):
+    @blp.arguments(MeetingQuerySchema, location="query")
+    @blp.response(200, MeetingPageSchema)
+    def get(self, args):
+        """List meetings of the patients you may see (?patient=, ?status=)"""
+        return services.list_meetings(
+            db.session,
+            current_principal(),
+            cursor=args["cursor"],
+            limit=args["limit"],
+            patient_id=args["patient"],
+            status=args["status"],
+        )
+
+    @blp.arguments(MeetingSchema)
+    @blp.response(201, MeetingSchema)
+    def post(self, data):
+        """Plan a meeting, or record a request for one (nurse, admin)"""
+        days = current_app.config.get(
+            "BRIDGE_MEETING_HOLD_WORKING_DAYS", services.DEFAULT_HOLD_WITHIN_WORKING_DAYS
+        )
+        meeting = services.create_meeting(
+            db.session, current_principal(), data, hold_within_working_days=int(days)
+        )
+        return with_etag(meeting, 201)
+
+
+@blp.route("/<int:meeting_id>")
+class MeetingById(MethodView):
+    @blp.response(200, MeetingSchema)
+    def get(self, meeting_id):
+        """Read a meeting"""
+        return with_etag(services.get_meeting(db.session, current_principal(), meeting_id))
+
+    @blp.arguments(MeetingPatchSchema)
+    @blp.response(200, MeetingSchema)
+    def patch(self, data, meeting_id):
+        """Change a meeting not yet held (If-Match required)"""
+        principal = current_principal()
+        meeting = services.get_meeting_for_update(db.session, principal, meeting_id)
+        require_if_match(meeting)
+        return with_etag(services.update_meeting(db.session, principal, meeting, data))
+
+
+@blp.route("/<int:meeting_id>/plan")
+class MeetingPlan(MethodView):
+    @blp.arguments(PlanSchema)
+    @blp.response(200, MeetingSchema)
+    def post(self, data, meeting_id):
+        """Plan a requested meeting"""
+        return with_etag(services.plan_meeting(db.session, current_principal(), meeting_id, data))
+
+
+@blp.route("/<int:meeting_id>/hold")
+class MeetingHold(MethodView):
+    @blp.arguments(AttendanceSchema)
+    @blp.response(200, MeetingSchema)
+    def post(self, data, meeting_id):
+        """Record that a planned meeting was held, optionally with attendance"""
+        meeting = services.hold_meeting(
+            db.session, current_principal(), meeting_id, data["attendance"]
+        )
+        return with_etag(meeting)
+
+
+@blp.route("/<int:meeting_id>/cancel")
+class MeetingCancel(MethodView):
+    @blp.arguments(CancelSchema)
+    @blp.response(200, MeetingSchema)
+    def post(self, data, meeting_id):
+        """Cancel a requested or planned meeting, with a reason"""
+        meeting = services.cancel_meeting(
+            db.session, current_principal(), meeting_id, data["reason"]
+        )
+        return with_etag(meeting)
+
+
+@blp.route("/<int:meeting_id>/attendance")
+class MeetingAttendance(MethodView):
+    @blp.arguments(AttendanceSchema)
+    @blp.response(200, MeetingSchema)
+    def put(self, data, meeting_id):
+        """Record who attended a held meeting"""
+        meeting = services.record_attendance(
+            db.session, current_principal(), meeting_id, data["attendance"]
+        )
+        return with_etag(meeting)
+
+
+@blp.route("/<int:meeting_id>/minutes")
+class Minutes(MethodView):
+    @blp.response(200, MinutesSchema(many=True))
+    def get(self, meeting_id):
+        """List every version of the meeting's minutes"""
+        return services.list_minutes(db.session, current_principal(), meeting_id)
+
+    @blp.arguments(MinutesSchema)
+    @blp.response(201, MinutesSchema)
+    def post(self, data, meeting_id):
+        """Start the minutes of a held meeting (draft version 1)"""
+        version = services.create_minutes(db.session, current_principal(), meeting_id, data)
+        return with_etag(version, 201)
+
+
+@blp.route("/<int:meeting_id>/minutes/amendments")
+class MinutesAmendments(MethodView):
+    @blp.arguments(AmendmentSchema)
+    @blp.response(201, MinutesSchema)
+    def post(self, data, meeting_id):
+        """Amend final minutes: the next version as a draft, with a reason"""
+        version = services.amend_minutes(db.session, current_principal(), meeting_id, data)
+        return with_etag(version, 201)
+
+
+@blp.route("/<int:meeting_id>/minutes/<int:version_no>")
+class MinutesByVersion(MethodView):
+    @blp.response(200, MinutesSchema)
+    def get(self, meeting_id, version_no):
+        """Read one version of the minutes"""
+        return with_etag(
+            services.get_minutes(db.session, current_principal(), meeting_id, version_no)
+        )
+
+    @blp.arguments(MinutesPutSchema)
+    @blp.response(200, MinutesSchema)
+    def put(self, data, meeting_id, version_no):
+        """Replace a draft (If-Match required)"""
+        return with_etag(_edit(meeting_id, version_no, data))
+
+    @blp.arguments(MinutesPatchSchema(partial=True))
+    @blp.response(200, MinutesSchema)
+    def patch(self, data, meeting_id, version_no):
+        """Change fields of a draft (If-Match required)"""
+        return with_etag(_edit(meeting_id, version_no, data))
+
+
+def _edit(meeting_id: int, version_no: int, data: dict):
+    principal = current_principal()
+    version = services.get_minutes_for_update(db.session, principal, meeting_id, version_no)
+    require_if_match(version)
+    return services.update_minutes(db.session, principal, version, data)
+
+
+@blp.route("/<int:meeting_id>/minutes/<int:version_no>/finalise")
+class MinutesFinalise(MethodView):
+    @blp.response(200, MinutesSchema)
+    def post(self, meeting_id, version_no):
+        """Finalise a draft: lock it and distribute it to every recipient"""
+        principal = current_principal()
+        version = services.get_minutes_for_update(db.session, principal, meeting_id, version_no)
+        _check_if_match_when_sent(version)
+        return with_etag(services.finalise_minutes(db.session, principal, version).version)
+
+
+@blp.route("/<int:meeting_id>/distributions")
+class Distributions(MethodView):
+    @blp.response(200, DistributionSchema(many=True))
+    def get(self, meeting_id):
+        """Who received which version of the minutes, and how far delivery got"""
+        return services.list_distributions(db.session, current_principal(), meeting_id)

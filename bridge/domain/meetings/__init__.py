@@ -1,0 +1,1 @@
+"""Network meetings, their minutes, and who receives the minutes."""
