@@ -11,6 +11,10 @@ API_BLUEPRINTS = (
     "bridge.api.staff",
     "bridge.api.nurses",
     "bridge.api.patients",
+    "bridge.api.admissions",
+    "bridge.api.patient_course",
+    "bridge.api.follow_ups",
+    "bridge.api.follow_up_templates",
 )
 
 

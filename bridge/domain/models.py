@@ -1,6 +1,14 @@
 """Imports every model, so the metadata (migrations, create_all) knows the whole schema."""
 
 from bridge.domain.audit import AuditEvent
+from bridge.domain.care.models import (
+    Admission,
+    FollowUpTask,
+    FollowUpTemplate,
+    PlanEffort,
+    StatutoryPlan,
+    StatutoryPlanParticipant,
+)
 from bridge.domain.idempotency import IdempotencyRecord
 from bridge.domain.patients.models import (
     CareTeamMember,
@@ -20,6 +28,7 @@ from bridge.domain.registry.models import (
 )
 
 __all__ = [
+    "Admission",
     "ApiToken",
     "AuditEvent",
     "BridgeNurse",
@@ -27,11 +36,16 @@ __all__ = [
     "Consent",
     "Diagnosis",
     "Enrollment",
+    "FollowUpTask",
+    "FollowUpTemplate",
     "IdempotencyRecord",
     "NurseFinancing",
     "Organisation",
     "Patient",
+    "PlanEffort",
     "Relative",
     "Staff",
     "StaffRole",
+    "StatutoryPlan",
+    "StatutoryPlanParticipant",
 ]
