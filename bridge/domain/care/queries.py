@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bridge.domain.care.models import Admission, Destination
@@ -34,8 +34,8 @@ def _overlap(a, b) -> ColumnElement[bool]:
     )
 
 
-def dual_admissions(session: Session, patient_id: int | None = None) -> list[DualAdmission]:
-    """Pairs of overlapping psychiatric and somatic stays of one patient (dobbeltindlagt)."""
+def dual_admissions_select(patient_id: int | None = None) -> Select:
+    """The SELECT of (patient_id, psychiatric id, somatic id) for overlapping stays."""
     psych, som = aliased(Admission), aliased(Admission)
     stmt = (
         select(psych.patient_id, psych.id, som.id)
@@ -45,30 +45,27 @@ def dual_admissions(session: Session, patient_id: int | None = None) -> list[Dua
     )
     if patient_id is not None:
         stmt = stmt.where(psych.patient_id == patient_id)
-    return [DualAdmission(*row) for row in session.execute(stmt)]
+    return stmt
 
 
-def _plus_days(session: Session, column, days: int) -> ColumnElement:
-    if session.get_bind().dialect.name == "postgresql":
-        return column + func.make_interval(0, 0, 0, days)
+def dual_admissions(session: Session, patient_id: int | None = None) -> list[DualAdmission]:
+    """Pairs of overlapping psychiatric and somatic stays of one patient (dobbeltindlagt)."""
+    return [DualAdmission(*row) for row in session.execute(dual_admissions_select(patient_id))]
+
+
+def _within_days(dialect: str, later, earlier, days: int) -> ColumnElement[bool]:
+    """``later`` is at most ``days`` after ``earlier``."""
+    if dialect == "postgresql":
+        return later <= earlier + func.make_interval(0, 0, 0, days)
     # SQLite (development only) keeps timestamps as text; compare on julian days there.
-    return func.julianday(column) + days
+    return func.julianday(later) <= func.julianday(earlier) + days
 
 
-def readmissions_within(
-    session: Session, days: int = 30, patient_id: int | None = None
-) -> list[Readmission]:
-    """Admissions that began within ``days`` after an earlier discharge of the same patient.
-
-    A transfer (discharge to another hospital) is not a discharge in this sense.
-    """
+def readmissions_select(dialect: str, days: int = 30, patient_id: int | None = None) -> Select:
+    """The SELECT of (patient_id, discharged stay id, readmission id); see readmissions_within."""
     if days < 1:
         raise ValueError("days must be >= 1")
     prev, nxt = aliased(Admission), aliased(Admission)
-    if session.get_bind().dialect.name == "postgresql":
-        within = nxt.admitted_at <= _plus_days(session, prev.discharged_at, days)
-    else:
-        within = func.julianday(nxt.admitted_at) <= _plus_days(session, prev.discharged_at, days)
     stmt = (
         select(prev.patient_id, prev.id, nxt.id)
         .join(nxt, and_(nxt.patient_id == prev.patient_id, nxt.id != prev.id))
@@ -76,10 +73,21 @@ def readmissions_within(
             prev.discharged_at.is_not(None),
             prev.destination.not_in([Destination.OTHER_HOSPITAL, Destination.DECEASED]),
             nxt.admitted_at >= prev.discharged_at,
-            within,
+            _within_days(dialect, nxt.admitted_at, prev.discharged_at, days),
         )
         .order_by(prev.patient_id, nxt.id, prev.id)
     )
     if patient_id is not None:
         stmt = stmt.where(prev.patient_id == patient_id)
+    return stmt
+
+
+def readmissions_within(
+    session: Session, days: int = 30, patient_id: int | None = None
+) -> list[Readmission]:
+    """Admissions that began within ``days`` after an earlier discharge of the same patient.
+
+    A transfer (discharge to another hospital) or a death is not a discharge in this sense.
+    """
+    stmt = readmissions_select(session.get_bind().dialect.name, days, patient_id)
     return [Readmission(*row) for row in session.execute(stmt)]
