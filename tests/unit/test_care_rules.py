@@ -69,8 +69,12 @@ def test_statutory_plan_rules_name_the_field_at_fault(overrides, field):
 
 
 def test_koordinationsplan_without_the_patient_needs_no_review_date():
-    _plan(kind=StatutoryPlanKind.KOORDINATIONSPLAN, patient_took_part=False,
-          next_review_date=None, efforts=0)
+    _plan(
+        kind=StatutoryPlanKind.KOORDINATIONSPLAN,
+        patient_took_part=False,
+        next_review_date=None,
+        efforts=0,
+    )
 
 
 @pytest.mark.parametrize(

@@ -85,6 +85,15 @@ def register_admission(
         # The department cannot see the patient before the stay exists: admitting is what
         # gives it sight, so it only needs the patient to exist and the department to be its own.
         if data["department_id"] != p.organisation_id:
+            audit.record(
+                session,
+                p,
+                AuditAction.CREATE,
+                "admission",
+                None,
+                patient_id,
+                audit.AuditOutcome.FORBIDDEN,
+            )
             raise Forbidden("hospital staff register admissions to their own department")
         exists_ = session.get(Patient, patient_id) is not None
         audit.record(
