@@ -15,6 +15,10 @@ API_BLUEPRINTS = (
     "bridge.api.notifications",
     "bridge.api.meetings",
     "bridge.api.meeting_summaries",
+    "bridge.api.admissions",
+    "bridge.api.patient_course",
+    "bridge.api.follow_ups",
+    "bridge.api.follow_up_templates",
 )
 
 

@@ -1,6 +1,14 @@
 """Imports every model, so the metadata (migrations, create_all) knows the whole schema."""
 
 from bridge.domain.audit import AuditEvent
+from bridge.domain.care.models import (
+    Admission,
+    FollowUpTask,
+    FollowUpTemplate,
+    PlanEffort,
+    StatutoryPlan,
+    StatutoryPlanParticipant,
+)
 from bridge.domain.gaps.models import Flag, SomaticScreening
 from bridge.domain.idempotency import IdempotencyRecord
 from bridge.domain.jobruns import JobRun
@@ -31,6 +39,7 @@ from bridge.domain.registry.models import (
 
 __all__ = [
     "ActionItem",
+    "Admission",
     "ApiToken",
     "AuditEvent",
     "BridgeNurse",
@@ -41,6 +50,8 @@ __all__ = [
     "Distribution",
     "Enrollment",
     "Flag",
+    "FollowUpTask",
+    "FollowUpTemplate",
     "IdempotencyRecord",
     "JobRun",
     "MeetingParticipant",
@@ -50,8 +61,11 @@ __all__ = [
     "NurseFinancing",
     "Organisation",
     "Patient",
+    "PlanEffort",
     "Relative",
     "SomaticScreening",
     "Staff",
     "StaffRole",
+    "StatutoryPlan",
+    "StatutoryPlanParticipant",
 ]

@@ -83,6 +83,10 @@ def seed_reference(session: Session) -> ReferenceCounts:
         )
         created += 1
     session.flush()
+    # Follow-up templates are reference data per region (local agreements an admin may edit).
+    from bridge.domain.care.templates import seed_follow_up_templates
+
+    seed_follow_up_templates(session)
     return ReferenceCounts(
         regions=len(regions), municipalities=len(municipalities), created=created
     )

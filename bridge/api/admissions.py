@@ -1,0 +1,133 @@
+"""Hospital stays: admission, discharge, and the statutory plans made for a discharge."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from bridge.api.http import current_principal, with_etag
+from bridge.api.schemas import CopenhagenDateTime, StrictSchema, text
+from bridge.domain.care import services
+from bridge.domain.care.models import SUMMARY_MAX, Destination, StatutoryPlanKind
+from bridge.domain.registry.models import Specialty
+from bridge.extensions import db
+
+URL_PREFIX = "/admissions"
+blp = Blueprint(
+    "admissions", __name__, description="Admissions, discharges and statutory discharge plans"
+)
+
+MAX_PARTICIPANTS = 50
+
+
+class AdmissionSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    patient_id = fields.Integer(required=True)
+    department_id = fields.Integer(
+        required=True, metadata={"description": "a hospital department (psychiatric or somatic)"}
+    )
+    specialty = fields.Enum(Specialty, by_value=True, dump_only=True)
+    acute = fields.Boolean(required=True)
+    admitted_at = CopenhagenDateTime(required=True)
+    discharged_at = CopenhagenDateTime(dump_only=True)
+    destination = fields.Enum(Destination, by_value=True, dump_only=True)
+    discharge_summary = fields.String(dump_only=True)
+    rehabilitation_plan_issued = fields.Boolean(dump_only=True)
+    network_meeting_requested = fields.Boolean(dump_only=True)
+    open = fields.Boolean(dump_only=True)
+    dual_admission = fields.Boolean(
+        dump_only=True,
+        metadata={"description": "overlaps a stay of the other specialty (dobbeltindlagt)"},
+    )
+    readmission = fields.Boolean(
+        dump_only=True, metadata={"description": "began within 30 days of a discharge"}
+    )
+    registered_by_id = fields.Integer(dump_only=True)
+    discharged_by_id = fields.Integer(dump_only=True)
+    created_at = CopenhagenDateTime(dump_only=True)
+
+
+class DischargeSchema(StrictSchema):
+    discharged_at = CopenhagenDateTime(required=True)
+    destination = fields.Enum(Destination, by_value=True, required=True)
+    discharge_summary = text(SUMMARY_MAX, allow_none=True)
+    rehabilitation_plan_issued = fields.Boolean(
+        load_default=False, metadata={"description": "a genoptræningsplan was issued"}
+    )
+    network_meeting_requested = fields.Boolean(load_default=False)
+
+
+class PlanEffortSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    description = text(500, required=True)
+    responsible_organisation_id = fields.Integer(required=True)
+    responsible_person = text(200, allow_none=True)
+
+
+class StatutoryPlanSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    admission_id = fields.Integer(dump_only=True)
+    kind = fields.Enum(StatutoryPlanKind, by_value=True, required=True)
+    agreed_on = fields.Date(metadata={"description": "defaults to today (Copenhagen)"})
+    patient_took_part = fields.Boolean(required=True)
+    goals = text(2000, allow_none=True)
+    next_review_date = fields.Date(allow_none=True)
+    participant_ids = fields.List(
+        fields.Integer(), load_default=list, validate=validate.Length(max=MAX_PARTICIPANTS)
+    )
+    efforts = fields.List(
+        fields.Nested(PlanEffortSchema),
+        load_default=list,
+        validate=validate.Length(max=MAX_PARTICIPANTS),
+    )
+    created_by_id = fields.Integer(dump_only=True)
+    created_at = CopenhagenDateTime(dump_only=True)
+
+
+@blp.route("")
+class Admissions(MethodView):
+    @blp.arguments(AdmissionSchema)
+    @blp.response(201, AdmissionSchema)
+    def post(self, data):
+        """Register an admission (hospital staff for their own department, nurse, admin)"""
+        return with_etag(services.register_admission(db.session, current_principal(), data), 201)
+
+
+@blp.route("/<int:admission_id>")
+class AdmissionById(MethodView):
+    @blp.response(200, AdmissionSchema)
+    def get(self, admission_id):
+        """Read a stay"""
+        return with_etag(services.get_admission(db.session, current_principal(), admission_id))
+
+
+@blp.route("/<int:admission_id>/discharge")
+class Discharge(MethodView):
+    @blp.arguments(DischargeSchema)
+    @blp.response(200, AdmissionSchema)
+    def post(self, data, admission_id):
+        """Register the discharge; an enrolled patient gets a follow-up plan"""
+        return with_etag(services.discharge(db.session, current_principal(), admission_id, data))
+
+
+@blp.route("/<int:admission_id>/statutory-plans")
+class StatutoryPlans(MethodView):
+    @blp.response(200, StatutoryPlanSchema(many=True))
+    def get(self, admission_id):
+        """List the stay's statutory plans"""
+        return services.list_statutory_plans(db.session, current_principal(), admission_id)
+
+    @blp.arguments(StatutoryPlanSchema)
+    @blp.response(201, StatutoryPlanSchema)
+    def post(self, data, admission_id):
+        """Record an udskrivningsaftale, koordinationsplan or KIP (psychiatric stays)"""
+        return services.add_statutory_plan(db.session, current_principal(), admission_id, data)
+
+
+@blp.route("/<int:admission_id>/statutory-plans/<int:plan_id>")
+class StatutoryPlanById(MethodView):
+    @blp.response(200, StatutoryPlanSchema)
+    def get(self, admission_id, plan_id):
+        """Read one statutory plan"""
+        return services.get_statutory_plan(db.session, current_principal(), admission_id, plan_id)

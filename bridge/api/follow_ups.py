@@ -1,0 +1,119 @@
+"""Follow-up tasks after discharge: listed by owner and deadline, worked by nurse and owner."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from bridge.api.http import current_principal, require_if_match, with_etag
+from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema, page_schema, text
+from bridge.domain.care import services
+from bridge.domain.care.models import FollowUpStatus, ResponsibleKind
+from bridge.extensions import db
+
+URL_PREFIX = "/follow-ups"
+blp = Blueprint("follow_ups", __name__, description="Follow-up tasks after discharge")
+
+
+class FollowUpSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    patient_id = fields.Integer(required=True)
+    admission_id = fields.Integer(allow_none=True)
+    template_id = fields.Integer(dump_only=True)
+    title = text(200, required=True)
+    responsible_kind = fields.Enum(ResponsibleKind, by_value=True, required=True)
+    responsible_organisation_id = fields.Integer(allow_none=True)
+    responsible_staff_id = fields.Integer(allow_none=True)
+    due_at = CopenhagenDateTime(required=True)
+    status = fields.Enum(FollowUpStatus, by_value=True, dump_only=True)
+    done_by_id = fields.Integer(dump_only=True)
+    done_at = CopenhagenDateTime(dump_only=True)
+    done_note = fields.String(dump_only=True)
+    cancelled_by_id = fields.Integer(dump_only=True)
+    cancelled_at = CopenhagenDateTime(dump_only=True)
+    cancel_reason = fields.String(dump_only=True)
+    created_by_id = fields.Integer(dump_only=True)
+    created_at = CopenhagenDateTime(dump_only=True)
+
+
+class FollowUpPatchSchema(StrictSchema):
+    responsible_kind = fields.Enum(ResponsibleKind, by_value=True)
+    responsible_organisation_id = fields.Integer(allow_none=True)
+    responsible_staff_id = fields.Integer(allow_none=True)
+    due_at = CopenhagenDateTime()
+    status = fields.Enum(
+        FollowUpStatus,
+        by_value=True,
+        validate=validate.OneOf([FollowUpStatus.CANCELLED]),
+        metadata={"description": "only 'cancelled'; completing has its own endpoint"},
+    )
+    cancel_reason = text(500)
+
+
+class CompleteSchema(StrictSchema):
+    note = text(1000, allow_none=True)
+
+
+class FollowUpQuerySchema(PageArgsSchema):
+    responsible = fields.Integer(
+        load_default=None, metadata={"description": "the responsible organisation's id"}
+    )
+    status = fields.Enum(FollowUpStatus, by_value=True, load_default=None)
+    due_before = CopenhagenDateTime(load_default=None)
+    patient = fields.Integer(load_default=None)
+
+
+FollowUpPageSchema = page_schema(FollowUpSchema, "FollowUpPage")
+
+
+@blp.route("")
+class FollowUps(MethodView):
+    @blp.arguments(FollowUpQuerySchema, location="query")
+    @blp.response(200, FollowUpPageSchema)
+    def get(self, args):
+        """List tasks of the patients you may see, by deadline"""
+        return services.list_follow_ups(
+            db.session,
+            current_principal(),
+            responsible=args["responsible"],
+            status=args["status"],
+            due_before=args["due_before"],
+            patient_id=args["patient"],
+            cursor=args["cursor"],
+            limit=args["limit"],
+        )
+
+    @blp.arguments(FollowUpSchema)
+    @blp.response(201, FollowUpSchema)
+    def post(self, data):
+        """Add a task to a patient's plan (nurse, admin)"""
+        return with_etag(services.add_follow_up(db.session, current_principal(), data), 201)
+
+
+@blp.route("/<int:task_id>")
+class FollowUpById(MethodView):
+    @blp.response(200, FollowUpSchema)
+    def get(self, task_id):
+        """Read a task"""
+        return with_etag(services.get_follow_up(db.session, current_principal(), task_id))
+
+    @blp.arguments(FollowUpPatchSchema)
+    @blp.response(200, FollowUpSchema)
+    def patch(self, data, task_id):
+        """Reassign, re-date or cancel (with a reason) an open task (nurse; If-Match required)"""
+        principal = current_principal()
+        task = services.editable_follow_up(db.session, principal, task_id)
+        require_if_match(task)
+        return with_etag(services.update_follow_up(db.session, principal, task, data))
+
+
+@blp.route("/<int:task_id>/complete")
+class FollowUpComplete(MethodView):
+    @blp.arguments(CompleteSchema)
+    @blp.response(200, FollowUpSchema)
+    def post(self, data, task_id):
+        """Mark a task done (the responsible organisation, for its own tasks; the nurse)"""
+        return with_etag(
+            services.complete_follow_up(db.session, current_principal(), task_id, data.get("note"))
+        )

@@ -1,0 +1,1 @@
+"""Admissions, discharges, statutory plans and follow-up after discharge."""

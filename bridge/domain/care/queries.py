@@ -1,0 +1,93 @@
+"""Set-based questions about admissions, for flags, gap jobs and read models.
+
+Each is one SELECT over the whole table (optionally narrowed to one patient), returning ids.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from bridge.domain.care.models import Admission, Destination
+from bridge.domain.registry.models import Specialty
+
+
+class DualAdmission(NamedTuple):
+    patient_id: int
+    psychiatric_admission_id: int
+    somatic_admission_id: int
+
+
+class Readmission(NamedTuple):
+    patient_id: int
+    discharge_admission_id: int
+    readmission_id: int
+
+
+def _overlap(a, b) -> ColumnElement[bool]:
+    # Two stays overlap when each starts before the other ends (an open stay has no end yet).
+    return and_(
+        or_(b.discharged_at.is_(None), a.admitted_at < b.discharged_at),
+        or_(a.discharged_at.is_(None), b.admitted_at < a.discharged_at),
+    )
+
+
+def dual_admissions_select(patient_id: int | None = None) -> Select:
+    """The SELECT of (patient_id, psychiatric id, somatic id) for overlapping stays."""
+    psych, som = aliased(Admission), aliased(Admission)
+    stmt = (
+        select(psych.patient_id, psych.id, som.id)
+        .join(som, and_(som.patient_id == psych.patient_id, _overlap(psych, som)))
+        .where(psych.specialty == Specialty.PSYCHIATRY, som.specialty == Specialty.SOMATIC)
+        .order_by(psych.patient_id, psych.id, som.id)
+    )
+    if patient_id is not None:
+        stmt = stmt.where(psych.patient_id == patient_id)
+    return stmt
+
+
+def dual_admissions(session: Session, patient_id: int | None = None) -> list[DualAdmission]:
+    """Pairs of overlapping psychiatric and somatic stays of one patient (dobbeltindlagt)."""
+    return [DualAdmission(*row) for row in session.execute(dual_admissions_select(patient_id))]
+
+
+def _within_days(dialect: str, later, earlier, days: int) -> ColumnElement[bool]:
+    """``later`` is at most ``days`` after ``earlier``."""
+    if dialect == "postgresql":
+        return later <= earlier + func.make_interval(0, 0, 0, days)
+    # SQLite (development only) keeps timestamps as text; compare on julian days there.
+    return func.julianday(later) <= func.julianday(earlier) + days
+
+
+def readmissions_select(dialect: str, days: int = 30, patient_id: int | None = None) -> Select:
+    """The SELECT of (patient_id, discharged stay id, readmission id); see readmissions_within."""
+    if days < 1:
+        raise ValueError("days must be >= 1")
+    prev, nxt = aliased(Admission), aliased(Admission)
+    stmt = (
+        select(prev.patient_id, prev.id, nxt.id)
+        .join(nxt, and_(nxt.patient_id == prev.patient_id, nxt.id != prev.id))
+        .where(
+            prev.discharged_at.is_not(None),
+            prev.destination.not_in([Destination.OTHER_HOSPITAL, Destination.DECEASED]),
+            nxt.admitted_at >= prev.discharged_at,
+            _within_days(dialect, nxt.admitted_at, prev.discharged_at, days),
+        )
+        .order_by(prev.patient_id, nxt.id, prev.id)
+    )
+    if patient_id is not None:
+        stmt = stmt.where(prev.patient_id == patient_id)
+    return stmt
+
+
+def readmissions_within(
+    session: Session, days: int = 30, patient_id: int | None = None
+) -> list[Readmission]:
+    """Admissions that began within ``days`` after an earlier discharge of the same patient.
+
+    A transfer (discharge to another hospital) or a death is not a discharge in this sense.
+    """
+    stmt = readmissions_select(session.get_bind().dialect.name, days, patient_id)
+    return [Readmission(*row) for row in session.execute(stmt)]

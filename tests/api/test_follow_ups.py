@@ -1,0 +1,380 @@
+"""Follow-up plans after discharge: deadlines, owners, and who may work which task."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bridge.domain.care.models import FollowUpTemplate
+from bridge.domain.care.templates import DEFAULT_TEMPLATES, seed_follow_up_templates
+from bridge.domain.registry.models import Organisation, OrganisationKind, Specialty
+from tests.api.test_admissions import admit, discharge
+
+
+@pytest.fixture
+def department(make_org):
+    def make(specialty: Specialty = Specialty.PSYCHIATRY):
+        return make_org(OrganisationKind.HOSPITAL_DEPARTMENT, specialty=specialty)
+
+    return make
+
+
+def plan_after(actor, patient, ward, *, admitted, discharged, **extra):
+    """Admit and discharge; return the follow-up tasks by title (due_at as shown)."""
+    admission = admit(actor, patient, ward, at=admitted).json
+    r = discharge(actor, admission["id"], at=discharged, **extra)
+    assert r.status_code == 200, r.json
+    tasks = actor.get(f"/api/v1/follow-ups?patient={patient.id}&limit=200").json["items"]
+    return {t["title"]: t for t in tasks if t["admission_id"] == admission["id"]}
+
+
+PSYCH_NURSE = "Brobyggersygeplejerskens kontakt efter udskrivelse"
+MUNICIPALITY = "Kommunens kontakt til borgeren"
+FMK = "Medicinafstemning i FMK"
+GP = "Konsultation hos egen læge"
+OUTPATIENT = "Ambulant tid eller tid hos praktiserende psykiater booket"
+NETWORK = "Netværksmøde afholdt"
+REHAB = "Opstart af kommunal genoptræning"
+
+
+def test_discharge_at_2330_on_the_friday_before_easter_across_dst(
+    make_actor, make_patient, department
+):
+    nurse = make_actor("nurse")
+    patient = make_patient(nurse=nurse)
+    # Friday 27 March 2026, 23:30 CET; summer time starts Sunday 29 March; Easter is 2-6 April.
+    tasks = plan_after(
+        nurse,
+        patient,
+        department(),
+        admitted="2026-03-20T10:00:00+01:00",
+        discharged="2026-03-27T23:30:00+01:00",
+    )
+    due = {title: t["due_at"] for title, t in tasks.items()}
+    assert due == {
+        # 72 elapsed hours: the lost DST hour shows on the wall clock.
+        PSYCH_NURSE: "2026-03-31T00:30:00+02:00",
+        MUNICIPALITY: "2026-03-31T00:00:00+02:00",  # end of Monday 30 March
+        FMK: "2026-04-01T00:00:00+02:00",  # end of Tuesday 31 March
+        GP: "2026-04-09T00:00:00+02:00",  # 30, 31 Mar, 1, 7, 8 Apr: Easter skipped
+        OUTPATIENT: "2026-04-16T00:00:00+02:00",
+    }
+    assert tasks[MUNICIPALITY]["responsible_organisation_id"] == patient.municipality_id
+    assert tasks[GP]["responsible_organisation_id"] == patient.gp_practice_id
+    assert tasks[PSYCH_NURSE]["responsible_staff_id"] == nurse.id
+    assert all(t["status"] == "open" for t in tasks.values())
+
+
+def test_deadlines_skip_christmas_but_not_christmas_eve(make_actor, make_patient, department):
+    nurse = make_actor("nurse")
+    ward = department()
+    tasks = plan_after(
+        nurse,
+        make_patient(nurse=nurse),
+        ward,
+        admitted="2025-12-15T10:00:00+01:00",
+        discharged="2025-12-23T10:00:00+01:00",
+        destination="other_hospital",
+    )
+    assert tasks == {}  # a transfer starts no plan; the final discharge will
+    tasks = plan_after(
+        nurse,
+        make_patient(nurse=nurse),
+        ward,
+        admitted="2025-12-15T10:00:00+01:00",
+        discharged="2025-12-23T10:00:00+01:00",
+    )
+    assert {title: t["due_at"] for title, t in tasks.items() if title != PSYCH_NURSE} == {
+        MUNICIPALITY: "2025-12-25T00:00:00+01:00",  # 24 December is a working day
+        FMK: "2025-12-30T00:00:00+01:00",  # then 25, 26 and the weekend are skipped
+        GP: "2026-01-03T00:00:00+01:00",  # 24, 29, 30, 31 Dec, 2 Jan (New Year's Day skipped)
+        OUTPATIENT: "2026-01-10T00:00:00+01:00",
+    }
+    assert tasks[FMK]["responsible_organisation_id"] == ward.id
+
+
+def test_somatic_discharge_on_a_friday_skips_the_weekend(make_actor, make_patient, department):
+    nurse = make_actor("nurse")
+    tasks = plan_after(
+        nurse,
+        make_patient(nurse=nurse),
+        department(Specialty.SOMATIC),
+        admitted="2026-11-02T10:00:00+01:00",
+        discharged="2026-11-06T14:00:00+01:00",
+        rehabilitation_plan_issued=True,
+    )
+    assert {title: t["due_at"] for title, t in tasks.items()} == {
+        MUNICIPALITY: "2026-11-10T00:00:00+01:00",
+        FMK: "2026-11-11T00:00:00+01:00",
+        GP: "2026-11-14T00:00:00+01:00",
+        REHAB: "2026-11-14T00:00:00+01:00",
+    }
+
+
+def test_conditional_tasks_follow_the_discharge(make_actor, make_patient, department):
+    nurse = make_actor("nurse")
+    somatic = plan_after(
+        nurse,
+        make_patient(nurse=nurse),
+        department(Specialty.SOMATIC),
+        admitted="2026-11-02T10:00:00+01:00",
+        discharged="2026-11-06T14:00:00+01:00",
+    )
+    assert REHAB not in somatic
+    to_facility = plan_after(
+        nurse,
+        make_patient(nurse=nurse),
+        department(),
+        admitted="2026-11-02T10:00:00+01:00",
+        discharged="2026-11-06T14:00:00+01:00",
+        destination="housing_facility",
+        network_meeting_requested=True,
+    )
+    assert PSYCH_NURSE in to_facility  # a housing facility is the resident's home
+    assert to_facility[NETWORK]["due_at"] == "2026-11-14T00:00:00+01:00"
+    assert to_facility[NETWORK]["responsible_kind"] == "nurse"
+
+
+def test_unenrolled_patient_gets_no_plan(make_actor, make_patient, department):
+    nurse = make_actor("nurse")
+    patient = make_patient(registered_by_id=nurse.id)
+    assert (
+        plan_after(
+            nurse,
+            patient,
+            department(),
+            admitted="2026-11-02T10:00:00+01:00",
+            discharged="2026-11-06T14:00:00+01:00",
+        )
+        == {}
+    )
+
+
+def test_patient_without_gp_still_gets_a_gp_task_without_owner(
+    make_actor, make_patient, department
+):
+    nurse = make_actor("nurse")
+    patient = make_patient(nurse=nurse, gp_practice_id=None)
+    tasks = plan_after(
+        nurse,
+        patient,
+        department(),
+        admitted="2026-11-02T10:00:00+01:00",
+        discharged="2026-11-06T14:00:00+01:00",
+    )
+    assert tasks[GP]["responsible_kind"] == "gp"
+    assert tasks[GP]["responsible_organisation_id"] is None
+
+
+def test_municipality_completes_its_own_task_but_not_the_gps(
+    make_actor, make_patient, make_org, department, municipality
+):
+    nurse = make_actor("nurse")
+    practice = make_org(OrganisationKind.GP_PRACTICE)
+    patient = make_patient(nurse=nurse, gp=practice)
+    tasks = plan_after(
+        nurse,
+        patient,
+        department(),
+        admitted="2026-11-02T10:00:00+01:00",
+        discharged="2026-11-06T14:00:00+01:00",
+    )
+    kommune = make_actor("municipality", organisation=municipality("0101"))
+    r = kommune.post(f"/api/v1/follow-ups/{tasks[GP]['id']}/complete", json={})
+    assert r.status_code == 403
+    r = kommune.post(
+        f"/api/v1/follow-ups/{tasks[MUNICIPALITY]['id']}/complete",
+        json={"note": "Hjemmebesøg aflagt"},
+    )
+    assert r.status_code == 200, r.json
+    assert r.json["status"] == "done"
+    assert r.json["done_by_id"] == kommune.id
+    assert r.json["done_note"] == "Hjemmebesøg aflagt"
+    again = kommune.post(f"/api/v1/follow-ups/{tasks[MUNICIPALITY]['id']}/complete", json={})
+    assert again.status_code == 409
+    # The municipality may not re-date or cancel anything: that is the nurse's.
+    patch = kommune.patch(
+        f"/api/v1/follow-ups/{tasks[FMK]['id']}",
+        json={"due_at": "2026-12-01T12:00:00+01:00"},
+        headers={"If-Match": "*"},
+    )
+    assert patch.status_code == 403
+    gp = make_actor("gp", organisation=practice)
+    assert gp.post(f"/api/v1/follow-ups/{tasks[GP]['id']}/complete", json={}).status_code == 200
+
+
+def test_gp_cannot_see_another_practices_patients_tasks(
+    make_actor, make_patient, make_org, department
+):
+    nurse = make_actor("nurse")
+    mine, theirs = make_org(OrganisationKind.GP_PRACTICE), make_org(OrganisationKind.GP_PRACTICE)
+    own_patient = make_patient(nurse=nurse, gp=mine)
+    other_patient = make_patient(nurse=nurse, gp=theirs)
+    window = {"admitted": "2026-11-02T10:00:00+01:00", "discharged": "2026-11-06T14:00:00+01:00"}
+    plan_after(nurse, own_patient, department(), **window)
+    others = plan_after(nurse, other_patient, department(), **window)
+    gp = make_actor("gp", organisation=mine)
+
+    listed = gp.get("/api/v1/follow-ups?limit=200").json["items"]
+    assert listed and {t["patient_id"] for t in listed} == {own_patient.id}
+    assert gp.get(f"/api/v1/follow-ups?responsible={theirs.id}").json["items"] == []
+    their_task = others[GP]["id"]
+    assert gp.get(f"/api/v1/follow-ups/{their_task}").status_code == 404
+    assert gp.post(f"/api/v1/follow-ups/{their_task}/complete", json={}).status_code == 404
+
+
+def test_template_changes_affect_later_discharges_only(
+    session, make_actor, make_patient, department, region
+):
+    nurse, admin = make_actor("nurse"), make_actor("admin")
+    window = {"admitted": "2026-11-02T10:00:00+01:00", "discharged": "2026-11-06T14:00:00+01:00"}
+    before = plan_after(nurse, make_patient(nurse=nurse), department(), **window)
+    template_id = before[GP]["template_id"]
+    current = admin.get(f"/api/v1/follow-up-templates/{template_id}")
+    assert current.json["region_id"] == region.id
+    r = admin.patch(
+        f"/api/v1/follow-up-templates/{template_id}",
+        json={"title": "Opfølgende konsultation hos egen læge", "deadline_working_days": 3},
+        headers={"If-Match": current.headers["ETag"]},
+    )
+    assert r.status_code == 200, r.json
+
+    after = plan_after(nurse, make_patient(nurse=nurse), department(), **window)
+    assert after["Opfølgende konsultation hos egen læge"]["due_at"] == "2026-11-12T00:00:00+01:00"
+    unchanged = nurse.get(f"/api/v1/follow-ups/{before[GP]['id']}").json
+    assert (unchanged["title"], unchanged["due_at"]) == (GP, "2026-11-14T00:00:00+01:00")
+
+
+def test_only_admins_change_templates(make_actor, region):
+    nurse, admin = make_actor("nurse"), make_actor("admin")
+    body = {
+        "region_id": region.id,
+        "applies_to": "psychiatry",
+        "condition": "always",
+        "title": "Tandlægetid booket",
+        "responsible_kind": "municipality",
+        "deadline_working_days": 20,
+    }
+    assert nurse.post("/api/v1/follow-up-templates", json=body).status_code == 403
+    both = admin.post("/api/v1/follow-up-templates", json={**body, "deadline_hours": 48})
+    assert both.status_code == 422
+    r = admin.post("/api/v1/follow-up-templates", json=body)
+    assert r.status_code == 201, r.json
+    listed = nurse.get(f"/api/v1/follow-up-templates?region_id={region.id}&limit=200").json
+    assert r.json["id"] in [t["id"] for t in listed["items"]]
+
+
+def test_seeding_templates_is_idempotent_and_gives_every_region_the_defaults(session):
+    assert seed_follow_up_templates(session) == 0
+    regions = session.scalars(
+        select(Organisation.id).where(Organisation.kind == OrganisationKind.REGION)
+    ).all()
+    for region_id in regions:
+        count = len(
+            session.scalars(
+                select(FollowUpTemplate).where(FollowUpTemplate.region_id == region_id)
+            ).all()
+        )
+        assert count >= len(DEFAULT_TEMPLATES)
+
+
+def test_nurse_adds_reassigns_redates_and_cancels_tasks(
+    make_actor, make_patient, make_org, municipality
+):
+    nurse = make_actor("nurse")
+    patient = make_patient(nurse=nurse)
+    r = nurse.post(
+        "/api/v1/follow-ups",
+        json={
+            "patient_id": patient.id,
+            "title": "Somatisk screening hos egen læge",
+            "responsible_kind": "gp",
+            "responsible_organisation_id": patient.gp_practice_id,
+            "due_at": "2026-12-01T12:00:00+01:00",
+        },
+    )
+    assert r.status_code == 201, r.json
+    task_id, etag = r.json["id"], r.headers["ETag"]
+    url = f"/api/v1/follow-ups/{task_id}"
+    assert nurse.patch(url, json={"due_at": "2026-12-02T12:00:00+01:00"}).status_code == 428
+    frb = municipality("0147")
+    r = nurse.patch(
+        url,
+        json={
+            "responsible_kind": "municipality",
+            "responsible_organisation_id": frb.id,
+            "due_at": "2026-12-02T12:00:00+01:00",
+        },
+        headers={"If-Match": etag},
+    )
+    assert r.status_code == 200, r.json
+    assert r.json["responsible_organisation_id"] == frb.id
+    assert r.json["due_at"] == "2026-12-02T12:00:00+01:00"
+    stale = nurse.patch(
+        url, json={"status": "cancelled", "cancel_reason": "x"}, headers={"If-Match": etag}
+    )
+    assert stale.status_code == 412
+    etag = r.headers["ETag"]
+    no_reason = nurse.patch(url, json={"status": "cancelled"}, headers={"If-Match": etag})
+    assert no_reason.status_code == 422
+    assert "cancel_reason" in no_reason.json["errors"]
+    r = nurse.patch(
+        url,
+        json={"status": "cancelled", "cancel_reason": "Borgeren er flyttet"},
+        headers={"If-Match": etag},
+    )
+    assert r.status_code == 200, r.json
+    assert (r.json["status"], r.json["cancel_reason"]) == ("cancelled", "Borgeren er flyttet")
+    done = nurse.patch(
+        url, json={"due_at": "2026-12-03T12:00:00+01:00"}, headers={"If-Match": r.headers["ETag"]}
+    )
+    assert done.status_code == 409
+    bad_status = nurse.patch(url, json={"status": "done"}, headers={"If-Match": "*"})
+    assert bad_status.status_code == 422
+
+
+def test_request_bodies_cannot_set_ids_or_status(make_actor, make_patient):
+    nurse = make_actor("nurse")
+    patient = make_patient(nurse=nurse)
+    r = nurse.post(
+        "/api/v1/follow-ups",
+        json={
+            "id": 5,
+            "status": "done",
+            "patient_id": patient.id,
+            "title": "x",
+            "responsible_kind": "gp",
+            "due_at": "2026-12-01T12:00:00+01:00",
+        },
+    )
+    assert r.status_code == 422
+    assert {"id", "status"} <= set(r.json["errors"])
+
+
+def test_follow_up_list_pages_by_deadline_in_constant_statements(
+    make_actor, make_patient, department, count_queries
+):
+    nurse = make_actor("nurse")
+    ward = department()
+    window = {"admitted": "2026-11-02T10:00:00+01:00", "discharged": "2026-11-06T14:00:00+01:00"}
+    plan_after(nurse, make_patient(nurse=nurse), ward, **window)
+    with count_queries() as few:
+        assert nurse.get("/api/v1/follow-ups?limit=200").status_code == 200
+    for _ in range(4):
+        plan_after(nurse, make_patient(nurse=nurse), ward, **window)
+    with count_queries() as many:
+        full = nurse.get("/api/v1/follow-ups?limit=200").json["items"]
+    assert many.count == few.count
+    assert len(full) == 25
+
+    seen, cursor = [], None
+    while True:
+        page = nurse.get("/api/v1/follow-ups?limit=7" + (f"&cursor={cursor}" if cursor else ""))
+        seen += page.json["items"]
+        cursor = page.json["next_cursor"]
+        if not cursor:
+            break
+    assert [t["id"] for t in seen] == [t["id"] for t in full]
+    assert [t["due_at"] for t in full] == sorted(t["due_at"] for t in full)
+    due_before = nurse.get("/api/v1/follow-ups?due_before=2026-11-11T00:00:00%2B01:00&limit=200")
+    assert {t["title"] for t in due_before.json["items"]} == {PSYCH_NURSE, MUNICIPALITY}

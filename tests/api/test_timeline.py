@@ -1,0 +1,146 @@
+"""The patient timeline: one chronological list from every registered source."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bridge.domain.care.models import Admission, Destination, FollowUpStatus, FollowUpTask
+from bridge.domain.care.models import ResponsibleKind as Kind
+from bridge.domain.patients.models import Consent, ConsentScope
+from bridge.domain.registry.models import OrganisationKind, Specialty
+from bridge.domain.timeline import TimelineItem, register_timeline_source, timeline_sources
+from tests.api.test_admissions import admit, discharge
+
+
+def test_timeline_shows_the_course_in_time_order(make_actor, make_patient, make_org):
+    nurse = make_actor("nurse")
+    patient = make_patient(nurse=nurse)
+    ward = make_org(OrganisationKind.HOSPITAL_DEPARTMENT, specialty=Specialty.PSYCHIATRY)
+    nurse.post(
+        f"/api/v1/patients/{patient.id}/consents",
+        json={
+            "recipient_kind": "gp_practice",
+            "scope": "all",
+            "given_at": "2026-01-10T09:00:00+01:00",
+        },
+    )
+    admission = admit(nurse, patient, ward, at="2026-03-20T10:00:00+01:00").json
+    discharge(nurse, admission["id"], at="2026-03-27T23:30:00+01:00")
+    tasks = nurse.get(f"/api/v1/follow-ups?patient={patient.id}").json["items"]
+    kommune_task = next(t for t in tasks if t["responsible_kind"] == "municipality")
+    nurse.post(f"/api/v1/follow-ups/{kommune_task['id']}/complete", json={})
+
+    r = nurse.get(f"/api/v1/patients/{patient.id}/timeline")
+    assert r.status_code == 200, r.json
+    items = r.json
+    types = [i["type"] for i in items]
+    assert types[:4] == ["enrollment_started", "consent_given", "admission", "discharge"]
+    assert types.count("follow_up_due") == 5
+    assert types[-1] == "follow_up_done"  # done today, after every March deadline
+    moments = [datetime.fromisoformat(i["at"]) for i in items]
+    assert moments == sorted(moments)
+    # The March deadlines have passed: open ones are overdue, the done one is not.
+    due = [i for i in items if i["type"] == "follow_up_due"]
+    assert {i["status"] for i in due if i["overdue"]} == {"open"}
+    assert [i["overdue"] for i in due if i["resource_id"] == kommune_task["id"]] == [False]
+    discharge_item = next(i for i in items if i["type"] == "discharge")
+    assert (discharge_item["resource"], discharge_item["resource_id"]) == (
+        "admission",
+        admission["id"],
+    )
+
+
+def test_timeline_is_as_private_as_the_patient(make_actor, make_patient):
+    nurse = make_actor("nurse")
+    patient = make_patient(nurse=nurse)
+    outsider = make_actor("gp")
+    assert outsider.get(f"/api/v1/patients/{patient.id}/timeline").status_code == 404
+
+
+def _history(session, patient, ward, staff_id: int, n: int) -> None:
+    """n stays, each with a discharge, two tasks (one done) and a consent."""
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    for i in range(n):
+        at = start + timedelta(days=10 * i)
+        stay = Admission(
+            patient_id=patient.id,
+            department_id=ward.id,
+            specialty=Specialty.PSYCHIATRY,
+            acute=True,
+            admitted_at=at,
+            discharged_at=at + timedelta(days=2),
+            destination=Destination.HOME,
+        )
+        session.add(stay)
+        session.flush()
+        session.add_all(
+            [
+                FollowUpTask(
+                    patient_id=patient.id,
+                    admission_id=stay.id,
+                    title="Kontakt",
+                    responsible_kind=Kind.MUNICIPALITY,
+                    responsible_organisation_id=patient.municipality_id,
+                    due_at=at + timedelta(days=3),
+                    status=FollowUpStatus.OPEN,
+                ),
+                FollowUpTask(
+                    patient_id=patient.id,
+                    admission_id=stay.id,
+                    title="Læge",
+                    responsible_kind=Kind.GP,
+                    due_at=at + timedelta(days=7),
+                    status=FollowUpStatus.DONE,
+                    done_at=at + timedelta(days=6),
+                    done_by_id=staff_id,
+                ),
+                Consent(
+                    patient_id=patient.id,
+                    recipient_kind=OrganisationKind.GP_PRACTICE,
+                    scope=ConsentScope.MINUTES,
+                    given_at=at,
+                    withdrawn_at=at + timedelta(days=1),
+                ),
+            ]
+        )
+    session.commit()
+
+
+def test_timeline_of_a_long_history_runs_a_constant_number_of_statements(
+    session, make_actor, make_patient, make_org, count_queries
+):
+    nurse = make_actor("nurse")
+    ward = make_org(OrganisationKind.HOSPITAL_DEPARTMENT, specialty=Specialty.PSYCHIATRY)
+    short, long = make_patient(nurse=nurse), make_patient(nurse=nurse)
+    _history(session, short, ward, nurse.id, 1)
+    _history(session, long, ward, nurse.id, 60)
+
+    with count_queries() as few:
+        small = nurse.get(f"/api/v1/patients/{short.id}/timeline").json
+    with count_queries() as many:
+        big = nurse.get(f"/api/v1/patients/{long.id}/timeline").json
+    assert len(big) >= 400  # 60 x (admission, discharge, 2 due, 1 done, given, withdrawn) + 1
+    assert len(small) < 10
+    assert many.count == few.count
+    # Auth, access check, audit write and one query per source: nothing grows with history.
+    assert many.count <= len(timeline_sources()) + 6, many.statements
+
+
+def test_other_areas_plug_sources_into_the_timeline(make_actor, make_patient):
+    nurse = make_actor("nurse")
+    patient = make_patient(nurse=nurse)
+
+    def meetings(session, patient_id):
+        at = datetime(2026, 2, 1, 9, tzinfo=UTC)
+        return [TimelineItem("meeting", at, "Netværksmøde", "planned", "meeting", 7)]
+
+    register_timeline_source(meetings)
+    try:
+        items = nurse.get(f"/api/v1/patients/{patient.id}/timeline").json
+        assert {"type": "meeting", "resource_id": 7} in [
+            {"type": i["type"], "resource_id": i["resource_id"]} for i in items
+        ]
+    finally:
+        from bridge.domain import timeline
+
+        timeline._sources.remove(meetings)
