@@ -1,6 +1,7 @@
 """Imports every model, so the metadata (migrations, create_all) knows the whole schema."""
 
 from bridge.domain.audit import AuditEvent
+from bridge.domain.auth.models import StaffLogin
 from bridge.domain.idempotency import IdempotencyRecord
 from bridge.domain.patients.models import (
     CareTeamMember,
@@ -33,5 +34,6 @@ __all__ = [
     "Patient",
     "Relative",
     "Staff",
+    "StaffLogin",
     "StaffRole",
 ]
