@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import refresh as refresh_babel
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -44,6 +45,12 @@ def _load_user() -> None:
     """Check CSRF on every form post, and find who is signed in."""
     if request.endpoint == "web.static":
         return
+    # g lives on the app context, which a test client (or a CLI-pushed context) may share
+    # between requests: start every request with no user and the language of this session.
+    g.pop("staff", None)
+    g.pop("principal", None)
+    g.pop("csrf_token", None)  # Flask-WTF's per-request cache of the token
+    refresh_babel()
     if request.method in UNSAFE_METHODS:
         csrf.protect()
     staff_id = session.get("staff_id")
@@ -105,6 +112,7 @@ def _fresh_session() -> None:
     """Drop everything in the session (and so its CSRF token) but the chosen language."""
     lang = session.get("lang")
     session.clear()
+    g.pop("csrf_token", None)  # a form drawn after this must carry the new session's token
     if lang:
         session["lang"] = lang
 
