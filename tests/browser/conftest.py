@@ -10,6 +10,7 @@ download (`playwright install`) is never used. Without Chromium the tests are sk
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import uuid
@@ -126,6 +127,8 @@ def world(browser_database_url: str) -> Iterator[World]:
         facts = (anna.id, anna.name, anna.cpr, bo.id)
         db.session.commit()
         db.session.remove()
+    # One log line per request would bury a failure's own output.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="bridge-live", daemon=True)
     thread.start()
