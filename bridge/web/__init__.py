@@ -56,7 +56,7 @@ def init_web(app: Flask) -> None:
         # Production default: cookies only over HTTPS. Debug and test servers run on plain HTTP.
         secure = not (app.debug or app.testing)
     app.config.update(
-        SESSION_COOKIE_SECURE=app.config.get("BRIDGE_SESSION_COOKIE_SECURE", secure),
+        SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="bridge_session",

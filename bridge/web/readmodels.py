@@ -25,7 +25,7 @@ from bridge.domain.patients.models import (
     Relative,
 )
 from bridge.domain.registry.models import Organisation, Role
-from bridge.web.sections import Section, patient_panels, timeline_items
+from bridge.web.sections import Cell, Section, caseload_cells, patient_panels, timeline_items
 from bridge.web.timeline_svg import TimelineItem, window
 
 ACCESS_LOG_ROWS = 20
@@ -47,6 +47,7 @@ class CaseloadRow:
     patient: Patient
     municipality: str
     gp: str | None
+    cells: dict[str, Cell] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,11 +64,13 @@ def caseload(
     names = organisation_names(
         session, [x.municipality_id for x in page.items] + [x.gp_practice_id for x in page.items]
     )
+    cells = caseload_cells(session, p, [x.id for x in page.items])
     rows = [
         CaseloadRow(
             patient=x,
             municipality=names.get(x.municipality_id, ""),
             gp=names.get(x.gp_practice_id) if x.gp_practice_id else None,
+            cells={key: col[x.id] for key, col in cells.items() if x.id in col},
         )
         for x in sorted(page.items, key=lambda x: (x.name.lower(), x.id))
     ]

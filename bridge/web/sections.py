@@ -45,11 +45,25 @@ class Section:
     more_href: str | None = None
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One value in a caseload column, e.g. "2 open" or a deadline."""
+
+    text: str
+    severity: str = "info"
+    when: date | datetime | None = None
+
+
 TodayProvider = Callable[[Session, Principal, datetime], Section | None]
 PatientPanelProvider = Callable[[Session, Principal, int, datetime], Section | None]
 TimelineSource = Callable[[Session, Principal, int, date, date], Sequence[TimelineItem]]
 
+# Called once per page with every patient id shown, so a column costs a fixed number of queries.
+CaseloadColumn = Callable[[Session, Principal, Sequence[int]], dict[int, Cell]]
+CASELOAD_COLUMNS = ("flags", "next_deadline")
+
 _today: dict[str, tuple[int, TodayProvider]] = {}
+_columns: dict[str, CaseloadColumn] = {}
 _panels: dict[str, tuple[int, PatientPanelProvider]] = {}
 _timeline: dict[str, TimelineSource] = {}
 
@@ -67,6 +81,22 @@ def register_patient_panel(key: str, provider: PatientPanelProvider, order: int 
 def register_timeline_source(key: str, source: TimelineSource) -> None:
     """Add (or replace, by ``key``) a source of items for the patient's timeline."""
     _timeline[key] = source
+
+
+def register_caseload_column(key: str, column: CaseloadColumn) -> None:
+    """Fill a caseload column ("flags" or "next_deadline") for a page of patients at once."""
+    if key not in CASELOAD_COLUMNS:
+        raise ValueError(f"the caseload has no column {key!r}; it has {CASELOAD_COLUMNS}")
+    _columns[key] = column
+
+
+def caseload_cells(
+    session: Session, principal: Principal, patient_ids: Sequence[int]
+) -> dict[str, dict[int, Cell]]:
+    """Each registered column's cells for the patients on the page."""
+    if not patient_ids:
+        return {}
+    return {key: fn(session, principal, patient_ids) for key, fn in _columns.items()}
 
 
 def today_sections(session: Session, principal: Principal, now: datetime) -> list[Section]:

@@ -212,3 +212,23 @@ def test_static_assets_are_served_from_the_package(client):
     response = client.get("/web/static/bridge.css")
     assert response.status_code == 200 and b"--accent" in response.data
     response.close()
+
+
+def test_caseload_columns_are_filled_for_the_whole_page_in_one_call(
+    nurse, make_patient, monkeypatch
+):
+    first = make_patient(nurse=nurse.actor)
+    second = make_patient(nurse=nurse.actor)
+    monkeypatch.setattr(sections, "_columns", {})
+    calls = []
+
+    def flags(session, principal, patient_ids):
+        calls.append(sorted(patient_ids))
+        return {first.id: sections.Cell("2 åbne", severity="danger")}
+
+    sections.register_caseload_column("flags", flags)
+    page = nurse.client.get("/caseload").get_data(as_text=True)
+    assert calls == [sorted([first.id, second.id])]
+    assert "2 åbne" in page and "sev-danger" in page
+    with pytest.raises(ValueError):
+        sections.register_caseload_column("colour", flags)
