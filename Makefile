@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/bridge db upgrade
 	$(BIN)/bridge seed-demo
-	$(BIN)/bridge run --host 127.0.0.1 --port 5000
+	# Plain HTTP on loopback, so the session cookie may not be marked Secure here.
+	SESSION_COOKIE_SECURE=false $(BIN)/bridge run --host 127.0.0.1 --port 5000
 
 ## Run the whole test suite against a real PostgreSQL
 test: $(STAMP)

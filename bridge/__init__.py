@@ -26,12 +26,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bridge.api.errors import register_error_handlers
     from bridge.api.http import init_request_lifecycle
     from bridge.extensions import db, migrate
+    from bridge.web import init_web
 
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
     init_request_lifecycle(app)
     register_error_handlers(app)
     init_api(app)
+    init_web(app)
     from bridge.cli import register_commands
 
     register_commands(app)

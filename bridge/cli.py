@@ -43,6 +43,12 @@ def seed_demo_command(patients: int) -> None:
     result = seed_demo(db.session, patients=patients)
     db.session.commit()
     click.echo(f"Demo data ready: {result.patients} patients.")
+    from bridge.domain.seeding import DEMO_PASSWORD
+
+    click.echo(
+        f"Web login (http://127.0.0.1:5000/login): nurse.anna@bridge.demo, nurse.bo@bridge.demo, "
+        f"nurse.cecilie@bridge.demo or admin@bridge.demo, password '{DEMO_PASSWORD}'"
+    )
     click.echo("API tokens (shown once; use as 'Authorization: Bearer <token>'):")
     for who, token in result.tokens.items():
         click.echo(f"  {who:32} {token}")
@@ -79,6 +85,28 @@ def dispatch_command(batch_size: int) -> None:
         )
     transport.close()
     click.echo(" ".join(f"{k}={v}" for k, v in summary.as_dict().items()))
+
+
+@commands.command("set-password")
+@click.option("--email", required=True, help="the staff member's email")
+@with_appcontext
+def set_password_command(email: str) -> None:
+    """Set a staff member's web password (asked for at a prompt, never taken from argv)."""
+    from bridge.domain.auth.services import find_staff_by_email, set_password
+    from bridge.domain.base import utcnow
+    from bridge.domain.errors import RuleViolation
+
+    staff = find_staff_by_email(db.session, email)
+    if staff is None:
+        raise click.ClickException(f"no staff member has the email {email}")
+    # Reads from the terminal without echo, or from stdin when piped (for scripts).
+    password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        set_password(db.session, staff, password, utcnow())
+    except RuleViolation as exc:
+        raise click.ClickException(exc.detail) from None
+    db.session.commit()
+    click.echo(f"Password set for {staff.name}; their other sessions have ended.")
 
 
 @commands.command("scheduler")

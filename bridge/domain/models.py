@@ -1,6 +1,7 @@
 """Imports every model, so the metadata (migrations, create_all) knows the whole schema."""
 
 from bridge.domain.audit import AuditEvent
+from bridge.domain.auth.models import StaffLogin
 from bridge.domain.care.models import (
     Admission,
     FollowUpTask,
@@ -65,6 +66,7 @@ __all__ = [
     "Relative",
     "SomaticScreening",
     "Staff",
+    "StaffLogin",
     "StaffRole",
     "StatutoryPlan",
     "StatutoryPlanParticipant",

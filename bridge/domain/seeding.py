@@ -11,6 +11,7 @@ from importlib import resources
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bridge.domain.auth.services import set_password
 from bridge.domain.identifiers import gs1_check_digit, parse_cpr
 from bridge.domain.patients.models import (
     CareTeamMember,
@@ -157,6 +158,11 @@ DIAGNOSES = [
 ]
 
 
+# The documented password of the demo accounts that log in to the web pages (never in production).
+DEMO_PASSWORD = "brobygger-demo"
+DEMO_WEB_ROLES = (Role.ADMIN, Role.NURSE)
+
+
 @dataclass
 class DemoResult:
     tokens: dict[str, str]
@@ -192,6 +198,8 @@ def seed_demo(session: Session, *, patients: int = 50, seed: int = 7) -> DemoRes
     tokens: dict[str, str] = {}
     for email, _name, role, _org in DEMO_STAFF:
         staff = session.scalar(select(Staff).where(Staff.email == email))
+        if role in DEMO_WEB_ROLES and not staff.password_hash:
+            set_password(session, staff, DEMO_PASSWORD, datetime.now(UTC))
         key = f"{role.value}:{email.split('@')[0]}"
         tokens[key] = issue_token(session, staff, label="demo", expires_at=None).secret
     count = session.scalar(select(func.count()).select_from(Patient)) or 0

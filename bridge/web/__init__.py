@@ -1,0 +1,91 @@
+"""The nurse's web front end: server-rendered pages over the same domain services as the API.
+
+Logged-in requests carry a ``Principal`` in ``g.principal``, so the request wrapper in
+``bridge/api/http.py`` commits them (and writes their audit notes) exactly like API requests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from datetime import timedelta
+
+from flask import Blueprint, Flask, request, session
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+# Modules that add pages or register sections (see bridge/web/sections.py). Later areas append
+# theirs, e.g. "bridge.web.meetings"; the placeholders come first so a real section replaces one.
+WEB_MODULES = (
+    "bridge.web.placeholders",
+    "bridge.web.auth",
+    "bridge.web.pages",
+)
+
+LANGUAGES = ("da", "en")
+DEFAULT_LANGUAGE = "da"
+
+bp = Blueprint(
+    "web",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/web/static",
+)
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def current_language() -> str:
+    """The language the user picked (kept in the session), Danish unless they chose English."""
+    lang = session.get("lang")
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _env_flag(name: str) -> bool | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def init_web(app: Flask) -> None:
+    """Set up sessions, CSRF, translations and the web blueprint on ``app``."""
+    secure = _env_flag("SESSION_COOKIE_SECURE")
+    if secure is None:
+        # Production default: cookies only over HTTPS. Debug and test servers run on plain HTTP.
+        secure = not (app.debug or app.testing)
+    app.config.update(
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="bridge_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),  # one long shift
+        # The API under /api/v1 authenticates with bearer tokens and is never CSRF-checked: only
+        # the web blueprint calls csrf.protect() (see bridge/web/auth.py).
+        WTF_CSRF_CHECK_DEFAULT=False,
+        # The token is bound to the session, which has its own lifetime; a form left open over
+        # lunch should still submit.
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE=DEFAULT_LANGUAGE,
+        BABEL_DEFAULT_TIMEZONE="Europe/Copenhagen",
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=current_language)
+
+    from bridge.web import formatting
+    from bridge.web.labels import label
+
+    app.jinja_env.filters["dkdate"] = formatting.dk_date
+    app.jinja_env.filters["dkdatetime"] = formatting.dk_datetime
+    app.jinja_env.filters["isodatetime"] = formatting.iso_datetime
+    app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["label"] = label
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    for name in WEB_MODULES:
+        importlib.import_module(name)
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def _request_path():
+        return {"request_path": request.path}

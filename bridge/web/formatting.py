@@ -1,0 +1,28 @@
+"""Dates and times as a Danish reader expects them, always in Copenhagen time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bridge.domain.calendar import COPENHAGEN
+
+
+def dk_date(value: date | datetime | None) -> str:
+    """``24.12.2026``; a timestamp is first moved to Copenhagen time."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(COPENHAGEN).date()
+    return value.strftime("%d.%m.%Y")
+
+
+def dk_datetime(value: datetime | None) -> str:
+    """``24.12.2026 14.05`` in Copenhagen time (Danish writes the time with a full stop)."""
+    if value is None:
+        return ""
+    return value.astimezone(COPENHAGEN).strftime("%d.%m.%Y %H.%M")
+
+
+def iso_datetime(value: datetime | None) -> str:
+    """The machine-readable form for ``<time datetime=...>``."""
+    return "" if value is None else value.astimezone(COPENHAGEN).isoformat(timespec="minutes")

@@ -1,0 +1,74 @@
+"""Readable, translated names for the domain's enum values (the values stay English in data)."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+
+def _N(text: str) -> str:
+    """Mark a text for the catalogue; it is translated when shown."""
+    return text
+
+
+LABELS: dict[str, dict[str, str]] = {
+    "sex": {"male": _N("Male"), "female": _N("Female")},
+    "patient_status": {
+        "active": _N("Active"),
+        "inactive": _N("Inactive"),
+        "deceased": _N("Deceased"),
+    },
+    "care_team_role": {
+        "psychiatry": _N("Psychiatry"),
+        "somatic": _N("Somatic care"),
+        "municipality": _N("Municipality"),
+        "gp": _N("GP"),
+        "practising_psychiatrist": _N("Practising psychiatrist"),
+        "housing": _N("Housing"),
+        "other": _N("Other"),
+    },
+    "consent_scope": {
+        "minutes": _N("Meeting minutes"),
+        "discharge": _N("Discharge information"),
+        "all": _N("Everything"),
+    },
+    "organisation_kind": {
+        "region": _N("Region"),
+        "municipality": _N("Municipality"),
+        "hospital": _N("Hospital"),
+        "hospital_department": _N("Hospital department"),
+        "gp_practice": _N("GP practice"),
+        "specialist_practice": _N("Specialist practice"),
+        "social_psychiatry_facility": _N("Social psychiatry facility"),
+    },
+    "audit_action": {
+        "read": _N("Read"),
+        "list": _N("Listed"),
+        "search": _N("Searched"),
+        "create": _N("Created"),
+        "update": _N("Changed"),
+        "delete": _N("Deleted"),
+    },
+    "audit_outcome": {
+        "ok": _N("OK"),
+        "not_found": _N("Not found"),
+        "forbidden": _N("Refused"),
+        "rejected": _N("Rejected"),
+    },
+    "resource": {
+        "patient": _N("Patient"),
+        "patient_cpr": _N("Full CPR number"),
+        "relative": _N("Relatives"),
+        "diagnosis": _N("Diagnoses"),
+        "care_team": _N("Care team"),
+        "enrollment": _N("Course"),
+        "consent": _N("Consents"),
+        "access_log": _N("Access log"),
+    },
+}
+
+
+def label(group: str, value: object) -> str:
+    """The translated label of ``value`` in ``group``, or the value itself if it has none."""
+    key = getattr(value, "value", value)
+    text = LABELS.get(group, {}).get(str(key))
+    return _(text) if text else str(key)
