@@ -1,0 +1,69 @@
+"""No CPR number or health text reaches the application logs, and error bodies never echo SQL,
+secrets or stack traces."""
+
+import io
+import logging
+
+import pytest
+from sqlalchemy.exc import ProgrammingError
+
+from bridge import create_app
+from bridge.logs import JsonFormatter
+
+
+@pytest.fixture
+def captured_logs():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("bridge")
+    logger.addHandler(handler)
+    old = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old)
+
+
+def test_patient_traffic_leaves_no_cpr_or_diagnosis_in_logs(
+    captured_logs, make_actor, municipality
+):
+    nurse = make_actor("nurse")
+    cpr = "1207851234"
+    created = nurse.post(
+        "/api/v1/patients",
+        json={"cpr": cpr, "name": "Logfri Person", "municipality_id": municipality().id},
+    ).json
+    nurse.post(
+        f"/api/v1/patients/{created['id']}/diagnoses",
+        json={"code": "F20.0", "description": "Paranoid skizofreni"},
+    )
+    nurse.post("/api/v1/patients/search", json={"cpr": cpr})
+    nurse.post(
+        "/api/v1/patients",
+        json={"cpr": cpr, "name": "Dublet", "municipality_id": municipality().id},
+    )  # 409
+    nurse.post(
+        "/api/v1/patients",
+        json={"cpr": "3213851234", "name": "Forkert", "municipality_id": municipality().id},
+    )  # 422
+    logs = captured_logs.getvalue()
+    for secret in (cpr, "120785-1234", "Paranoid skizofreni", "Logfri Person", nurse.token):
+        assert secret not in logs
+
+
+def test_unexpected_error_body_has_no_sql_or_trace(database_url):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+
+    @app.get("/boom")
+    def boom():
+        raise ProgrammingError("SELECT secret FROM staff WHERE token = 'brg_x'", {}, Exception())
+
+    r = app.test_client().get("/boom")
+    assert r.status_code == 500
+    body = r.get_data(as_text=True)
+    assert r.mimetype == "application/problem+json"
+    for leak in ("SELECT", "brg_x", "Traceback", "staff"):
+        assert leak not in body
