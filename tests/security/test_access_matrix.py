@@ -80,7 +80,7 @@ def _build_side(session, actors_factory, make_patient, make_org, municipality_co
         municipality_code=municipality_code,
         name=f"Hemmelig {municipality_code}",
     )
-    meeting, minutes = final_minutes(
+    meeting, _minutes = final_minutes(
         nurse,
         patient.id,
         action_items=[
@@ -165,7 +165,7 @@ def matrix(session, make_actor, make_patient, make_org):
 
 
 def test_no_route_leaks_a_foreign_patients_objects(app, matrix):
-    actors, own, foreign, missing = matrix
+    actors, _own, foreign, missing = matrix
     routes = _patient_routes(app)
     assert len(routes) > 30  # the route map really was read
     cells = 0
@@ -217,7 +217,7 @@ LISTS = {
 
 @pytest.mark.parametrize("role", ROLES)
 def test_lists_feeds_and_inbox_hold_no_foreign_patient(matrix, role):
-    actors, own, foreign, _ = matrix
+    actors, _own, foreign, _ = matrix
     for url in LISTS[role]:
         r = actors[role].get(url)
         assert r.status_code == 200, (url, r.json)
