@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CODE := bridge tests $(wildcard bench)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format clean bench
+.PHONY: demo test lint format clean bench fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,3 +41,8 @@ bench: $(STAMP)
 	scripts/ensure-test-services
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.run
+
+## A longer property-based run of every API operation (200 examples per operation and role)
+fuzz: $(STAMP)
+	scripts/ensure-test-services
+	BRIDGE_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/fuzz -q

@@ -1,0 +1,63 @@
+"""A scan whose database connection drops midway leaves nothing half-written, records the
+failure, and the next run finishes the work."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from bridge.domain.gaps import engine
+from bridge.domain.gaps.engine import GapRule, run_gap_scan
+from bridge.domain.gaps.models import Flag
+from bridge.domain.jobruns import JobRun
+from bridge.domain.patients.models import Enrollment, Patient
+from bridge.domain.registry.models import BridgeNurse, Staff, StaffRole
+from bridge.extensions import db
+from bridge.jobs.runner import run_job
+from tests.jobs.test_scan_concurrency import _world
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def _killer(ctx):
+    # A "detection" that terminates its own connection, as a database restart would.
+    return select(func.pg_terminate_backend(func.pg_backend_pid()))
+
+
+def test_connection_lost_mid_scan_rolls_back_and_next_run_completes(app, monkeypatch):
+    with app.app_context():
+        ids, nurse_id = _world(db.session, 5)
+        db.session.remove()
+    try:
+        from bridge.domain.gaps import rules  # noqa: F401  (the real rules first)
+
+        monkeypatch.setitem(
+            engine.RULES,
+            "zz_connection_lost",
+            GapRule("zz_connection_lost", 1, _killer, "terminates its own backend"),
+        )
+        with pytest.raises(Exception):  # noqa: B017  (whatever the driver raises)
+            run_job(app, "gap_scan", run_gap_scan, NOW)
+        with app.app_context():
+            flags = db.session.scalar(
+                select(func.count()).select_from(Flag).where(Flag.patient_id.in_(ids))
+            )
+            assert flags == 0  # the rules before the failure were rolled back with it
+            last = db.session.scalar(select(JobRun).order_by(JobRun.id.desc()).limit(1))
+            assert last.status == "failed"
+            db.session.remove()
+        monkeypatch.delitem(engine.RULES, "zz_connection_lost")
+        outcome = run_job(app, "gap_scan", run_gap_scan, NOW)
+        assert outcome.summary["patient_without_gp"]["opened"] >= len(ids)
+    finally:
+        with app.app_context():
+            s = db.session
+            s.execute(delete(Flag).where(Flag.patient_id.in_(ids) | (Flag.nurse_id == nurse_id)))
+            s.execute(delete(JobRun))
+            s.execute(delete(Enrollment).where(Enrollment.patient_id.in_(ids)))
+            s.execute(delete(Patient).where(Patient.id.in_(ids)))
+            s.execute(delete(BridgeNurse).where(BridgeNurse.staff_id == nurse_id))
+            s.execute(delete(StaffRole).where(StaffRole.staff_id == nurse_id))
+            s.execute(delete(Staff).where(Staff.id == nurse_id))
+            s.commit()
+            db.session.remove()
