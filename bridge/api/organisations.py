@@ -25,7 +25,11 @@ class OrganisationSchema(StrictSchema):
     sor_code = fields.String(allow_none=True, validate=validate.Length(max=18))
     municipality_code = fields.String(allow_none=True, validate=validate.Length(max=4))
     region_code = fields.String(
-        allow_none=True, validate=validate.Regexp(r"^DK-8[1-9]$", error="must be like DK-84")
+        allow_none=True,
+        validate=[
+            validate.Length(max=5),
+            validate.Regexp(r"^DK-8[1-9]$", error="must be like DK-84"),
+        ],
     )
     ydernummer = fields.String(allow_none=True, validate=validate.Length(max=7))
     gln = fields.String(allow_none=True, validate=validate.Length(max=13))
