@@ -28,9 +28,7 @@ def _unbounded_inputs(schema: Schema, prefix: str = "") -> list[str]:
                 out += _unbounded_inputs(inner.schema, path + "[].")
             elif isinstance(inner, fields.String) and not _bounded(inner):
                 out.append(path + "[]")
-        elif isinstance(field, fields.Dict):
-            out.append(path)
-        elif (
+        elif isinstance(field, fields.Dict) or (
             isinstance(field, fields.String)
             and not isinstance(field, fields.Enum)
             and not _bounded(field)
