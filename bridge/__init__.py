@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from flask import Flask, jsonify, send_from_directory
+from flask import Flask, jsonify, redirect, request, send_from_directory, url_for
 
 from bridge.config import DEFAULTS, from_environment
 from bridge.logs import configure_logging
@@ -45,6 +45,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/")
     def index():
+        # A person's browser goes to the nurse's start page; API clients get the index.
+        if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+            return redirect(url_for("web.today"))
         return jsonify(
             {
                 "service": "bridge",
