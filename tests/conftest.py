@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg2
 import pytest
@@ -25,10 +26,11 @@ def _dsn(url: str, dbname: str) -> str:
     return f"{base}/{dbname}"
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """A fresh database for this run, dropped afterwards; parallel runs never collide."""
-    name = f"bridge_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def fresh_database(prefix: str) -> Iterator[str]:
+    """A new, empty database named ``<prefix>_<random>``, dropped afterwards: parallel runs never
+    collide."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     conn = psycopg2.connect(ADMIN_URL)
     conn.autocommit = True
     with conn.cursor() as cur:
@@ -39,6 +41,13 @@ def database_url() -> Iterator[str]:
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """The database of this test run."""
+    with fresh_database("bridge_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +110,6 @@ class QueryCounter:
 @pytest.fixture
 def count_queries(session):
     """Count the SQL statements run inside a ``with count_queries() as counter:`` block."""
-    from contextlib import contextmanager
 
     connection = session.connection()
 

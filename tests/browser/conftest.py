@@ -13,26 +13,23 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from bridge import create_app
-from bridge.config import normalise_database_url
 from bridge.domain.auth.services import set_password
 from bridge.domain.base import utcnow
 from bridge.domain.patients.models import Enrollment, Patient
 from bridge.domain.registry.models import Staff
 from bridge.domain.seeding import DEMO_PASSWORD, seed_demo
 from bridge.extensions import db
-from tests.conftest import ADMIN_URL, _dsn
+from tests.conftest import fresh_database
 
 CHROMIUM = os.environ.get("BRIDGE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -79,17 +76,8 @@ def browser_database_url() -> Iterator[str]:
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    name = f"bridge_browser_{uuid.uuid4().hex[:10]}"
-    conn = psycopg2.connect(ADMIN_URL)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield normalise_database_url(_dsn(ADMIN_URL, name))
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+    with fresh_database("bridge_browser") as url:
+        yield url
 
 
 def _first_patient_of(email: str) -> Patient:

@@ -62,6 +62,21 @@ def _world(session: Session, n: int) -> list[int]:
     return ids, nurse.id
 
 
+def remove_world(app, ids: list[int], nurse_id: int) -> None:
+    """Delete what _world committed, and the flags and job runs made from it."""
+    with app.app_context():
+        s = db.session
+        s.execute(delete(Flag).where(Flag.patient_id.in_(ids) | (Flag.nurse_id == nurse_id)))
+        s.execute(delete(JobRun))
+        s.execute(delete(Enrollment).where(Enrollment.patient_id.in_(ids)))
+        s.execute(delete(Patient).where(Patient.id.in_(ids)))
+        s.execute(delete(BridgeNurse).where(BridgeNurse.staff_id == nurse_id))
+        s.execute(delete(StaffRole).where(StaffRole.staff_id == nurse_id))
+        s.execute(delete(Staff).where(Staff.id == nurse_id))
+        s.commit()
+        db.session.remove()
+
+
 def test_two_scans_at_once_create_each_flag_once(app):
     with app.app_context():
         ids, nurse_id = _world(db.session, 40)
@@ -97,17 +112,7 @@ def test_two_scans_at_once_create_each_flag_once(app):
             # first had finished (ok, finding every flag already open).
             assert statuses in (["ok", "skipped"], ["ok", "ok"])
     finally:
-        with app.app_context():
-            s = db.session
-            s.execute(delete(Flag).where(Flag.patient_id.in_(ids) | (Flag.nurse_id == nurse_id)))
-            s.execute(delete(JobRun))
-            s.execute(delete(Enrollment).where(Enrollment.patient_id.in_(ids)))
-            s.execute(delete(Patient).where(Patient.id.in_(ids)))
-            s.execute(delete(BridgeNurse).where(BridgeNurse.staff_id == nurse_id))
-            s.execute(delete(StaffRole).where(StaffRole.staff_id == nurse_id))
-            s.execute(delete(Staff).where(Staff.id == nurse_id))
-            s.commit()
-            db.session.remove()
+        remove_world(app, ids, nurse_id)
 
 
 def test_a_scan_finding_the_lock_taken_does_nothing(app):

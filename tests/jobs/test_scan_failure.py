@@ -4,17 +4,15 @@ failure, and the next run finishes the work."""
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from bridge.domain.gaps import engine
 from bridge.domain.gaps.engine import GapRule, run_gap_scan
 from bridge.domain.gaps.models import Flag
 from bridge.domain.jobruns import JobRun
-from bridge.domain.patients.models import Enrollment, Patient
-from bridge.domain.registry.models import BridgeNurse, Staff, StaffRole
 from bridge.extensions import db
 from bridge.jobs.runner import run_job
-from tests.jobs.test_scan_concurrency import _world
+from tests.jobs.test_scan_concurrency import _world, remove_world
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -50,14 +48,4 @@ def test_connection_lost_mid_scan_rolls_back_and_next_run_completes(app, monkeyp
         outcome = run_job(app, "gap_scan", run_gap_scan, NOW)
         assert outcome.summary["patient_without_gp"]["opened"] >= len(ids)
     finally:
-        with app.app_context():
-            s = db.session
-            s.execute(delete(Flag).where(Flag.patient_id.in_(ids) | (Flag.nurse_id == nurse_id)))
-            s.execute(delete(JobRun))
-            s.execute(delete(Enrollment).where(Enrollment.patient_id.in_(ids)))
-            s.execute(delete(Patient).where(Patient.id.in_(ids)))
-            s.execute(delete(BridgeNurse).where(BridgeNurse.staff_id == nurse_id))
-            s.execute(delete(StaffRole).where(StaffRole.staff_id == nurse_id))
-            s.execute(delete(Staff).where(Staff.id == nurse_id))
-            s.commit()
-            db.session.remove()
+        remove_world(app, ids, nurse_id)
