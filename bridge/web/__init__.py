@@ -15,11 +15,14 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 # Modules that add pages or register sections (see bridge/web/sections.py). Later areas append
-# theirs, e.g. "bridge.web.meetings"; the placeholders come first so a real section replaces one.
+# theirs; a module registering under an existing key replaces that section.
 WEB_MODULES = (
-    "bridge.web.placeholders",
     "bridge.web.auth",
     "bridge.web.pages",
+    "bridge.web.worklist",
+    "bridge.web.meetings",
+    "bridge.web.discharges",
+    "bridge.web.flags",
 )
 
 LANGUAGES = ("da", "en")

@@ -81,13 +81,6 @@ def patient_reveal_cpr(patient_id: int):
     return _render_patient(patient_id, reveal_cpr=True)
 
 
-@bp.get("/flags")
-@login_required
-def flags():
-    """Open flags (the gap detection area fills this page)."""
-    return render_template("flags.html")
-
-
 def _lane_names() -> dict[str, str]:
     return {
         "enrollment": _("Course"),

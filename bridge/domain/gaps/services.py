@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bridge.domain import audit
@@ -154,4 +154,30 @@ def list_job_runs(
         stmt = stmt.where(JobRun.job == job)
     return paginate(
         session, stmt, [SortKey(JobRun.id, "id", descending=True)], cursor=cursor, limit=limit
+    )
+
+
+def live_flag_counts(
+    session: Session, p: Principal, patient_ids: list[int], now: datetime
+) -> dict[int, tuple[int, int]]:
+    """(count, highest severity) of each patient's flags needing attention now (one query).
+
+    Snoozed flags count again once their time is up.
+    """
+    if not patient_ids:
+        return {}
+    rows = session.execute(
+        select(Flag.patient_id, func.count(), func.max(Flag.severity))
+        .join(Patient, Patient.id == Flag.patient_id)
+        .where(Flag.patient_id.in_(patient_ids), patient_visible(p), needs_attention(now))
+        .group_by(Flag.patient_id)
+    )
+    return {pid: (n, sev) for pid, n, sev in rows}
+
+
+def needs_attention(now: datetime):
+    """Open or acknowledged flags, and snoozed ones whose snooze has run out."""
+    return or_(
+        Flag.status.in_([FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED]),
+        and_(Flag.status == FlagStatus.SNOOZED, Flag.snoozed_until <= now),
     )

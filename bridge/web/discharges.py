@@ -1,0 +1,121 @@
+"""The discharge page: a stay, and its follow-up plan as a checklist with deadlines, where the
+nurse adds, re-dates, completes or cancels tasks (bridge.domain.care.services)."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from flask import g, redirect, render_template, request, url_for
+
+from bridge.domain.base import utcnow
+from bridge.domain.care import services
+from bridge.domain.care.models import FollowUpStatus, ResponsibleKind
+from bridge.domain.errors import RuleViolation
+from bridge.domain.patients import services as patients
+from bridge.extensions import db
+from bridge.web import bp
+from bridge.web.auth import login_required
+from bridge.web.forms import FormError, at, date_field, text_field, time_field
+from bridge.web.readmodels import organisation_names
+
+PLAN_ROWS = 200
+DEFAULT_DUE_TIME = time(15, 0)  # the end of a day shift, when a task due "that day" is late
+
+
+def _render(admission_id: int, errors: dict[str, str] | None = None, status: int = 200):
+    p = g.principal
+    admission = services.get_admission(db.session, p, admission_id)
+    patient = patients.get_patient(db.session, p, admission.patient_id)
+    page = services.list_follow_ups(
+        db.session, p, patient_id=admission.patient_id, cursor=None, limit=PLAN_ROWS
+    )
+    tasks = [t for t in page.items if t.admission_id == admission.id]
+    names = organisation_names(
+        db.session, [admission.department_id] + [t.responsible_organisation_id for t in tasks]
+    )
+    return render_template(
+        "discharge.html",
+        admission=admission,
+        patient=patient,
+        tasks=tasks,
+        names=names,
+        now=utcnow(),
+        errors=errors or {},
+        form=request.form,
+    ), status
+
+
+@bp.get("/admissions/<int:admission_id>")
+@login_required
+def admission(admission_id: int):
+    """A stay, its discharge and its follow-up plan."""
+    return _render(admission_id)
+
+
+def _back(task) -> str:
+    if task.admission_id:
+        return url_for("web.admission", admission_id=task.admission_id) + f"#task-{task.id}"
+    return url_for("web.patient", patient_id=task.patient_id)
+
+
+@bp.post("/admissions/<int:admission_id>/follow-ups")
+@login_required
+def follow_up_add(admission_id: int):
+    """Add a task of the nurse's own to the plan."""
+    p = g.principal
+    admission = services.get_admission(db.session, p, admission_id)
+    try:
+        title = text_field("title", 200, required=True)
+        due = at(date_field("due_date"), time_field("due_time", DEFAULT_DUE_TIME))
+    except FormError as exc:
+        return _render(admission_id, {f"add-{exc.field}": exc.message}, 422)
+    data = {
+        "patient_id": admission.patient_id,
+        "admission_id": admission.id,
+        "title": title,
+        "responsible_kind": ResponsibleKind.NURSE,
+        "responsible_staff_id": p.staff_id,
+        "due_at": due,
+    }
+    try:
+        services.add_follow_up(db.session, p, data)
+    except RuleViolation as exc:
+        return _render(admission_id, {"add-title": exc.detail}, 422)
+    return redirect(url_for("web.admission", admission_id=admission_id), 303)
+
+
+@bp.post("/follow-ups/<int:task_id>/complete")
+@login_required
+def follow_up_complete(task_id: int):
+    """Tick a task off, with an optional note."""
+    note = request.form.get("note", "").strip()[:1000] or None
+    task = services.complete_follow_up(db.session, g.principal, task_id, note)
+    return redirect(_back(task), 303)
+
+
+@bp.post("/follow-ups/<int:task_id>/redate")
+@login_required
+def follow_up_redate(task_id: int):
+    """Move a task's deadline."""
+    task = services.editable_follow_up(db.session, g.principal, task_id)
+    try:
+        due = at(date_field("due_date"), time_field("due_time", DEFAULT_DUE_TIME))
+    except FormError as exc:
+        return _render(task.admission_id, {f"task-{task_id}": exc.message}, 422)
+    services.update_follow_up(db.session, g.principal, task, {"due_at": due})
+    return redirect(_back(task), 303)
+
+
+@bp.post("/follow-ups/<int:task_id>/cancel")
+@login_required
+def follow_up_cancel(task_id: int):
+    """Cancel a task; the reason is required and kept."""
+    task = services.editable_follow_up(db.session, g.principal, task_id)
+    try:
+        reason = text_field("reason", 500, required=True)
+    except FormError as exc:
+        return _render(task.admission_id, {f"task-{task_id}": exc.message}, 422)
+    services.update_follow_up(
+        db.session, g.principal, task, {"status": FollowUpStatus.CANCELLED, "cancel_reason": reason}
+    )
+    return redirect(_back(task), 303)

@@ -1,0 +1,145 @@
+"""Today, caseload, meeting, discharge and flags pages over the meetings, care and gaps areas."""
+
+from datetime import timedelta
+
+import pytest
+
+from bridge.domain.base import utcnow
+from bridge.domain.gaps.engine import run_gap_scan
+from tests.api.meetings_support import held_meeting, plan_meeting
+from tests.api.test_admissions import admit, discharge
+from tests.web.conftest import csrf_from
+
+
+@pytest.fixture
+def nurse(make_web_user):
+    user = make_web_user()
+    user.login()
+    return user
+
+
+def _iso(moment):
+    return moment.isoformat(timespec="seconds")
+
+
+def test_today_lists_flags_due_tasks_and_recent_discharges(nurse, make_patient, make_org, session):
+    patient = make_patient(nurse=nurse.actor, gp_practice_id=None, name="Karen Holm")
+    run_gap_scan(session, utcnow(), rules=["patient_without_gp"])
+    session.commit()
+    ward = make_org("hospital_department", specialty="psychiatry")
+    now = utcnow()
+    admission = admit(nurse.actor, patient, ward, at=_iso(now - timedelta(days=9))).json
+    assert (
+        discharge(nurse.actor, admission["id"], at=_iso(now - timedelta(days=6))).status_code == 200
+    )
+    page = nurse.client.get("/today").get_data(as_text=True)
+    assert "Patienten har ingen tilknyttet praktiserende læge" in page
+    assert "Karen Holm" in page
+    assert f"/admissions/{admission['id']}" in page
+    assert "Overskredet" in page  # overdue tasks, in Danish by default
+
+
+def test_caseload_shows_flag_count_and_next_deadline_in_constant_queries(
+    nurse, make_patient, session, count_queries
+):
+    for _ in range(3):
+        make_patient(nurse=nurse.actor, gp_practice_id=None)
+    run_gap_scan(session, utcnow(), rules=["patient_without_gp"])
+    session.commit()
+    with count_queries() as few:
+        nurse.client.get("/caseload")
+    for _ in range(5):
+        make_patient(nurse=nurse.actor, gp_practice_id=None)
+    run_gap_scan(session, utcnow(), rules=["patient_without_gp"])
+    session.commit()
+    with count_queries() as many:
+        page = nurse.client.get("/caseload").get_data(as_text=True)
+    assert page.count("1 åben") == 8  # one flag each
+    assert many.count == few.count
+
+
+def test_plan_hold_write_finalise_and_see_distribution(nurse, make_patient):
+    patient = make_patient(nurse=nurse.actor)
+    url = f"/patients/{patient.id}/meetings/new"
+    yesterday = (utcnow() - timedelta(days=1)).date().isoformat()
+    r = nurse.post(f"/patients/{patient.id}/meetings",
+                   {"date": yesterday, "start": "10:00", "end": "11:00", "place": "Klinik",
+                    "participant": "patient"}, token_from=url)  # fmt: skip
+    assert r.status_code == 303
+    meeting_url = r.headers["Location"]
+    assert nurse.post(f"{meeting_url}/hold", token_from=meeting_url).status_code == 303
+    r = nurse.post(f"{meeting_url}/minutes", {"summary": "Første udkast", "version": "0"},
+                   token_from=meeting_url)  # fmt: skip
+    assert r.status_code == 303
+    page = nurse.client.get(meeting_url).get_data(as_text=True)
+    assert "Første udkast" in page  # the draft survives a reload
+    version = page.split('name="version" value="')[1].split('"')[0]
+    r = nurse.post(f"{meeting_url}/minutes/1", {"summary": "Endelig", "version": version,
+                   "do": "finalise"}, token_from=meeting_url)  # fmt: skip
+    assert r.status_code == 303
+    page = nurse.client.get(meeting_url).get_data(as_text=True)
+    assert 'data-role="gp"' in page and "Endelig" in page
+
+
+def test_stale_minutes_edit_is_refused_and_the_text_kept(nurse, make_patient):
+    patient = make_patient(nurse=nurse.actor)
+    meeting = held_meeting(nurse.actor, patient.id)
+    meeting_url = f"/meetings/{meeting['id']}"
+    nurse.post(f"{meeting_url}/minutes", {"summary": "A", "version": "0"}, token_from=meeting_url)
+    page = nurse.client.get(meeting_url).get_data(as_text=True)
+    version = page.split('name="version" value="')[1].split('"')[0]
+    token = csrf_from(page)
+    ok = nurse.client.post(f"{meeting_url}/minutes/1", data={"csrf_token": token,
+                           "summary": "Theirs", "version": version, "do": "save"})  # fmt: skip
+    assert ok.status_code == 303
+    stale = nurse.client.post(f"{meeting_url}/minutes/1", data={"csrf_token": token,
+                              "summary": "Mine", "version": version, "do": "save"})  # fmt: skip
+    assert stale.status_code == 412
+    body = stale.get_data(as_text=True)
+    assert "Theirs" in body and ">Mine</textarea>" in body
+    assert 'id="stale-warning"' in body
+
+
+def test_another_nurses_meeting_is_not_found(nurse, make_patient, make_actor):
+    other = make_actor("nurse")
+    meeting = plan_meeting(other, make_patient(nurse=other).id)
+    assert nurse.client.get(f"/meetings/{meeting['id']}").status_code == 404
+
+
+def test_completing_a_task_on_the_discharge_page_removes_it_from_today(
+    nurse, make_patient, make_org
+):
+    patient = make_patient(nurse=nurse.actor)
+    ward = make_org("hospital_department", specialty="psychiatry")
+    now = utcnow()
+    admission = admit(nurse.actor, patient, ward, at=_iso(now - timedelta(days=9))).json
+    discharge(nurse.actor, admission["id"], at=_iso(now - timedelta(days=6)))
+    tasks = nurse.actor.get(f"/api/v1/follow-ups?patient={patient.id}").json["items"]
+    first = tasks[0]
+    assert f"task-{first['id']}" in nurse.client.get(f"/admissions/{admission['id']}").get_data(
+        as_text=True
+    )
+    r = nurse.post(f"/follow-ups/{first['id']}/complete", {"note": "Ringet op"})
+    assert r.status_code == 303
+    today = nurse.client.get("/today").get_data(as_text=True)
+    assert first["title"] not in today.split('data-section="follow_ups"')[1].split("</section>")[0]
+    r = nurse.post(f"/follow-ups/{tasks[1]['id']}/cancel", {"reason": ""})
+    assert r.status_code == 422
+
+
+def test_flags_page_resolves_with_a_note(nurse, make_patient, session):
+    make_patient(nurse=nurse.actor, gp_practice_id=None)
+    run_gap_scan(session, utcnow(), rules=["patient_without_gp"])
+    session.commit()
+    page = nurse.client.get("/flags").get_data(as_text=True)
+    flag_id = page.split('id="flag-')[1].split('"')[0]
+    assert nurse.post(f"/flags/{flag_id}", {"action": "resolve"}).status_code == 422
+    r = nurse.post(f"/flags/{flag_id}", {"action": "resolve", f"note-{flag_id}": "Læge fundet"})
+    assert r.status_code == 303
+    assert f'id="flag-{flag_id}"' not in nurse.client.get("/flags").get_data(as_text=True)
+
+
+def test_a_form_post_without_the_token_is_refused(nurse, make_patient):
+    patient = make_patient(nurse=nurse.actor)
+    r = nurse.client.post(f"/patients/{patient.id}/meetings", data={"date": "2026-01-01"})
+    assert r.status_code == 400
