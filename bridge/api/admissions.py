@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, with_etag
-from bridge.api.schemas import CopenhagenDateTime, StrictSchema, text
+from bridge.api.schemas import CopenhagenDateTime, Id, StrictSchema, text
 from bridge.domain.care import services
 from bridge.domain.care.models import SUMMARY_MAX, Destination, StatutoryPlanKind
 from bridge.domain.registry.models import Specialty
@@ -22,9 +22,9 @@ MAX_PARTICIPANTS = 50
 
 
 class AdmissionSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
-    patient_id = fields.Integer(required=True)
-    department_id = fields.Integer(
+    id = Id(dump_only=True)
+    patient_id = Id(required=True)
+    department_id = Id(
         required=True, metadata={"description": "a hospital department (psychiatric or somatic)"}
     )
     specialty = fields.Enum(Specialty, by_value=True, dump_only=True)
@@ -43,8 +43,8 @@ class AdmissionSchema(StrictSchema):
     readmission = fields.Boolean(
         dump_only=True, metadata={"description": "began within 30 days of a discharge"}
     )
-    registered_by_id = fields.Integer(dump_only=True)
-    discharged_by_id = fields.Integer(dump_only=True)
+    registered_by_id = Id(dump_only=True)
+    discharged_by_id = Id(dump_only=True)
     created_at = CopenhagenDateTime(dump_only=True)
 
 
@@ -59,29 +59,29 @@ class DischargeSchema(StrictSchema):
 
 
 class PlanEffortSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     description = text(500, required=True)
-    responsible_organisation_id = fields.Integer(required=True)
+    responsible_organisation_id = Id(required=True)
     responsible_person = text(200, allow_none=True)
 
 
 class StatutoryPlanSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
-    admission_id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
+    admission_id = Id(dump_only=True)
     kind = fields.Enum(StatutoryPlanKind, by_value=True, required=True)
     agreed_on = fields.Date(metadata={"description": "defaults to today (Copenhagen)"})
     patient_took_part = fields.Boolean(required=True)
     goals = text(2000, allow_none=True)
     next_review_date = fields.Date(allow_none=True)
     participant_ids = fields.List(
-        fields.Integer(), load_default=list, validate=validate.Length(max=MAX_PARTICIPANTS)
+        Id(), load_default=list, validate=validate.Length(max=MAX_PARTICIPANTS)
     )
     efforts = fields.List(
         fields.Nested(PlanEffortSchema),
         load_default=list,
         validate=validate.Length(max=MAX_PARTICIPANTS),
     )
-    created_by_id = fields.Integer(dump_only=True)
+    created_by_id = Id(dump_only=True)
     created_at = CopenhagenDateTime(dump_only=True)
 
 

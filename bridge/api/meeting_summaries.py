@@ -9,7 +9,7 @@ from marshmallow import fields
 
 from bridge.api.http import current_principal
 from bridge.api.meetings import ActionItemSchema, DistributionSchema
-from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema
+from bridge.api.schemas import CopenhagenDateTime, Id, PageArgsSchema, StrictSchema
 from bridge.domain.meetings import services
 from bridge.domain.meetings.models import ActionItemStatus
 from bridge.extensions import db
@@ -27,7 +27,7 @@ class SummaryArgsSchema(PageArgsSchema):
 
 
 class SummaryPatientSchema(StrictSchema):
-    id = fields.Integer()
+    id = Id()
     name = fields.String()
     cpr_masked = fields.String()
 
@@ -40,8 +40,8 @@ class SummaryDistributionSchema(StrictSchema):
 
 
 class MeetingSummarySchema(StrictSchema):
-    id = fields.Integer(metadata={"description": "the summary (minutes version) id, for ack"})
-    meeting_id = fields.Integer(attribute="version.meeting_id")
+    id = Id(metadata={"description": "the summary (minutes version) id, for ack"})
+    meeting_id = Id(attribute="version.meeting_id")
     patient = fields.Nested(SummaryPatientSchema)
     version_no = fields.Integer(attribute="version.version_no")
     meeting_start = CopenhagenDateTime(attribute="meeting.scheduled_start", allow_none=True)

@@ -8,7 +8,14 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
-from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema, page_schema, text
+from bridge.api.schemas import (
+    CopenhagenDateTime,
+    Id,
+    PageArgsSchema,
+    StrictSchema,
+    page_schema,
+    text,
+)
 from bridge.domain.meetings import services
 from bridge.domain.meetings.models import (
     ActionItemStatus,
@@ -31,10 +38,10 @@ MAX_ACTION_ITEMS = 100
 
 
 class ParticipantSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     kind = fields.Enum(ParticipantKind, by_value=True, required=True)
-    organisation_id = fields.Integer(allow_none=True)
-    relative_id = fields.Integer(allow_none=True)
+    organisation_id = Id(allow_none=True)
+    relative_id = Id(allow_none=True)
     person_name = text(200, allow_none=True)
     role = text(100, allow_none=True)
     treating_health_care = fields.Boolean(
@@ -49,8 +56,8 @@ class ParticipantSchema(StrictSchema):
 
 class RequestSchema(StrictSchema):
     kind = fields.Enum(RequesterKind, by_value=True, required=True)
-    organisation_id = fields.Integer(allow_none=True)
-    relative_id = fields.Integer(allow_none=True)
+    organisation_id = Id(allow_none=True)
+    relative_id = Id(allow_none=True)
     person = text(200, allow_none=True)
     requested_at = CopenhagenDateTime(metadata={"description": "defaults to now"})
     at_discharge = fields.Boolean(
@@ -60,14 +67,14 @@ class RequestSchema(StrictSchema):
 
 
 class MeetingSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
-    patient_id = fields.Integer(required=True)
-    organiser_id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
+    patient_id = Id(required=True)
+    organiser_id = Id(dump_only=True)
     status = fields.Enum(MeetingStatus, by_value=True, dump_only=True)
     requested_by = fields.Nested(RequestSchema, load_only=True)
     requested_by_kind = fields.String(dump_only=True)
-    requested_by_organisation_id = fields.Integer(dump_only=True)
-    requested_by_relative_id = fields.Integer(dump_only=True)
+    requested_by_organisation_id = Id(dump_only=True)
+    requested_by_relative_id = Id(dump_only=True)
     requested_by_person = fields.String(dump_only=True)
     requested_at = CopenhagenDateTime(dump_only=True)
     requested_at_discharge = fields.Boolean(dump_only=True)
@@ -98,7 +105,7 @@ class MeetingPatchSchema(StrictSchema):
 
 
 class MeetingQuerySchema(PageArgsSchema):
-    patient = fields.Integer(load_default=None)
+    patient = Id(load_default=None)
     status = fields.Enum(MeetingStatus, by_value=True, load_default=None)
 
 
@@ -110,7 +117,7 @@ class PlanSchema(StrictSchema):
 
 
 class AttendanceRowSchema(StrictSchema):
-    participant_id = fields.Integer(required=True)
+    participant_id = Id(required=True)
     attended = fields.Boolean(required=True)
 
 
@@ -127,19 +134,19 @@ class CancelSchema(StrictSchema):
 
 
 class ActionItemSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
     description = text(1000, required=True)
-    responsible_organisation_id = fields.Integer(allow_none=True)
+    responsible_organisation_id = Id(allow_none=True)
     person = text(200, allow_none=True)
     due_date = fields.Date(allow_none=True)
     status = fields.Enum(ActionItemStatus, by_value=True, dump_only=True)
-    done_by_id = fields.Integer(dump_only=True)
+    done_by_id = Id(dump_only=True)
     done_at = CopenhagenDateTime(dump_only=True)
 
 
 class MinutesSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
-    meeting_id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
+    meeting_id = Id(dump_only=True)
     version_no = fields.Integer(dump_only=True)
     status = fields.Enum(MinutesStatus, by_value=True, dump_only=True)
     summary = text(20000)
@@ -148,11 +155,11 @@ class MinutesSchema(StrictSchema):
     action_items = fields.List(
         fields.Nested(ActionItemSchema), validate=validate.Length(max=MAX_ACTION_ITEMS)
     )
-    created_by_id = fields.Integer(dump_only=True)
+    created_by_id = Id(dump_only=True)
     created_at = CopenhagenDateTime(dump_only=True)
     updated_at = CopenhagenDateTime(dump_only=True)
     finalised_at = CopenhagenDateTime(dump_only=True)
-    finalised_by_id = fields.Integer(dump_only=True)
+    finalised_by_id = Id(dump_only=True)
 
 
 class MinutesPutSchema(MinutesSchema):
@@ -174,12 +181,12 @@ class AmendmentSchema(MinutesSchema):
 
 
 class DistributionSchema(StrictSchema):
-    id = fields.Integer()
-    minutes_version_id = fields.Integer()
+    id = Id()
+    minutes_version_id = Id()
     recipient_kind = fields.String()
-    recipient_organisation_id = fields.Integer(allow_none=True)
-    recipient_relative_id = fields.Integer(allow_none=True)
-    recipient_staff_id = fields.Integer(allow_none=True)
+    recipient_organisation_id = Id(allow_none=True)
+    recipient_relative_id = Id(allow_none=True)
+    recipient_staff_id = Id(allow_none=True)
     recipient_role = fields.String()
     channel = fields.String()
     status = fields.String()

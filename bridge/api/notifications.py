@@ -10,7 +10,14 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal
-from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema, page_schema, text
+from bridge.api.schemas import (
+    CopenhagenDateTime,
+    Id,
+    PageArgsSchema,
+    StrictSchema,
+    page_schema,
+    text,
+)
 from bridge.domain.base import utcnow
 from bridge.domain.notifications import services
 from bridge.domain.notifications.models import Channel, NotificationStatus
@@ -27,12 +34,12 @@ blp = Blueprint(
 
 
 class InboxItemSchema(StrictSchema):
-    id = fields.Integer()
+    id = Id()
     kind = fields.String()
     status = fields.String()
     created_at = CopenhagenDateTime()
     acknowledged_at = CopenhagenDateTime(allow_none=True)
-    patient_id = fields.Integer(allow_none=True)
+    patient_id = Id(allow_none=True)
     patient_name = fields.String(allow_none=True)
     patient_cpr_masked = fields.String(allow_none=True, metadata={"description": "DDMMYY-xxxx"})
     subject = fields.String()
@@ -47,7 +54,7 @@ class InboxQuerySchema(PageArgsSchema):
 
 
 class NotificationStatusSchema(StrictSchema):
-    id = fields.Integer()
+    id = Id()
     kind = fields.String()
     channel = fields.Enum(Channel, by_value=True)
     status = fields.Enum(NotificationStatus, by_value=True)
@@ -56,8 +63,8 @@ class NotificationStatusSchema(StrictSchema):
 
 
 class EndpointSchema(StrictSchema):
-    id = fields.Integer(dump_only=True)
-    organisation_id = fields.Integer(dump_only=True)
+    id = Id(dump_only=True)
+    organisation_id = Id(dump_only=True)
     channel = fields.Enum(Channel, by_value=True, required=True)
     url = text(500, allow_none=True)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))

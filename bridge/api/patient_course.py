@@ -8,7 +8,7 @@ from marshmallow import fields
 
 from bridge.api.admissions import AdmissionSchema
 from bridge.api.http import current_principal
-from bridge.api.schemas import CopenhagenDateTime, StrictSchema
+from bridge.api.schemas import CopenhagenDateTime, Id, StrictSchema
 from bridge.domain.care import services
 from bridge.domain.timeline import patient_timeline
 from bridge.extensions import db
@@ -23,7 +23,7 @@ class TimelineItemSchema(StrictSchema):
     title = fields.String()
     status = fields.String(allow_none=True)
     resource = fields.String(metadata={"description": "the kind of resource the item links to"})
-    resource_id = fields.Integer()
+    resource_id = Id()
     overdue = fields.Boolean()
 
 
