@@ -453,11 +453,21 @@ def plan_review_overdue(ctx: ScanContext) -> Select:
 def notification_failed(ctx: ScanContext) -> Select:
     """A notification that gave up: refused for good (failed), retried until its maximum age
     (dead), or a MedCom (FHIR) message resent as often as the policy allows with no
-    acknowledgement, which the dispatcher leaves ``sent`` with no next attempt."""
+    acknowledgement, which the dispatcher leaves ``sent`` with no next attempt.
+
+    The gap closes when the recipient acknowledges the same event on any channel (a late
+    MedCom acknowledgement, or reading it in the inbox): then they have the information.
+    """
     unacknowledged = and_(
         Notification.status == NotificationStatus.SENT,
         Notification.channel == Channel.FHIR,
         Notification.next_attempt_at.is_(None),
+    )
+    same_event = aliased(Notification)
+    acknowledged = exists().where(
+        same_event.event_key == Notification.event_key,
+        same_event.recipient_organisation_id == Notification.recipient_organisation_id,
+        same_event.status == NotificationStatus.ACKNOWLEDGED,
     )
     return select(
         *detected_row(
@@ -471,5 +481,6 @@ def notification_failed(ctx: ScanContext) -> Select:
         or_(
             Notification.status.in_([NotificationStatus.FAILED, NotificationStatus.DEAD]),
             unacknowledged,
-        )
+        ),
+        ~acknowledged,
     )
