@@ -7,8 +7,17 @@ from bridge.domain.registry.models import BridgeNurse, Organisation
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
+# The worklist tests need flags of a few kinds; every rule has its own tests in tests/jobs.
+RULES = [
+    "patient_without_gp",
+    "no_nurse_assigned",
+    "caseload_over_capacity",
+    "somatic_screening_overdue",
+]
+
+
 def _scan(session, now=NOW):
-    run_gap_scan(session, now)
+    run_gap_scan(session, now, rules=RULES)
     session.commit()
 
 

@@ -4,12 +4,19 @@ flag by itself when the gap closes. Scans are idempotent and set-based."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bridge.domain.gaps.engine import GapConfig, ScanContext, run_gap_scan
+from bridge.domain.base import utcnow
+from bridge.domain.calendar import COPENHAGEN
+from bridge.domain.care.models import FollowUpStatus, FollowUpTask
+from bridge.domain.gaps.engine import RULES, GapConfig, ScanContext, run_gap_scan
 from bridge.domain.gaps.models import Flag, SomaticScreening
+from bridge.domain.notifications import enqueue_notification
+from bridge.domain.notifications.models import NotificationStatus
 from bridge.domain.patients.models import Diagnosis, Enrollment
-from bridge.domain.registry.models import BridgeNurse
+from bridge.domain.registry.models import BridgeNurse, OrganisationKind, Specialty
+from tests.api.meetings_support import draft_minutes, final_minutes, held_meeting, iso
+from tests.api.test_admissions import admit, discharge
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -131,22 +138,88 @@ def test_resolved_flag_reopens_as_a_new_flag(session, make_actor, make_patient):
     ]
 
 
+def _gaps_for_every_rule(session, nurse, make_actor, make_patient, make_org, municipality) -> None:
+    """One patient's worth of data that raises every rule, built through the API."""
+    now = utcnow().replace(microsecond=0)
+    psych = make_org(OrganisationKind.HOSPITAL_DEPARTMENT, specialty=Specialty.PSYCHIATRY)
+    somatic = make_org(OrganisationKind.HOSPITAL_DEPARTMENT, specialty=Specialty.SOMATIC)
+    patient = make_patient(nurse=nurse)
+    session.add(Diagnosis(patient_id=patient.id, code="F20.0", psychiatric=True))
+    session.commit()
+    today = now.astimezone(COPENHAGEN).date()
+    # Minutes the GP has not acknowledged, blocked for the municipality, with an action item.
+    final_minutes(nurse, patient.id, action_items=[{"description": "x", "due_date": str(today)}])
+    draft_minutes(nurse, held_meeting(nurse, patient.id)["id"])
+    r = nurse.post(
+        "/api/v1/meetings",
+        json={"patient_id": patient.id, "requested_by": {"kind": "patient"}},
+    )
+    assert r.status_code == 201, r.json
+    # A discharge with an overdue plan, a readmission, a dual admission and a KIP due today.
+    first = admit(nurse, patient, psych, at=iso(now - timedelta(days=50))).json
+    discharge(nurse, first["id"], at=iso(now - timedelta(days=40)))
+    again = admit(nurse, patient, psych, at=iso(now - timedelta(days=10))).json
+    assert admit(nurse, patient, somatic, at=iso(now - timedelta(days=5))).status_code == 201
+    kip = nurse.post(
+        f"/api/v1/admissions/{again['id']}/statutory-plans",
+        json={
+            "kind": "kip",
+            "patient_took_part": True,
+            "next_review_date": str(today),
+            "efforts": [{"description": "x", "responsible_organisation_id": municipality().id}],
+        },
+    )
+    assert kip.status_code == 201, kip.json
+    # Without a GP and without meetings; discharged with every task cancelled.
+    alone = make_patient(nurse=nurse, gp_practice_id=None)
+    stay = admit(nurse, alone, psych, at=iso(now - timedelta(days=30))).json
+    discharge(nurse, stay["id"], at=iso(now - timedelta(days=20)))
+    for task in session.scalars(
+        select(FollowUpTask).where(FollowUpTask.admission_id == stay["id"])
+    ):
+        task.status, task.cancel_reason = FollowUpStatus.CANCELLED, "test"
+    # A notification that was refused for good.
+    (note,) = enqueue_notification(
+        session,
+        recipient_organisation_id=municipality().id,
+        kind="minutes_final",
+        patient_id=patient.id,
+        payload={},
+        source_type=None,
+        source_id=None,
+        idempotency_key=f"scan-count-{patient.id}",
+    )
+    note.status = NotificationStatus.FAILED
+    # A nurse who has left, with one patient still in her course.
+    gone = make_actor("nurse")
+    make_patient(nurse=gone)
+    gone.staff.active = False
+    session.commit()
+
+
 def test_scan_statement_count_does_not_grow_with_data(
-    session, make_actor, make_patient, count_queries
+    session, make_actor, make_patient, make_org, municipality, count_queries
 ):
     nurse = make_actor("nurse")
-    for _ in range(2):
-        make_patient(nurse=nurse, gp_practice_id=None)
-    with count_queries() as small:
-        run_gap_scan(session, NOW)
-    for _ in range(20):
-        p = make_patient(nurse=nurse, gp_practice_id=None)
-        session.add(Diagnosis(patient_id=p.id, code="F20.0", psychiatric=True))
+    session.get(BridgeNurse, nurse.id).caseload_capacity = 1
     session.commit()
+    build = (session, nurse, make_actor, make_patient, make_org, municipality)
+    _gaps_for_every_rule(*build)
+    later = utcnow() + timedelta(days=8)  # past every working-day threshold
+    with count_queries() as small:
+        run_gap_scan(session, later)
+    session.commit()
+    assert {f.rule for f in session.scalars(select(Flag))} == set(RULES)
+    for _ in range(9):
+        _gaps_for_every_rule(*build)
     with count_queries() as large:
-        run_gap_scan(session, NOW + timedelta(minutes=5))
-    assert small.count == large.count
-    assert session.scalar(select(func.count()).select_from(Flag)) >= 22
+        summary = run_gap_scan(session, later + timedelta(minutes=5))
+    assert small.count == large.count == 2 * len(RULES)
+    assert all(
+        counts["opened"] >= 9
+        for rule, counts in summary.items()
+        if rule != "caseload_over_capacity"
+    )
 
 
 @pytest.mark.parametrize(

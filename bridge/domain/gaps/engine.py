@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -39,6 +39,8 @@ class GapConfig:
     screening_months: int = 12
     readmission_days: int = 30
     meeting_request_working_days: int = 5
+    # A readmission is worth the nurse's attention while it is recent; older ones age out.
+    readmission_flag_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,13 @@ class ScanContext:
     now: datetime
     config: GapConfig = field(default_factory=GapConfig)
     calendar: WorkingDayCalendar = DEFAULT_CALENDAR
+    # For the few queries whose SQL differs between PostgreSQL and SQLite (the demo).
+    dialect: str = "postgresql"
+
+    @property
+    def today(self) -> date:
+        """The Copenhagen calendar date of ``now``: due dates are Danish dates."""
+        return self.now.astimezone(COPENHAGEN).date()
 
     def working_day_cutoff(self, working_days: int) -> datetime:
         """Events strictly before this instant are more than ``working_days`` working days old.
@@ -212,7 +221,9 @@ def run_gap_scan(
     """Apply every rule (or the named ones); return per-rule counts."""
     from bridge.domain.gaps import rules as _rules  # noqa: F401  (registers the rules)
 
-    ctx = ScanContext(now=now, config=config or GapConfig())
+    ctx = ScanContext(
+        now=now, config=config or GapConfig(), dialect=session.get_bind().dialect.name
+    )
     summary: dict[str, Any] = {}
     for name in rules or sorted(RULES):
         outcome = apply_rule(session, RULES[name], ctx)

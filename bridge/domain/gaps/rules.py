@@ -4,16 +4,57 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
+from bridge.domain.care.models import (
+    Admission,
+    FollowUpStatus,
+    FollowUpTask,
+    ResponsibleKind,
+    StatutoryPlan,
+)
+from bridge.domain.care.queries import dual_admissions_select, readmissions_select
+from bridge.domain.care.rules import HOME_DESTINATIONS
 from bridge.domain.gaps.engine import ScanContext, detected_row, gap_rule
 from bridge.domain.gaps.models import SomaticScreening
+from bridge.domain.meetings.models import (
+    ActionItem,
+    ActionItemStatus,
+    Distribution,
+    DistributionStatus,
+    MeetingStatus,
+    MinutesStatus,
+    MinutesVersion,
+    NetworkMeeting,
+    RecipientRole,
+)
+from bridge.domain.notifications.models import Channel, Notification, NotificationStatus
 from bridge.domain.patients.models import Diagnosis, Enrollment, Patient
 from bridge.domain.registry.models import BridgeNurse, Staff
 
 HIGH, MEDIUM, LOW = 3, 2, 1
 
 _active = Enrollment.end_date.is_(None)
+
+# Patient flags carry no nurse: the worklist finds them through the patient's active course,
+# and a nurse stored on the flag would outlive a transfer and show it to the former nurse.
+
+
+def _latest_final(version=MinutesVersion) -> ColumnElement[bool]:
+    """``version`` is final and no later final version of its meeting exists.
+
+    An amendment still in draft leaves the earlier final version the one in force.
+    """
+    newer = aliased(MinutesVersion)
+    return and_(
+        version.status == MinutesStatus.FINAL,
+        ~exists().where(
+            newer.meeting_id == version.meeting_id,
+            newer.status == MinutesStatus.FINAL,
+            newer.version_no > version.version_no,
+        ),
+    )
 
 
 @gap_rule("patient_without_gp", MEDIUM)
@@ -102,4 +143,344 @@ def somatic_screening_overdue(ctx: ScanContext) -> Select:
         )
         .join(Enrollment, and_(Enrollment.patient_id == Patient.id, _active))
         .where(psychosis, ~screened)
+    )
+
+
+# --- meetings and minutes -----------------------------------------------------------------------
+
+
+@gap_rule("gp_minutes_not_received", HIGH)
+def gp_minutes_not_received(ctx: ScanContext) -> Select:
+    """Final minutes (the latest final version of a meeting) the GP has not received: the GP's
+    distribution is blocked, or is not acknowledged within 2 working days of finalisation
+    (configurable; this covers minutes never sent), or there is no GP distribution at all
+    because the patient had no listed GP when the minutes were finalised."""
+    cutoff = ctx.working_day_cutoff(ctx.config.gp_ack_working_days)
+    gp = and_(
+        Distribution.minutes_version_id == MinutesVersion.id,
+        Distribution.recipient_role == RecipientRole.GP,
+    )
+    return (
+        select(
+            *detected_row(
+                patient_id=NetworkMeeting.patient_id,
+                subject_type="minutes_version",
+                subject_id=MinutesVersion.id,
+                message_da="Lægen har ikke kvitteret for referatet af netværksmødet",
+                message_en="The GP has not acknowledged the network meeting minutes",
+            )
+        )
+        .select_from(MinutesVersion)
+        .join(NetworkMeeting, NetworkMeeting.id == MinutesVersion.meeting_id)
+        .where(
+            _latest_final(),
+            or_(
+                ~exists().where(gp),
+                exists().where(gp, Distribution.status == DistributionStatus.BLOCKED),
+                and_(
+                    MinutesVersion.finalised_at < cutoff,
+                    exists().where(gp, Distribution.status != DistributionStatus.ACKNOWLEDGED),
+                ),
+            ),
+        )
+    )
+
+
+@gap_rule("minutes_not_finalised", MEDIUM)
+def minutes_not_finalised(ctx: ScanContext) -> Select:
+    """A meeting held more than 3 working days ago (configurable) whose minutes were never
+    finalised: still a draft, or not written at all."""
+    cutoff = ctx.working_day_cutoff(ctx.config.minutes_finalise_working_days)
+    final = exists().where(
+        MinutesVersion.meeting_id == NetworkMeeting.id,
+        MinutesVersion.status == MinutesStatus.FINAL,
+    )
+    return select(
+        *detected_row(
+            patient_id=NetworkMeeting.patient_id,
+            subject_type="network_meeting",
+            subject_id=NetworkMeeting.id,
+            message_da="Referatet af netværksmødet er ikke godkendt",
+            message_en="The network meeting's minutes are not finalised",
+        )
+    ).where(
+        NetworkMeeting.status == MeetingStatus.HELD,
+        NetworkMeeting.held_at < cutoff,
+        ~final,
+    )
+
+
+@gap_rule("action_item_overdue", MEDIUM)
+def action_item_overdue(ctx: ScanContext) -> Select:
+    """An action item of the minutes in force (latest final version) that is still open after
+    its due date (a Copenhagen date: due today is not yet overdue)."""
+    return (
+        select(
+            *detected_row(
+                patient_id=NetworkMeeting.patient_id,
+                subject_type="action_item",
+                subject_id=ActionItem.id,
+                message_da="En opgave fra netværksmødet er over fristen",
+                message_en="An action item from the network meeting is past its due date",
+            )
+        )
+        .select_from(ActionItem)
+        .join(MinutesVersion, MinutesVersion.id == ActionItem.minutes_version_id)
+        .join(NetworkMeeting, NetworkMeeting.id == MinutesVersion.meeting_id)
+        .where(
+            ActionItem.status == ActionItemStatus.OPEN,
+            ActionItem.due_date < ctx.today,
+            _latest_final(),
+        )
+    )
+
+
+@gap_rule("no_recent_network_meeting", LOW)
+def no_recent_network_meeting(ctx: ScanContext) -> Select:
+    """An active course that started more than 90 days ago (configurable) with no network
+    meeting held in the last 90 days and none requested or planned."""
+    days = ctx.config.meeting_interval_days
+    started_before = ctx.today - timedelta(days=days)
+    held_since = ctx.now - timedelta(days=days)
+    recent_or_coming = exists().where(
+        NetworkMeeting.patient_id == Enrollment.patient_id,
+        or_(
+            and_(NetworkMeeting.status == MeetingStatus.HELD, NetworkMeeting.held_at >= held_since),
+            NetworkMeeting.status.in_([MeetingStatus.REQUESTED, MeetingStatus.PLANNED]),
+        ),
+    )
+    return select(
+        *detected_row(
+            patient_id=Enrollment.patient_id,
+            subject_type="enrollment",
+            subject_id=Enrollment.id,
+            message_da="Intet netværksmøde de seneste 90 dage og intet planlagt",
+            message_en="No network meeting in the last 90 days and none planned",
+        )
+    ).where(_active, Enrollment.start_date < started_before, ~recent_or_coming)
+
+
+@gap_rule("distribution_blocked_by_consent", MEDIUM)
+def distribution_blocked_by_consent(ctx: ScanContext) -> Select:
+    """A recipient of the minutes in force (latest final version) who could not be sent them for
+    lack of the patient's consent (the distribution is blocked)."""
+    return (
+        select(
+            *detected_row(
+                patient_id=NetworkMeeting.patient_id,
+                subject_type="distribution",
+                subject_id=Distribution.id,
+                message_da="Referatet kunne ikke sendes til en modtager: samtykke mangler",
+                message_en="The minutes could not go to a recipient: no consent",
+            )
+        )
+        .select_from(Distribution)
+        .join(MinutesVersion, MinutesVersion.id == Distribution.minutes_version_id)
+        .join(NetworkMeeting, NetworkMeeting.id == MinutesVersion.meeting_id)
+        .where(Distribution.status == DistributionStatus.BLOCKED, _latest_final())
+    )
+
+
+@gap_rule("meeting_request_not_scheduled", HIGH)
+def meeting_request_not_scheduled(ctx: ScanContext) -> Select:
+    """A requested network meeting not held (still requested or planned) within 5 working days
+    of the request (configurable); a request made at discharge has its own deadline (hold_by),
+    set by the regional agreement when it was made."""
+    cutoff = ctx.working_day_cutoff(ctx.config.meeting_request_working_days)
+    late = or_(
+        NetworkMeeting.hold_by < ctx.now,
+        and_(NetworkMeeting.hold_by.is_(None), NetworkMeeting.requested_at < cutoff),
+    )
+    return select(
+        *detected_row(
+            patient_id=NetworkMeeting.patient_id,
+            subject_type="network_meeting",
+            subject_id=NetworkMeeting.id,
+            message_da="Et ønsket netværksmøde er ikke holdt inden for fristen",
+            message_en="A requested network meeting was not held in time",
+        )
+    ).where(
+        NetworkMeeting.requested_at.is_not(None),
+        NetworkMeeting.status.in_([MeetingStatus.REQUESTED, MeetingStatus.PLANNED]),
+        late,
+    )
+
+
+# --- admissions, discharges and follow-up -------------------------------------------------------
+
+
+@gap_rule("discharge_without_plan", HIGH)
+def discharge_without_plan(ctx: ScanContext) -> Select:
+    """A discharge home or to a housing facility (the discharges that start a follow-up plan,
+    care.rules.generates_follow_up) of a patient in a course on the day of discharge, with no
+    open or done follow-up task for that stay."""
+    day = func.date(Admission.discharged_at)
+    enrolled = exists().where(
+        Enrollment.patient_id == Admission.patient_id,
+        Enrollment.start_date <= day,
+        or_(Enrollment.end_date.is_(None), Enrollment.end_date >= day),
+    )
+    planned = exists().where(
+        FollowUpTask.admission_id == Admission.id,
+        FollowUpTask.status.in_([FollowUpStatus.OPEN, FollowUpStatus.DONE]),
+    )
+    return select(
+        *detected_row(
+            patient_id=Admission.patient_id,
+            subject_type="admission",
+            subject_id=Admission.id,
+            message_da="Udskrivelse uden opfølgningsplan",
+            message_en="Discharge without a follow-up plan",
+        )
+    ).where(
+        Admission.discharged_at.is_not(None),
+        Admission.destination.in_(sorted(HOME_DESTINATIONS)),
+        enrolled,
+        ~planned,
+    )
+
+
+@gap_rule("follow_up_overdue", HIGH)
+def follow_up_overdue(ctx: ScanContext) -> Select:
+    """An open follow-up task past its deadline; also an open GP task with no responsible
+    practice (the patient had no listed GP), which nobody will ever do."""
+    return select(
+        *detected_row(
+            patient_id=FollowUpTask.patient_id,
+            subject_type="follow_up_task",
+            subject_id=FollowUpTask.id,
+            message_da="Opfølgningsopgave er over fristen eller har ingen ansvarlig læge",
+            message_en="Follow-up task overdue or without a responsible GP",
+        )
+    ).where(
+        FollowUpTask.status == FollowUpStatus.OPEN,
+        or_(
+            FollowUpTask.due_at < ctx.now,
+            and_(
+                FollowUpTask.responsible_kind == ResponsibleKind.GP,
+                FollowUpTask.responsible_organisation_id.is_(None),
+            ),
+        ),
+    )
+
+
+@gap_rule("readmitted_within_30_days", MEDIUM)
+def readmitted_within_30_days(ctx: ScanContext) -> Select:
+    """An admission beginning within 30 days (configurable) of a discharge of the same patient
+    (not a transfer or death), flagged while the readmission began in the last 30 days
+    (readmission_flag_days): a recent readmission calls for a look at the discharge plan."""
+    pairs = readmissions_select(ctx.dialect, ctx.config.readmission_days).order_by(None).subquery()
+    readmission_id = list(pairs.c)[2]
+    readmission = aliased(Admission)
+    since = ctx.now - timedelta(days=ctx.config.readmission_flag_days)
+    return select(
+        *detected_row(
+            patient_id=readmission.patient_id,
+            subject_type="admission",
+            subject_id=readmission.id,
+            message_da="Genindlagt inden for 30 dage efter udskrivelse",
+            message_en="Readmitted within 30 days of discharge",
+        )
+    ).where(
+        readmission.id.in_(select(readmission_id)),
+        readmission.admitted_at >= since,
+    )
+
+
+@gap_rule("dual_admission", HIGH)
+def dual_admission(ctx: ScanContext) -> Select:
+    """A psychiatric stay that overlaps a somatic stay of the same patient (dobbeltindlagt)
+    while at least one of the two is still open, so the nurse can join the two teams up; the
+    flag is on the psychiatric stay and closes once the patient has left both."""
+    pairs = dual_admissions_select().order_by(None).subquery()
+    _, psych_id, somatic_id = list(pairs.c)
+    psych, somatic = aliased(Admission), aliased(Admission)
+    still_in = (
+        select(psych_id)
+        .select_from(pairs)
+        .join(psych, psych.id == psych_id)
+        .join(somatic, somatic.id == somatic_id)
+        .where(or_(psych.discharged_at.is_(None), somatic.discharged_at.is_(None)))
+    )
+    admission = aliased(Admission)
+    return select(
+        *detected_row(
+            patient_id=admission.patient_id,
+            subject_type="admission",
+            subject_id=admission.id,
+            message_da="Indlagt i psykiatrien og somatikken på samme tid",
+            message_en="Admitted to psychiatry and somatic care at the same time",
+        )
+    ).where(admission.id.in_(still_in))
+
+
+@gap_rule("plan_review_overdue", MEDIUM)
+def plan_review_overdue(ctx: ScanContext) -> Select:
+    """A statutory plan (udskrivningsaftale, koordinationsplan, KIP) past its next review date
+    (a Copenhagen date: due today is not yet overdue). Only the patient's latest plan of each
+    kind counts: a newer plan replaces the older one."""
+    newer = aliased(StatutoryPlan)
+    newer_stay = aliased(Admission)
+    replaced = exists().where(
+        newer.kind == StatutoryPlan.kind,
+        newer_stay.id == newer.admission_id,
+        newer_stay.patient_id == Admission.patient_id,
+        or_(
+            newer.agreed_on > StatutoryPlan.agreed_on,
+            and_(newer.agreed_on == StatutoryPlan.agreed_on, newer.id > StatutoryPlan.id),
+        ),
+    )
+    return (
+        select(
+            *detected_row(
+                patient_id=Admission.patient_id,
+                subject_type="statutory_plan",
+                subject_id=StatutoryPlan.id,
+                message_da="Planen skulle have været revideret",
+                message_en="The plan is past its review date",
+            )
+        )
+        .select_from(StatutoryPlan)
+        .join(Admission, Admission.id == StatutoryPlan.admission_id)
+        .where(StatutoryPlan.next_review_date < ctx.today, ~replaced)
+    )
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+@gap_rule("notification_failed", MEDIUM)
+def notification_failed(ctx: ScanContext) -> Select:
+    """A notification that gave up: refused for good (failed), retried until its maximum age
+    (dead), or a MedCom (FHIR) message resent as often as the policy allows with no
+    acknowledgement, which the dispatcher leaves ``sent`` with no next attempt.
+
+    The gap closes when the recipient acknowledges the same event on any channel (a late
+    MedCom acknowledgement, or reading it in the inbox): then they have the information.
+    """
+    unacknowledged = and_(
+        Notification.status == NotificationStatus.SENT,
+        Notification.channel == Channel.FHIR,
+        Notification.next_attempt_at.is_(None),
+    )
+    same_event = aliased(Notification)
+    acknowledged = exists().where(
+        same_event.event_key == Notification.event_key,
+        same_event.recipient_organisation_id == Notification.recipient_organisation_id,
+        same_event.status == NotificationStatus.ACKNOWLEDGED,
+    )
+    return select(
+        *detected_row(
+            patient_id=Notification.patient_id,
+            subject_type="notification",
+            subject_id=Notification.id,
+            message_da="En meddelelse kunne ikke leveres",
+            message_en="A notification could not be delivered",
+        )
+    ).where(
+        or_(
+            Notification.status.in_([NotificationStatus.FAILED, NotificationStatus.DEAD]),
+            unacknowledged,
+        ),
+        ~acknowledged,
     )
