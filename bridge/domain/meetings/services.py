@@ -20,7 +20,7 @@ from bridge.domain.audit import AuditAction
 from bridge.domain.base import utcnow
 from bridge.domain.calendar import DEFAULT_CALENDAR
 from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
-from bridge.domain.meetings import lifecycle
+from bridge.domain.meetings import lifecycle, outbox
 from bridge.domain.meetings.distribution import (
     ConsentFact,
     OrgFact,
@@ -41,6 +41,8 @@ from bridge.domain.meetings.models import (
     ParticipantKind,
     RecipientRole,
 )
+from bridge.domain.notifications import acknowledge_source, register_ack_handler
+from bridge.domain.notifications.models import NotificationStatus
 from bridge.domain.pagination import Page, SortKey, _encode, paginate
 from bridge.domain.patients.models import Consent, Enrollment, Patient, Relative
 from bridge.domain.patients.services import read_patient_scoped
@@ -521,6 +523,10 @@ def finalise_minutes(
     stamp_change(session, version, now)
     rows = _distribute(session, meeting, version, now)
     session.flush()
+    # Same transaction: the minutes never become final without their delivery being queued.
+    # The distribution stays pending until a channel reports an outcome (the ack handler below):
+    # a message waiting in the inbox is not yet proof that the GP has it.
+    outbox.notify_distributions(session, meeting, version, rows)
     return Finalised(version=version, distributions=rows)
 
 
@@ -732,6 +738,17 @@ def mark_distribution(
     return distribution
 
 
+def _acknowledged(session: Session, dist: Distribution, now: datetime) -> Distribution:
+    """The one way a distribution becomes acknowledged, whichever door the receipt came in by.
+
+    Also settles the outbox rows that deliver it, so a FHIR message the GP acknowledged in the
+    inbox (or directly) is not resent for lack of a MedCom acknowledgement.
+    """
+    mark_distribution(session, dist, DistributionStatus.ACKNOWLEDGED, now)
+    acknowledge_source(session, outbox.SOURCE_TYPE, dist.id, now)
+    return dist
+
+
 def acknowledge_distribution(
     session: Session, p: Principal, distribution_id: int, now: datetime | None = None
 ) -> Distribution:
@@ -747,7 +764,36 @@ def acknowledge_distribution(
     read_patient_scoped(session, p, patient_id, "distribution", AuditAction.UPDATE, dist.id)
     if dist.status == DistributionStatus.BLOCKED:
         raise NotFound("no such distribution")
-    return mark_distribution(session, dist, DistributionStatus.ACKNOWLEDGED, now or utcnow())
+    return _acknowledged(session, dist, now or utcnow())
+
+
+# What a notification's outcome means for the distribution it delivers. Failures are not
+# mapped: another channel (the inbox, at least) may still reach the recipient, and the gap rule
+# on dead notifications tells the nurse.
+_OUTCOME_TO_DISTRIBUTION = {
+    NotificationStatus.SENT: DistributionStatus.SENT,
+    NotificationStatus.DELIVERED: DistributionStatus.DELIVERED,
+    NotificationStatus.ACKNOWLEDGED: DistributionStatus.ACKNOWLEDGED,
+}
+
+
+def on_notification_outcome(
+    session: Session, distribution_id: int, status: NotificationStatus, at: datetime
+) -> None:
+    """Move a distribution forward when a notification delivering it does (never backwards)."""
+    target = _OUTCOME_TO_DISTRIBUTION.get(status)
+    if target is None:
+        return
+    dist = session.get(Distribution, distribution_id)
+    if dist is None or dist.status == DistributionStatus.BLOCKED:
+        return
+    if target == DistributionStatus.ACKNOWLEDGED:
+        _acknowledged(session, dist, at)
+    else:
+        mark_distribution(session, dist, target, at)
+
+
+register_ack_handler(outbox.SOURCE_TYPE, on_notification_outcome)
 
 
 # --- action items -------------------------------------------------------------------------------
