@@ -7,7 +7,14 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
-from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema, page_schema, text
+from bridge.api.schemas import (
+    CopenhagenDateTime,
+    Id,
+    PageArgsSchema,
+    StrictSchema,
+    page_schema,
+    text,
+)
 from bridge.domain.care import services
 from bridge.domain.care.models import FollowUpStatus, ResponsibleKind
 from bridge.extensions import db
@@ -18,13 +25,13 @@ blp = Blueprint("follow_ups", __name__, description="Follow-up tasks after disch
 
 class FollowUpSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
-    patient_id = fields.Integer(required=True)
-    admission_id = fields.Integer(allow_none=True)
+    patient_id = Id(required=True)
+    admission_id = Id(allow_none=True)
     template_id = fields.Integer(dump_only=True)
     title = text(200, required=True)
     responsible_kind = fields.Enum(ResponsibleKind, by_value=True, required=True)
-    responsible_organisation_id = fields.Integer(allow_none=True)
-    responsible_staff_id = fields.Integer(allow_none=True)
+    responsible_organisation_id = Id(allow_none=True)
+    responsible_staff_id = Id(allow_none=True)
     due_at = CopenhagenDateTime(required=True)
     status = fields.Enum(FollowUpStatus, by_value=True, dump_only=True)
     done_by_id = fields.Integer(dump_only=True)
@@ -39,8 +46,8 @@ class FollowUpSchema(StrictSchema):
 
 class FollowUpPatchSchema(StrictSchema):
     responsible_kind = fields.Enum(ResponsibleKind, by_value=True)
-    responsible_organisation_id = fields.Integer(allow_none=True)
-    responsible_staff_id = fields.Integer(allow_none=True)
+    responsible_organisation_id = Id(allow_none=True)
+    responsible_staff_id = Id(allow_none=True)
     due_at = CopenhagenDateTime()
     status = fields.Enum(
         FollowUpStatus,
@@ -56,12 +63,12 @@ class CompleteSchema(StrictSchema):
 
 
 class FollowUpQuerySchema(PageArgsSchema):
-    responsible = fields.Integer(
+    responsible = Id(
         load_default=None, metadata={"description": "the responsible organisation's id"}
     )
     status = fields.Enum(FollowUpStatus, by_value=True, load_default=None)
     due_before = CopenhagenDateTime(load_default=None)
-    patient = fields.Integer(load_default=None)
+    patient = Id(load_default=None)
 
 
 FollowUpPageSchema = page_schema(FollowUpSchema, "FollowUpPage")
