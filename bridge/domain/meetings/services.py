@@ -21,6 +21,7 @@ from bridge.domain.base import utcnow
 from bridge.domain.calendar import DEFAULT_CALENDAR
 from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from bridge.domain.meetings import lifecycle, outbox
+from bridge.domain.meetings import timeline as _timeline_sources  # noqa: F401  (registers sources)
 from bridge.domain.meetings.distribution import (
     ConsentFact,
     OrgFact,
