@@ -700,7 +700,11 @@ def list_distributions(session: Session, p: Principal, meeting_id: int) -> list[
 def pending_outbox_distributions(
     session: Session, *, limit: int = 100, gp_only: bool = False
 ) -> list[Distribution]:
-    """Hook for the notifications outbox: MedCom deliveries not yet sent, oldest first."""
+    """MedCom deliveries with no outcome yet, oldest first.
+
+    Their notifications were queued when the minutes were finalised (``outbox``); this lists
+    what is still waiting for the receiver, e.g. for an overview or a gap rule.
+    """
     stmt = select(Distribution).where(
         Distribution.status == DistributionStatus.PENDING, Distribution.channel == Channel.MEDCOM
     )
@@ -739,7 +743,7 @@ def mark_distribution(
     return distribution
 
 
-def _acknowledged(session: Session, dist: Distribution, now: datetime) -> Distribution:
+def acknowledge_received(session: Session, dist: Distribution, now: datetime) -> Distribution:
     """The one way a distribution becomes acknowledged, whichever door the receipt came in by.
 
     Also settles the outbox rows that deliver it, so a FHIR message the GP acknowledged in the
@@ -765,7 +769,7 @@ def acknowledge_distribution(
     read_patient_scoped(session, p, patient_id, "distribution", AuditAction.UPDATE, dist.id)
     if dist.status == DistributionStatus.BLOCKED:
         raise NotFound("no such distribution")
-    return _acknowledged(session, dist, now or utcnow())
+    return acknowledge_received(session, dist, now or utcnow())
 
 
 # What a notification's outcome means for the distribution it delivers. Failures are not
@@ -789,7 +793,7 @@ def on_notification_outcome(
     if dist is None or dist.status == DistributionStatus.BLOCKED:
         return
     if target == DistributionStatus.ACKNOWLEDGED:
-        _acknowledged(session, dist, at)
+        acknowledge_received(session, dist, at)
     else:
         mark_distribution(session, dist, target, at)
 
