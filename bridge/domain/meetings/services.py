@@ -1039,4 +1039,4 @@ def acknowledge_summary(
         raise _not_found(session, p, "meeting_summary", summary_id, "meeting summary")
     dist, patient_id = row
     audit.record(session, p, AuditAction.UPDATE, "meeting_summary", summary_id, patient_id)
-    return mark_distribution(session, dist, DistributionStatus.ACKNOWLEDGED, now or utcnow())
+    return acknowledge_received(session, dist, now or utcnow())
