@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, with_etag
-from bridge.api.schemas import CopenhagenDateTime, StrictSchema, text
+from bridge.api.schemas import CopenhagenDateTime, Id, StrictSchema, text
 from bridge.domain.care import services
 from bridge.domain.care.models import SUMMARY_MAX, Destination, StatutoryPlanKind
 from bridge.domain.registry.models import Specialty
@@ -23,8 +23,8 @@ MAX_PARTICIPANTS = 50
 
 class AdmissionSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
-    patient_id = fields.Integer(required=True)
-    department_id = fields.Integer(
+    patient_id = Id(required=True)
+    department_id = Id(
         required=True, metadata={"description": "a hospital department (psychiatric or somatic)"}
     )
     specialty = fields.Enum(Specialty, by_value=True, dump_only=True)
@@ -61,7 +61,7 @@ class DischargeSchema(StrictSchema):
 class PlanEffortSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     description = text(500, required=True)
-    responsible_organisation_id = fields.Integer(required=True)
+    responsible_organisation_id = Id(required=True)
     responsible_person = text(200, allow_none=True)
 
 
@@ -74,7 +74,7 @@ class StatutoryPlanSchema(StrictSchema):
     goals = text(2000, allow_none=True)
     next_review_date = fields.Date(allow_none=True)
     participant_ids = fields.List(
-        fields.Integer(), load_default=list, validate=validate.Length(max=MAX_PARTICIPANTS)
+        Id(), load_default=list, validate=validate.Length(max=MAX_PARTICIPANTS)
     )
     efforts = fields.List(
         fields.Nested(PlanEffortSchema),

@@ -7,7 +7,14 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
-from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema, page_schema, text
+from bridge.api.schemas import (
+    CopenhagenDateTime,
+    Id,
+    PageArgsSchema,
+    StrictSchema,
+    page_schema,
+    text,
+)
 from bridge.domain.care import templates
 from bridge.domain.care.models import FollowUpCondition, ResponsibleKind
 from bridge.domain.registry.models import Role, Specialty
@@ -21,7 +28,7 @@ blp = Blueprint(
 
 class FollowUpTemplateSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
-    region_id = fields.Integer(required=True)
+    region_id = Id(required=True)
     applies_to = fields.Enum(Specialty, by_value=True, required=True)
     condition = fields.Enum(FollowUpCondition, by_value=True, required=True)
     title = text(200, required=True)
@@ -41,7 +48,7 @@ class FollowUpTemplatePatchSchema(FollowUpTemplateSchema):
 
 
 class TemplateQuerySchema(PageArgsSchema):
-    region_id = fields.Integer(load_default=None)
+    region_id = Id(load_default=None)
 
 
 FollowUpTemplatePageSchema = page_schema(FollowUpTemplateSchema, "FollowUpTemplatePage")

@@ -8,7 +8,14 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
-from bridge.api.schemas import CopenhagenDateTime, PageArgsSchema, StrictSchema, page_schema, text
+from bridge.api.schemas import (
+    CopenhagenDateTime,
+    Id,
+    PageArgsSchema,
+    StrictSchema,
+    page_schema,
+    text,
+)
 from bridge.domain.meetings import services
 from bridge.domain.meetings.models import (
     ActionItemStatus,
@@ -33,8 +40,8 @@ MAX_ACTION_ITEMS = 100
 class ParticipantSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     kind = fields.Enum(ParticipantKind, by_value=True, required=True)
-    organisation_id = fields.Integer(allow_none=True)
-    relative_id = fields.Integer(allow_none=True)
+    organisation_id = Id(allow_none=True)
+    relative_id = Id(allow_none=True)
     person_name = text(200, allow_none=True)
     role = text(100, allow_none=True)
     treating_health_care = fields.Boolean(
@@ -49,8 +56,8 @@ class ParticipantSchema(StrictSchema):
 
 class RequestSchema(StrictSchema):
     kind = fields.Enum(RequesterKind, by_value=True, required=True)
-    organisation_id = fields.Integer(allow_none=True)
-    relative_id = fields.Integer(allow_none=True)
+    organisation_id = Id(allow_none=True)
+    relative_id = Id(allow_none=True)
     person = text(200, allow_none=True)
     requested_at = CopenhagenDateTime(metadata={"description": "defaults to now"})
     at_discharge = fields.Boolean(
@@ -61,7 +68,7 @@ class RequestSchema(StrictSchema):
 
 class MeetingSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
-    patient_id = fields.Integer(required=True)
+    patient_id = Id(required=True)
     organiser_id = fields.Integer(dump_only=True)
     status = fields.Enum(MeetingStatus, by_value=True, dump_only=True)
     requested_by = fields.Nested(RequestSchema, load_only=True)
@@ -98,7 +105,7 @@ class MeetingPatchSchema(StrictSchema):
 
 
 class MeetingQuerySchema(PageArgsSchema):
-    patient = fields.Integer(load_default=None)
+    patient = Id(load_default=None)
     status = fields.Enum(MeetingStatus, by_value=True, load_default=None)
 
 
@@ -110,7 +117,7 @@ class PlanSchema(StrictSchema):
 
 
 class AttendanceRowSchema(StrictSchema):
-    participant_id = fields.Integer(required=True)
+    participant_id = Id(required=True)
     attended = fields.Boolean(required=True)
 
 
@@ -129,7 +136,7 @@ class CancelSchema(StrictSchema):
 class ActionItemSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     description = text(1000, required=True)
-    responsible_organisation_id = fields.Integer(allow_none=True)
+    responsible_organisation_id = Id(allow_none=True)
     person = text(200, allow_none=True)
     due_date = fields.Date(allow_none=True)
     status = fields.Enum(ActionItemStatus, by_value=True, dump_only=True)
