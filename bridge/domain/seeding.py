@@ -11,6 +11,7 @@ from importlib import resources
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bridge.domain.access import Principal
 from bridge.domain.auth.services import set_password
 from bridge.domain.identifiers import gs1_check_digit, parse_cpr
 from bridge.domain.patients.models import (
@@ -293,6 +294,7 @@ def _build_demo(session, rng, region, kbh, frb, n_patients) -> None:
     today = date.today()
     now = datetime.now(UTC)
     used_cprs: set[str] = set()
+    enrolled: list[tuple[Patient, Staff]] = []
     for i in range(n_patients):
         cpr = make_cpr(rng)
         while cpr in used_cprs:
@@ -330,6 +332,7 @@ def _build_demo(session, rng, region, kbh, frb, n_patients) -> None:
             )
         if i < n_patients - 5:  # the last few are registered but not (yet) enrolled
             nurse = nurses[i % len(nurses)]
+            enrolled.append((patient, nurse))
             session.add(
                 Enrollment(
                     patient_id=patient.id,
@@ -364,4 +367,145 @@ def _build_demo(session, rng, region, kbh, frb, n_patients) -> None:
                     recorded_by_id=nurses[0].id,
                 )
             )
+    session.flush()
+    # A realistic day needs courses in motion: the first nurse's patients with a GP get them.
+    with_gp = [(pt, n) for pt, n in enrolled if n is nurses[0] and pt.gp_practice_id is not None]
+    _demo_discharges(session, region, psych, somatic, with_gp[:5], now)
+    _demo_meetings(session, region, psych, with_gp[5:9], now)
+
+
+def _nurse_principal(nurse: Staff, region: Organisation) -> Principal:
+    return Principal(staff_id=nurse.id, organisation_id=region.id, roles=frozenset({Role.NURSE}))
+
+
+def _demo_discharges(session, region, psych, somatic, courses, now: datetime) -> None:
+    """Stays ended 12, 4 and 1 days ago (so some follow-up is overdue), and one still open."""
+    from bridge.domain.care.models import Admission, Destination, FollowUpStatus
+    from bridge.domain.care.notify import notify_discharge
+    from bridge.domain.care.services import plan_follow_up
+
+    ago = [12, 4, 1, 20]
+    for k, (patient, nurse) in enumerate(courses):
+        department = somatic if k == 3 else psych
+        if k == len(ago):
+            # Lying in psychiatry right now.
+            session.add(
+                Admission(
+                    patient_id=patient.id,
+                    department_id=psych.id,
+                    specialty=psych.specialty,
+                    acute=True,
+                    admitted_at=now - timedelta(days=2),
+                    registered_by_id=nurse.id,
+                )
+            )
+            continue
+        discharged_at = now - timedelta(days=ago[k], hours=3)
+        stay = Admission(
+            patient_id=patient.id,
+            department_id=department.id,
+            specialty=department.specialty,
+            acute=k % 2 == 0,
+            admitted_at=discharged_at - timedelta(days=9),
+            discharged_at=discharged_at,
+            destination=Destination.HOME,
+            discharge_summary="Stabil i ny medicin. Aftalt opfølgning i kommune og hos egen læge.",
+            rehabilitation_plan_issued=k == 3,
+            network_meeting_requested=False,
+            registered_by_id=nurse.id,
+            discharged_by_id=nurse.id,
+        )
+        session.add(stay)
+        session.flush()
+        tasks = plan_follow_up(session, _nurse_principal(nurse, region), stay)
+        for task in tasks:
+            # The oldest discharge: the nurse and the municipality did their part, the GP not.
+            if k == 0 and task.responsible_kind.value in ("nurse", "municipality"):
+                task.status = FollowUpStatus.DONE
+                task.done_at = discharged_at + timedelta(hours=20)
+                task.done_by_id = nurse.id
+        session.flush()
+        notify_discharge(session, stay, tasks)
+
+
+def _demo_meetings(session, region, psych, courses, now: datetime) -> None:
+    """One meeting planned, one held with draft minutes, two with final minutes (one GP has
+    acknowledged them, one has not)."""
+    from bridge.domain.meetings.models import (
+        ActionItem,
+        MeetingParticipant,
+        MeetingStatus,
+        MinutesStatus,
+        MinutesVersion,
+        NetworkMeeting,
+        ParticipantKind,
+    )
+    from bridge.domain.meetings.services import acknowledge_received, finalise_minutes
+
+    for k, (patient, nurse) in enumerate(courses):
+        planned = k == 0
+        start = now + timedelta(days=3) if planned else now - timedelta(days=6 - k, hours=2)
+        start = start.replace(minute=0, second=0, microsecond=0)
+        meeting = NetworkMeeting(
+            patient_id=patient.id,
+            organiser_id=nurse.id,
+            status=MeetingStatus.PLANNED if planned else MeetingStatus.HELD,
+            scheduled_start=start,
+            scheduled_end=start + timedelta(hours=1),
+            held_at=None if planned else start + timedelta(hours=1),
+            place="Psykiatrisk Center København, mødelokale 2",
+            agenda="Fælles plan efter udskrivelse; medicin; bolig og dagtilbud",
+            participants=[
+                MeetingParticipant(kind=ParticipantKind.PATIENT, role="borger", attended=True),
+                MeetingParticipant(
+                    kind=ParticipantKind.ORGANISATION,
+                    organisation_id=psych.id,
+                    person_name="Overlæge",
+                    role="behandler",
+                    attended=None if planned else True,
+                ),
+                MeetingParticipant(
+                    kind=ParticipantKind.ORGANISATION,
+                    organisation_id=patient.municipality_id,
+                    role="socialpsykiatri",
+                    attended=None if planned else True,
+                ),
+            ],
+        )
+        session.add(meeting)
+        session.flush()
+        if planned:
+            continue
+        version = MinutesVersion(
+            meeting_id=meeting.id,
+            version_no=1,
+            status=MinutesStatus.DRAFT,
+            summary="Borgeren har det bedre efter udskrivelsen og ønsker at bo i egen bolig.",
+            decisions="Bostøtte to gange ugentligt. Egen læge følger op på blodprøver.",
+            created_by_id=nurse.id,
+            created_at=start + timedelta(hours=2),
+            updated_at=start + timedelta(hours=2),
+            action_items=[
+                ActionItem(
+                    description="Blodprøver og EKG (antipsykotisk behandling)",
+                    responsible_organisation_id=patient.gp_practice_id,
+                    due_date=(now + timedelta(days=10)).date(),
+                ),
+                ActionItem(
+                    description="Bevilling af bostøtte",
+                    responsible_organisation_id=patient.municipality_id,
+                    due_date=(now + timedelta(days=5)).date(),
+                ),
+            ],
+        )
+        session.add(version)
+        session.flush()
+        if k == 1:
+            continue  # held, minutes still a draft
+        finalised = finalise_minutes(
+            session, _nurse_principal(nurse, region), version, start + timedelta(days=1)
+        )
+        if k == 2:
+            gp_row = next(d for d in finalised.distributions if d.recipient_role.value == "gp")
+            acknowledge_received(session, gp_row, start + timedelta(days=2))
     session.flush()

@@ -56,7 +56,12 @@ def _load_jobs() -> None:
         importlib.import_module(module)
 
 
-JOB_MODULES: tuple[str, ...] = ("bridge.jobs.gaps", "bridge.jobs.retention", "bridge.jobs.dispatch")
+JOB_MODULES: tuple[str, ...] = (
+    "bridge.jobs.gaps",
+    "bridge.jobs.retention",
+    "bridge.jobs.dispatch",
+    "bridge.jobs.reminders",
+)
 
 
 def run_scheduler(app: Flask) -> None:

@@ -6,6 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from bridge.domain.care.models import Admission, Destination, FollowUpStatus, FollowUpTask
 from bridge.domain.care.models import ResponsibleKind as Kind
+from bridge.domain.gaps.models import Flag, FlagStatus
+from bridge.domain.meetings.models import (
+    MeetingStatus,
+    MinutesStatus,
+    MinutesVersion,
+    NetworkMeeting,
+)
 from bridge.domain.patients.models import Consent, ConsentScope
 from bridge.domain.registry.models import OrganisationKind, Specialty
 from bridge.domain.timeline import TimelineItem, register_timeline_source, timeline_sources
@@ -103,7 +110,49 @@ def _history(session, patient, ward, staff_id: int, n: int) -> None:
                 ),
             ]
         )
+        _meeting_and_flags(session, patient, staff_id, at + timedelta(days=4), i)
     session.commit()
+
+
+def _meeting_and_flags(session, patient, staff_id: int, at: datetime, i: int) -> None:
+    """A held meeting with final minutes and an amendment, an open flag and a resolved one."""
+    meeting = NetworkMeeting(
+        patient_id=patient.id,
+        organiser_id=staff_id,
+        status=MeetingStatus.HELD,
+        scheduled_start=at,
+        scheduled_end=at + timedelta(hours=1),
+        held_at=at,
+    )
+    session.add(meeting)
+    session.flush()
+    for version_no in (1, 2):
+        session.add(
+            MinutesVersion(
+                meeting_id=meeting.id,
+                version_no=version_no,
+                status=MinutesStatus.FINAL,
+                summary="Status",
+                created_by_id=staff_id,
+                finalised_at=at + timedelta(hours=version_no),
+                finalised_by_id=staff_id,
+            )
+        )
+    for status in (FlagStatus.OPEN, FlagStatus.RESOLVED):
+        session.add(
+            Flag(
+                rule="gp_minutes_not_received",
+                patient_id=patient.id,
+                subject_type="meeting",
+                subject_id=meeting.id * 10 + (status == FlagStatus.RESOLVED),
+                severity=2,
+                message_da="Egen læge har ikke kvitteret for referatet",
+                message_en="The GP has not acknowledged the minutes",
+                status=status,
+                first_detected_at=at + timedelta(days=1),
+                last_seen_at=at + timedelta(days=1),
+            )
+        )
 
 
 def test_timeline_of_a_long_history_runs_a_constant_number_of_statements(
@@ -119,8 +168,9 @@ def test_timeline_of_a_long_history_runs_a_constant_number_of_statements(
         small = nurse.get(f"/api/v1/patients/{short.id}/timeline").json
     with count_queries() as many:
         big = nurse.get(f"/api/v1/patients/{long.id}/timeline").json
-    assert len(big) >= 400  # 60 x (admission, discharge, 2 due, 1 done, given, withdrawn) + 1
-    assert len(small) < 10
+    # 60 x (admission, discharge, 2 due, 1 done, given, withdrawn, meeting, 2 minutes, flag) + 1
+    assert len(big) == 60 * 11 + 1
+    assert len(small) == 12
     assert many.count == few.count
     # Auth, access check, audit write and one query per source: nothing grows with history.
     assert many.count <= len(timeline_sources()) + 6, many.statements
@@ -144,3 +194,34 @@ def test_other_areas_plug_sources_into_the_timeline(make_actor, make_patient):
         from bridge.domain import timeline
 
         timeline._sources.remove(meetings)
+
+
+def test_timeline_shows_meetings_minutes_and_open_flags(session, make_actor, make_patient):
+    nurse = make_actor("nurse")
+    patient = make_patient(nurse=nurse)
+    at = datetime(2026, 2, 2, 9, tzinfo=UTC)
+    _meeting_and_flags(session, patient, nurse.id, at, 0)
+    cancelled = NetworkMeeting(
+        patient_id=patient.id,
+        organiser_id=nurse.id,
+        status=MeetingStatus.CANCELLED,
+        scheduled_start=at + timedelta(days=7),
+        scheduled_end=at + timedelta(days=7, hours=1),
+        cancel_reason="syg",
+    )
+    session.add(cancelled)
+    session.commit()
+
+    items = nurse.get(f"/api/v1/patients/{patient.id}/timeline").json
+
+    got = [(i["type"], i["status"]) for i in items if i["type"] != "enrollment_started"]
+    assert got == [
+        ("meeting", "held"),
+        ("minutes_final", "final"),
+        ("minutes_amended", "amended"),
+        ("flag", "open"),  # the resolved flag is history, not on the timeline
+        ("meeting", "cancelled"),
+    ]
+    flag = next(i for i in items if i["type"] == "flag")
+    assert flag["title"] == "Egen læge har ikke kvitteret for referatet"
+    assert flag["resource"] == "flag"

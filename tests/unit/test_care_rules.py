@@ -140,3 +140,39 @@ def test_discharge_before_admission_and_future_times_are_refused():
     rules.check_not_future(datetime(2026, 3, 1, 12, 4, tzinfo=UTC), now, "admitted_at")
     with pytest.raises(RuleViolation):
         rules.check_not_future(datetime(2026, 3, 1, 12, 6, tzinfo=UTC), now, "admitted_at")
+
+
+# --- who may be told of a discharge -------------------------------------------------------------
+
+
+def _may(kind, consents=(), org_id=5, residence=1):
+    from bridge.domain.care.rules import may_notify_of_discharge
+
+    return may_notify_of_discharge(
+        organisation_id=org_id,
+        kind=kind,
+        residence_municipality_id=residence,
+        consents=list(consents),
+    )
+
+
+def test_treating_health_care_and_the_home_municipality_are_told_without_consent():
+    from bridge.domain.registry.models import OrganisationKind as K
+
+    assert _may(K.GP_PRACTICE) and _may(K.HOSPITAL_DEPARTMENT) and _may(K.SPECIALIST_PRACTICE)
+    assert _may(K.MUNICIPALITY, org_id=1, residence=1)
+    assert not _may(K.MUNICIPALITY, org_id=2, residence=1)
+
+
+def test_a_facility_needs_an_active_discharge_or_all_consent():
+    from bridge.domain.care.rules import DischargeConsent
+    from bridge.domain.patients.models import ConsentScope as Scope
+    from bridge.domain.registry.models import OrganisationKind as K
+
+    facility = K.SOCIAL_PSYCHIATRY_FACILITY
+    assert not _may(facility)
+    assert not _may(facility, [DischargeConsent(Scope.MINUTES, True, organisation_id=5)])
+    assert not _may(facility, [DischargeConsent(Scope.DISCHARGE, False, organisation_id=5)])
+    assert not _may(facility, [DischargeConsent(Scope.DISCHARGE, True, organisation_id=6)])
+    assert _may(facility, [DischargeConsent(Scope.DISCHARGE, True, organisation_id=5)])
+    assert _may(facility, [DischargeConsent(Scope.ALL, True, kind=facility)])

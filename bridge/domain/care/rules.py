@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import calendar as _calendar
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bridge.domain.calendar import DEFAULT_CALENDAR, WorkingDayCalendar, deadline_in_hours
 from bridge.domain.care.models import Destination, FollowUpCondition, StatutoryPlanKind
 from bridge.domain.errors import RuleViolation
-from bridge.domain.registry.models import Specialty
+from bridge.domain.patients.models import ConsentScope
+from bridge.domain.registry.models import OrganisationKind, Specialty
 
 # Clocks of hospital systems and ours differ a little; more than this is a mistake.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -112,3 +114,52 @@ def check_statutory_plan(
             )
         if efforts < 1:
             raise RuleViolation("a KIP names at least one effort with its owner", field="efforts")
+
+
+# --- who may be told of a discharge -------------------------------------------------------------
+
+#: Treating health care: told of a discharge on the statutory basis (sundhedsloven §41-43).
+STATUTORY_DISCHARGE_KINDS = frozenset(
+    {
+        OrganisationKind.REGION,
+        OrganisationKind.HOSPITAL,
+        OrganisationKind.HOSPITAL_DEPARTMENT,
+        OrganisationKind.GP_PRACTICE,
+        OrganisationKind.SPECIALIST_PRACTICE,
+    }
+)
+_SCOPES_COVERING_DISCHARGE = frozenset({ConsentScope.DISCHARGE, ConsentScope.ALL})
+
+
+@dataclass(frozen=True)
+class DischargeConsent:
+    """The facts of one consent that matter for telling a recipient of a discharge."""
+
+    scope: ConsentScope
+    active: bool
+    organisation_id: int | None = None
+    kind: OrganisationKind | None = None
+
+
+def may_notify_of_discharge(
+    *,
+    organisation_id: int,
+    kind: OrganisationKind,
+    residence_municipality_id: int,
+    consents: list[DischargeConsent],
+) -> bool:
+    """Whether an organisation may be told of a discharge and the tasks it is given.
+
+    Treating health care needs no consent; nor does the patient's own municipality, which the
+    health agreement makes responsible for the care after discharge (rehabilitation, home care,
+    the first contact). Anyone else (a social psychiatry facility, another municipality) only
+    with an active consent of scope ``discharge`` or ``all`` naming it or its kind.
+    """
+    if kind in STATUTORY_DISCHARGE_KINDS or organisation_id == residence_municipality_id:
+        return True
+    return any(
+        c.active
+        and c.scope in _SCOPES_COVERING_DISCHARGE
+        and (c.organisation_id == organisation_id or c.kind == kind)
+        for c in consents
+    )

@@ -15,10 +15,11 @@ from bridge.domain.access import Principal, patient_visible
 from bridge.domain.audit import AuditAction
 from bridge.domain.base import utcnow
 from bridge.domain.calendar import COPENHAGEN
-from bridge.domain.care import rules
+from bridge.domain.care import notify, rules
 from bridge.domain.care import timeline as _timeline_sources  # noqa: F401  (registers sources)
 from bridge.domain.care.models import (
     Admission,
+    Destination,
     FollowUpStatus,
     FollowUpTask,
     FollowUpTemplate,
@@ -193,9 +194,23 @@ def discharge(
     admission.network_meeting_requested = data.get("network_meeting_requested", False)
     admission.discharged_by_id = p.staff_id
     session.flush()
-    plan_follow_up(session, p, admission)
+    tasks = plan_follow_up(session, p, admission)
+    if admission.destination != Destination.DECEASED and _enrolled(session, admission.patient_id):
+        # Same transaction as the discharge: the GP is never left out of a committed discharge.
+        notify.notify_discharge(session, admission, tasks)
     _mark_flags(session, admission.patient_id, [admission])
     return admission
+
+
+def _enrolled(session: Session, patient_id: int) -> bool:
+    return (
+        session.scalar(
+            select(Enrollment.id).where(
+                Enrollment.patient_id == patient_id, Enrollment.end_date.is_(None)
+            )
+        )
+        is not None
+    )
 
 
 # --- follow-up plans ----------------------------------------------------------------------------
@@ -355,6 +370,7 @@ def add_follow_up(session: Session, p: Principal, data: dict[str, Any]) -> Follo
     task = FollowUpTask(**data, status=FollowUpStatus.OPEN, created_by_id=p.staff_id)
     session.add(task)
     session.flush()
+    notify.notify_tasks_assigned(session, [task])
     return task
 
 
@@ -392,6 +408,9 @@ def update_follow_up(
         task.cancelled_by_id = p.staff_id
         task.cancelled_at = now or utcnow()
     session.flush()
+    if "responsible_organisation_id" in data:
+        # A new owner hears of its task (idempotent per task and owner, so no-ops send nothing).
+        notify.notify_tasks_assigned(session, [task])
     return task
 
 

@@ -20,7 +20,8 @@ from bridge.domain.audit import AuditAction
 from bridge.domain.base import utcnow
 from bridge.domain.calendar import DEFAULT_CALENDAR
 from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
-from bridge.domain.meetings import lifecycle
+from bridge.domain.meetings import lifecycle, outbox
+from bridge.domain.meetings import timeline as _timeline_sources  # noqa: F401  (registers sources)
 from bridge.domain.meetings.distribution import (
     ConsentFact,
     OrgFact,
@@ -41,6 +42,8 @@ from bridge.domain.meetings.models import (
     ParticipantKind,
     RecipientRole,
 )
+from bridge.domain.notifications import acknowledge_source, register_ack_handler
+from bridge.domain.notifications.models import NotificationStatus
 from bridge.domain.pagination import Page, SortKey, _encode, paginate
 from bridge.domain.patients.models import Consent, Enrollment, Patient, Relative
 from bridge.domain.patients.services import read_patient_scoped
@@ -521,6 +524,10 @@ def finalise_minutes(
     stamp_change(session, version, now)
     rows = _distribute(session, meeting, version, now)
     session.flush()
+    # Same transaction: the minutes never become final without their delivery being queued.
+    # The distribution stays pending until a channel reports an outcome (the ack handler below):
+    # a message waiting in the inbox is not yet proof that the GP has it.
+    outbox.notify_distributions(session, meeting, version, rows)
     return Finalised(version=version, distributions=rows)
 
 
@@ -693,7 +700,11 @@ def list_distributions(session: Session, p: Principal, meeting_id: int) -> list[
 def pending_outbox_distributions(
     session: Session, *, limit: int = 100, gp_only: bool = False
 ) -> list[Distribution]:
-    """Hook for the notifications outbox: MedCom deliveries not yet sent, oldest first."""
+    """MedCom deliveries with no outcome yet, oldest first.
+
+    Their notifications were queued when the minutes were finalised (``outbox``); this lists
+    what is still waiting for the receiver, e.g. for an overview or a gap rule.
+    """
     stmt = select(Distribution).where(
         Distribution.status == DistributionStatus.PENDING, Distribution.channel == Channel.MEDCOM
     )
@@ -732,6 +743,17 @@ def mark_distribution(
     return distribution
 
 
+def acknowledge_received(session: Session, dist: Distribution, now: datetime) -> Distribution:
+    """The one way a distribution becomes acknowledged, whichever door the receipt came in by.
+
+    Also settles the outbox rows that deliver it, so a FHIR message the GP acknowledged in the
+    inbox (or directly) is not resent for lack of a MedCom acknowledgement.
+    """
+    mark_distribution(session, dist, DistributionStatus.ACKNOWLEDGED, now)
+    acknowledge_source(session, outbox.SOURCE_TYPE, dist.id, now)
+    return dist
+
+
 def acknowledge_distribution(
     session: Session, p: Principal, distribution_id: int, now: datetime | None = None
 ) -> Distribution:
@@ -747,7 +769,36 @@ def acknowledge_distribution(
     read_patient_scoped(session, p, patient_id, "distribution", AuditAction.UPDATE, dist.id)
     if dist.status == DistributionStatus.BLOCKED:
         raise NotFound("no such distribution")
-    return mark_distribution(session, dist, DistributionStatus.ACKNOWLEDGED, now or utcnow())
+    return acknowledge_received(session, dist, now or utcnow())
+
+
+# What a notification's outcome means for the distribution it delivers. Failures are not
+# mapped: another channel (the inbox, at least) may still reach the recipient, and the gap rule
+# on dead notifications tells the nurse.
+_OUTCOME_TO_DISTRIBUTION = {
+    NotificationStatus.SENT: DistributionStatus.SENT,
+    NotificationStatus.DELIVERED: DistributionStatus.DELIVERED,
+    NotificationStatus.ACKNOWLEDGED: DistributionStatus.ACKNOWLEDGED,
+}
+
+
+def on_notification_outcome(
+    session: Session, distribution_id: int, status: NotificationStatus, at: datetime
+) -> None:
+    """Move a distribution forward when a notification delivering it does (never backwards)."""
+    target = _OUTCOME_TO_DISTRIBUTION.get(status)
+    if target is None:
+        return
+    dist = session.get(Distribution, distribution_id)
+    if dist is None or dist.status == DistributionStatus.BLOCKED:
+        return
+    if target == DistributionStatus.ACKNOWLEDGED:
+        acknowledge_received(session, dist, at)
+    else:
+        mark_distribution(session, dist, target, at)
+
+
+register_ack_handler(outbox.SOURCE_TYPE, on_notification_outcome)
 
 
 # --- action items -------------------------------------------------------------------------------
@@ -988,7 +1039,7 @@ def acknowledge_summary(
         raise _not_found(session, p, "meeting_summary", summary_id, "meeting summary")
     dist, patient_id = row
     audit.record(session, p, AuditAction.UPDATE, "meeting_summary", summary_id, patient_id)
-    return mark_distribution(session, dist, DistributionStatus.ACKNOWLEDGED, now or utcnow())
+    return acknowledge_received(session, dist, now or utcnow())
 
 
 # --- worklist reads (the web pages' Today) --------------------------------------------------------

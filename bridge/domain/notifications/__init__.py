@@ -6,12 +6,25 @@ The interface for other areas (call it inside your own transaction, after flushi
   source_type, source_id, idempotency_key) -> list[Notification]``
 - ``register_ack_handler(source_type, fn)`` with ``fn(session, source_id, status, at)``
 - ``distribution_status_for(session, source_type, source_ids) -> {source_id: status}``
+- ``enqueue_many(session, [NotificationEvent(...)])``: the same for a batch, in constant statements
+- ``acknowledge_source(session, source_type, source_id, now)``: settle a source acknowledged
+  outside the outbox (no resends)
 """
 
 from bridge.domain.notifications.services import (
+    NotificationEvent,
+    acknowledge_source,
     distribution_status_for,
+    enqueue_many,
     enqueue_notification,
     register_ack_handler,
 )
 
-__all__ = ["distribution_status_for", "enqueue_notification", "register_ack_handler"]
+__all__ = [
+    "NotificationEvent",
+    "acknowledge_source",
+    "distribution_status_for",
+    "enqueue_many",
+    "enqueue_notification",
+    "register_ack_handler",
+]

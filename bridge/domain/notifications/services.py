@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -141,27 +141,7 @@ def enqueue_notification(
         )
         .order_by(DeliveryEndpoint.id)
     ).all()
-    base = {
-        "ref": dict(payload.get("ref") or {}),
-        "link": str(payload.get("link") or ""),
-        "author_name": str(payload.get("author_name") or "Brobyggersygeplejerske"),
-    }
-    health = {
-        **base,
-        "text": {
-            lang: vars(
-                texts.render(
-                    kind,
-                    lang,
-                    patient=label,
-                    title=payload.get("title"),
-                    action_items=[str(a) for a in payload.get("action_items") or []],
-                    link=base["link"],
-                )
-            )
-            for lang in texts.LANGUAGES
-        },
-    }
+    base, health = _bodies(kind, label, payload)
     now = utcnow()
 
     def row(channel: Channel, endpoint: DeliveryEndpoint | None, body: dict[str, Any]):
@@ -200,6 +180,169 @@ def enqueue_notification(
     except IntegrityError:
         return _by_event(session, idempotency_key)
     return rows
+
+
+def _bodies(
+    kind: str, label: str | None, payload: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The thin body (any channel) and the health-data body with the rendered texts."""
+    base = {
+        "ref": dict(payload.get("ref") or {}),
+        "link": str(payload.get("link") or ""),
+        "author_name": str(payload.get("author_name") or "Brobyggersygeplejerske"),
+    }
+    health = {
+        **base,
+        "text": {
+            lang: vars(
+                texts.render(
+                    kind,
+                    lang,
+                    patient=label,
+                    title=payload.get("title"),
+                    action_items=[str(a) for a in payload.get("action_items") or []],
+                    link=base["link"],
+                )
+            )
+            for lang in texts.LANGUAGES
+        },
+    }
+    return base, health
+
+
+@dataclass(frozen=True)
+class NotificationEvent:
+    """One event for ``enqueue_many``: the arguments of ``enqueue_notification`` as data."""
+
+    recipient_organisation_id: int
+    kind: str
+    patient_id: int | None
+    payload: dict[str, Any]
+    source_type: str | None
+    source_id: int | None
+    idempotency_key: str
+
+
+def enqueue_many(session: Session, events: Iterable[NotificationEvent]) -> list[Notification]:
+    """``enqueue_notification`` for a batch, in a number of statements independent of its size.
+
+    Events whose key was enqueued before are skipped (as are repeats within the batch); returns
+    the rows written now. Unknown recipients or patients are a ValueError (callers pass ids they
+    read from the database). Losing a race with a concurrent enqueue of the same key falls back
+    to one savepoint per event, which stays correct, only slower.
+    """
+    wanted: dict[str, NotificationEvent] = {}
+    for e in events:
+        if not e.idempotency_key or len(e.idempotency_key) > 200:
+            raise ValueError("idempotency_key must be 1 to 200 characters")
+        if not e.kind or len(e.kind) > 40:
+            raise ValueError("kind must be 1 to 40 characters")
+        wanted.setdefault(e.idempotency_key, e)
+    if not wanted:
+        return []
+    known = set(
+        session.scalars(select(Notification.event_key).where(Notification.event_key.in_(wanted)))
+    )
+    todo = [e for key, e in wanted.items() if key not in known]
+    if not todo:
+        return []
+    org_ids = {e.recipient_organisation_id for e in todo}
+    patient_ids = {e.patient_id for e in todo if e.patient_id is not None}
+    labels: dict[int, str] = {}
+    if patient_ids:
+        for pid, name, cpr in session.execute(
+            select(Patient.id, Patient.name, Patient.cpr).where(Patient.id.in_(patient_ids))
+        ):
+            labels[pid] = texts.patient_label(name, mask_cpr(cpr))
+    if patient_ids - labels.keys():
+        raise ValueError(f"no such patient(s): {sorted(patient_ids - labels.keys())}")
+    endpoints: dict[int, list[DeliveryEndpoint]] = {org_id: [] for org_id in org_ids}
+    for endpoint in session.scalars(
+        select(DeliveryEndpoint)
+        .where(DeliveryEndpoint.organisation_id.in_(org_ids), DeliveryEndpoint.active.is_(True))
+        .order_by(DeliveryEndpoint.id)
+    ):
+        endpoints[endpoint.organisation_id].append(endpoint)
+    now = utcnow()
+    inboxes: list[Notification] = []
+    others: list[tuple[Notification, Notification]] = []  # (row, its inbox row)
+    for e in todo:
+        base, health = _bodies(
+            e.kind, labels.get(e.patient_id) if e.patient_id is not None else None, e.payload
+        )
+        common = {
+            "recipient_organisation_id": e.recipient_organisation_id,
+            "patient_id": e.patient_id,
+            "kind": e.kind,
+            "event_key": e.idempotency_key,
+            "source_type": e.source_type,
+            "source_id": e.source_id,
+            "created_at": now,
+        }
+        inbox = Notification(
+            **common,
+            channel=Channel.INBOX,
+            payload=health,
+            idempotency_key=f"{e.idempotency_key}:{Channel.INBOX.value}",
+            status=S.DELIVERED,
+            sent_at=now,
+        )
+        inboxes.append(inbox)
+        for endpoint in endpoints[e.recipient_organisation_id]:
+            body = health if endpoint.channel in HEALTH_DATA_CHANNELS else base
+            row = Notification(
+                **common,
+                channel=endpoint.channel,
+                endpoint_id=endpoint.id,
+                payload=body,
+                idempotency_key=f"{e.idempotency_key}:{endpoint.channel.value}",
+                status=S.PENDING,
+                next_attempt_at=now,
+                message_header_id=str(uuid.uuid4()) if endpoint.channel == Channel.FHIR else None,
+            )
+            others.append((row, inbox))
+    try:
+        with session.begin_nested():
+            # The unit of work batches these INSERTs (executemany with RETURNING on PostgreSQL).
+            session.add_all(inboxes)
+            session.flush()
+            for row, inbox in others:
+                row.payload = {**row.payload, "inbox_id": inbox.id}
+            session.add_all([row for row, _ in others])
+            session.flush()
+    except IntegrityError:
+        rows: list[Notification] = []
+        for e in todo:
+            rows += enqueue_notification(session, **vars(e))
+        return rows
+    return inboxes + [row for row, _ in others]
+
+
+def acknowledge_source(session: Session, source_type: str, source_id: int, now: datetime) -> int:
+    """Settle every open row about a source the recipient acknowledged some other way.
+
+    E.g. a GP acknowledging the minutes' distribution directly, or in the inbox: its FHIR row
+    must not be resent for lack of a MedCom acknowledgement, and the inbox shows it read.
+    Handlers are not called again (the caller has recorded the acknowledgement). One UPDATE.
+    """
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.source_type == source_type,
+            Notification.source_id == source_id,
+            Notification.status.in_([S.PENDING, S.SENDING, S.SENT, S.DELIVERED]),
+        )
+        .values(
+            status=S.ACKNOWLEDGED,
+            acknowledged_at=now,
+            next_attempt_at=None,
+            lease_expires_at=None,
+            # A delivery in flight finds its claim gone and drops its outcome (see _record).
+            claim_token=None,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount or 0
 
 
 def _by_event(session: Session, key: str) -> list[Notification]:

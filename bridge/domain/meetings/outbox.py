@@ -1,0 +1,113 @@
+"""Final minutes to the GP and other treating recipients, through the notifications outbox.
+
+Called by ``finalise_minutes`` in its own transaction, so a distribution row and the
+notification that delivers it commit together or not at all. The outcome flows back through the
+ack handler registered in ``services`` (source type ``distribution``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bridge.domain.calendar import COPENHAGEN
+from bridge.domain.meetings.models import (
+    ActionItem,
+    ActionItemStatus,
+    Channel,
+    Distribution,
+    DistributionStatus,
+    MinutesVersion,
+    NetworkMeeting,
+)
+from bridge.domain.notifications import NotificationEvent, enqueue_many
+from bridge.domain.notifications.models import Notification
+
+SOURCE_TYPE = "distribution"
+MINUTES_FINAL = "minutes_final"
+MINUTES_AMENDED = "minutes_amended"
+# The inbox and FHIR texts carry the minutes themselves, bounded so a long text stays a message.
+EXCERPT_MAX = 1500
+
+
+def deliverable(distribution: Distribution) -> bool:
+    """Whether the outbox delivers this row: MedCom recipients that consent or law allows."""
+    return (
+        distribution.channel == Channel.MEDCOM
+        and distribution.status != DistributionStatus.BLOCKED
+        and distribution.recipient_organisation_id is not None
+    )
+
+
+def idempotency_key(distribution_id: int) -> str:
+    """One notification event per distribution row, however often finalising is retried."""
+    return f"{SOURCE_TYPE}:{distribution_id}"
+
+
+def _excerpt(label: str, text: str) -> str:
+    text = text.strip()
+    if len(text) > EXCERPT_MAX:
+        text = text[: EXCERPT_MAX - 1].rstrip() + "…"
+    return f"{label}: {text}" if text else ""
+
+
+def notify_distributions(
+    session: Session,
+    meeting: NetworkMeeting,
+    version: MinutesVersion,
+    distributions: list[Distribution],
+) -> list[Notification]:
+    """Enqueue one notification per deliverable distribution (flushed rows; no commit)."""
+    rows = [d for d in distributions if deliverable(d)]
+    if not rows:
+        return []
+    items = session.scalars(
+        select(ActionItem)
+        .where(
+            ActionItem.minutes_version_id == version.id,
+            ActionItem.status == ActionItemStatus.OPEN,
+        )
+        .order_by(ActionItem.id)
+    ).all()
+    kind = MINUTES_FINAL if version.version_no == 1 else MINUTES_AMENDED
+    held = meeting.held_at or meeting.scheduled_start
+    when = f" {held.astimezone(COPENHAGEN):%d.%m.%Y}" if held else ""
+    title_lines = [f"Netværksmøde{when}, referat version {version.version_no}"]
+    if version.amendment_reason:
+        title_lines.append(_excerpt("Rettelse", version.amendment_reason))
+    title_lines.append(_excerpt("Resumé", version.summary))
+    title_lines.append(_excerpt("Beslutninger", version.decisions))
+    title = "\n".join(line for line in title_lines if line)
+    link = f"/api/v1/meetings/{meeting.id}/minutes/{version.version_no}"
+    events = []
+    for d in rows:
+        mine = [i for i in items if i.responsible_organisation_id == d.recipient_organisation_id]
+        events.append(
+            NotificationEvent(
+                recipient_organisation_id=d.recipient_organisation_id,
+                kind=kind,
+                patient_id=meeting.patient_id,
+                payload={
+                    "ref": {
+                        "type": "minutes_version",
+                        "id": version.id,
+                        "meeting_id": meeting.id,
+                        "version_no": version.version_no,
+                        "distribution_id": d.id,
+                        "patient_id": meeting.patient_id,
+                    },
+                    "link": link,
+                    "title": title,
+                    "action_items": [
+                        f"{i.description} (frist {i.due_date:%d.%m.%Y})"
+                        if i.due_date
+                        else i.description
+                        for i in mine
+                    ],
+                },
+                source_type=SOURCE_TYPE,
+                source_id=d.id,
+                idempotency_key=idempotency_key(d.id),
+            )
+        )
+    return enqueue_many(session, events)
