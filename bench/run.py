@@ -356,7 +356,15 @@ def write_results(path: Path, runs: dict[int, dict], settings: str) -> None:
             verdict = (
                 ""
                 if target is None
-                else (f"< {target:.0f} ms: {'met' if r['p95'] < target else 'MISSED'}")
+                # A run with errors (or none answered at all) misses, whatever its p95 says.
+                else (
+                    f"< {target:.0f} ms: "
+                    + (
+                        "met"
+                        if r["p95"] < target and not r["errors"] and r["requests"]
+                        else "MISSED"
+                    )
+                )
             )
             ratio = f"{r['rps'] / base:.2f}" if base else "-"
             lines.append(
