@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bridge.api.errors import problem
 from bridge.domain import idempotency
-from bridge.domain.access import Principal, load_principal
+from bridge.domain.access import Principal
 from bridge.domain.audit import flush_audit
 from bridge.domain.base import utcnow
 from bridge.domain.errors import PreconditionFailed, PreconditionRequired
@@ -44,10 +44,10 @@ def _authenticate() -> Response | None:
         return _unauthorised("send an API token as 'Authorization: Bearer <token>'")
     if scheme.lower() != "bearer" or not secret.strip():
         return _unauthorised("only the Bearer scheme is accepted")
-    staff = authenticate_token(db.session, secret.strip(), utcnow())
-    if staff is None:
+    principal = authenticate_token(db.session, secret.strip(), utcnow())
+    if principal is None:
         return _unauthorised("the token is unknown, expired or revoked")
-    g.principal = load_principal(db.session, staff)
+    g.principal = principal
     return None
 
 

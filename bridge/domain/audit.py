@@ -90,4 +90,5 @@ def flush_audit(session, request_id: str | None = None) -> None:
     if rows:
         for row in rows:
             row["request_id"] = request_id
-        session.execute(insert(AuditEvent), rows)
+        # Core insert of the table: one multi-row INSERT, no RETURNING of ids nobody reads.
+        session.execute(insert(AuditEvent.__table__), rows)
