@@ -55,11 +55,14 @@ class MeetingSummarySchema(StrictSchema):
     distribution = fields.Nested(SummaryDistributionSchema)
 
     def _items(self, summary) -> list[dict]:
-        schema = ActionItemSchema()
+        schema = _ACTION_ITEM_SCHEMA  # one instance: building a schema per summary is costly
         return [
             {**schema.dump(row["item"]), "assigned_to_you": row["assigned_to_you"]}
             for row in summary.action_items
         ]
+
+
+_ACTION_ITEM_SCHEMA = ActionItemSchema()
 
 
 class MeetingSummaryPageSchema(StrictSchema):
