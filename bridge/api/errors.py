@@ -10,7 +10,7 @@ from flask import Flask, Response, g, json
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -134,6 +134,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def _stale(exc: StaleDataError):
         return problem(412, "Precondition failed", "the resource was changed by someone else")
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError):
+        # A constraint the domain did not check first: the request clashes with stored data.
+        log.warning("integrity error: %s", type(exc.orig).__name__)
+        return problem(409, "Conflict", "the request conflicts with data already stored")
 
     @app.errorhandler(OperationalError)
     def _db_down(exc: OperationalError):

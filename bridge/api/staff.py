@@ -51,7 +51,7 @@ class TokenSchema(StrictSchema):
     prefix = fields.String(dump_only=True)
     created_at = CopenhagenDateTime(dump_only=True)
     expires_at = CopenhagenDateTime(allow_none=True)
-    revoked_at = CopenhagenDateTime(dump_only=True)
+    revoked_at = CopenhagenDateTime(dump_only=True, allow_none=True)
 
 
 class NewTokenSchema(TokenSchema):

@@ -47,6 +47,19 @@ _IDENTIFIERS = {
 
 
 def _apply_organisation_fields(session: Session, org: Organisation, data: dict[str, Any]) -> None:
+    # Validate before anything is flushed: an autoflush with a bad parent would hit the
+    # foreign key instead of answering with the field's error.
+    with session.no_autoflush:
+        _validate_organisation_fields(session, org, data)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("an organisation with one of these identifiers already exists") from None
+
+
+def _validate_organisation_fields(
+    session: Session, org: Organisation, data: dict[str, Any]
+) -> None:
     for field, validate in _IDENTIFIERS.items():
         if data.get(field) is not None:
             try:
@@ -70,10 +83,6 @@ def _apply_organisation_fields(session: Session, org: Organisation, data: dict[s
             raise RuleViolation("an organisation cannot be its own parent", field="parent_id")
         if session.get(Organisation, org.parent_id) is None:
             raise RuleViolation("no such parent organisation", field="parent_id")
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict("an organisation with one of these identifiers already exists") from None
 
 
 def create_organisation(session: Session, data: dict[str, Any]) -> Organisation:
