@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,8 @@ class HttpReceiver:
     received: list[Received] = field(default_factory=list)
     script: deque = field(default_factory=deque)
     default: tuple[int, dict[str, str], bytes] = (200, {}, b"")
+    # Seconds to stall before answering, one per request, for a receiver that is slow a while.
+    delays: deque = field(default_factory=deque)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -36,6 +39,10 @@ class HttpReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                with receiver._lock:
+                    delay = receiver.delays.popleft() if receiver.delays else 0
+                if delay:
+                    time.sleep(delay)
                 with receiver._lock:
                     receiver.received.append(
                         Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)

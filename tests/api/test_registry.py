@@ -130,6 +130,8 @@ def test_diagnosis_is_classified_from_its_code(make_actor, make_patient):
 
 def test_unknown_parent_is_a_field_error_not_a_500(make_actor):
     admin = make_actor("admin")
-    r = admin.post("/api/v1/organisations", json={"kind": "specialist_practice", "name": "X",
-                                                   "parent_id": 2**40})
+    r = admin.post(
+        "/api/v1/organisations",
+        json={"kind": "specialist_practice", "name": "X", "parent_id": 2**40},
+    )
     assert r.status_code == 422 and "parent_id" in r.json["errors"]
