@@ -30,12 +30,15 @@ def receive(port: int) -> None:
     """Serve until killed: POST → 204 and count ids; GET /stats → the counts as JSON."""
     seen: dict[str, int] = {}
     lock = threading.Lock()
+    delay = float(os.environ.get("BRIDGE_BENCH_RECEIVER_DELAY_MS", "0")) / 1000
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver would offer
 
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("content-length") or 0))
+            if delay:  # a receiver across a network, not on loopback
+                time.sleep(delay)
             key = self.headers.get("webhook-id") or ""
             with lock:
                 seen[key] = seen.get(key, 0) + 1
@@ -61,7 +64,8 @@ def work(url: str) -> None:
     """One dispatcher: claim and deliver batches until two claims in a row come back empty."""
     from bridge import create_app
     from bridge.domain.base import utcnow
-    from bridge.domain.notifications.dispatcher import dispatch_once
+    from bridge.domain.notifications.dispatcher import DispatchSettings, dispatch_once
+    from bridge.domain.notifications.transport import Transport
     from bridge.extensions import db
 
     # An outcome lost in a crash only means one more delivery, which receivers dedupe on
@@ -69,17 +73,26 @@ def work(url: str) -> None:
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": "-c synchronous_commit=off"}},
+            # BRIDGE_BENCH_SYNC_COMMIT=1 measures with the product's default (on) instead.
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "connect_args": {
+                    "options": "-c synchronous_commit="
+                    + ("on" if os.environ.get("BRIDGE_BENCH_SYNC_COMMIT") == "1" else "off")
+                }
+            },
         }
     )
     delivered, empty = 0, 0
+    # One transport for the whole run, as a long-running dispatcher keeps its connections.
+    transport = Transport(http_connections=DispatchSettings().workers)
     with app.app_context():
         while empty < 2:
-            summary = dispatch_once(db.session, utcnow(), batch_size=100)
+            summary = dispatch_once(db.session, utcnow(), batch_size=100, transport=transport)
             delivered += summary.delivered
             empty = empty + 1 if summary.claimed == 0 else 0
             if summary.claimed == 0:
                 time.sleep(0.05)
+    transport.close()
     print(json.dumps({"delivered": delivered}))
 
 

@@ -17,6 +17,12 @@ class Received:
     body: bytes
 
 
+class _Server(ThreadingHTTPServer):
+    # A real receiver's listen backlog: the stdlib's 5 resets connections when a
+    # dispatcher's sending threads connect at once.
+    request_queue_size = 128
+
+
 @dataclass
 class HttpReceiver:
     """Records every POST; answers from a script of responses, then with ``default``."""
@@ -27,6 +33,9 @@ class HttpReceiver:
     default: tuple[int, dict[str, str], bytes] = (200, {}, b"")
     # Seconds to stall before answering, one per request, for a receiver that is slow a while.
     delays: deque = field(default_factory=deque)
+    # Fixed answers per path, before the script: the dispatcher sends a batch concurrently, so
+    # the order in which paths arrive is not fixed.
+    routes: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -48,7 +57,9 @@ class HttpReceiver:
                         Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                     )
                     status, headers, answer = (
-                        receiver.script.popleft() if receiver.script else receiver.default
+                        receiver.routes.get(self.path)
+                        or (receiver.script.popleft() if receiver.script else None)
+                        or receiver.default
                     )
                 self.send_response(status)
                 for key, value in headers.items():
@@ -61,7 +72,7 @@ class HttpReceiver:
                 pass
 
         ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

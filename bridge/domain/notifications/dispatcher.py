@@ -13,12 +13,13 @@ import logging
 import smtplib
 import time
 import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bridge.domain.fhir_messages import Acknowledgement, OrganisationRef, PatientRef
@@ -31,7 +32,11 @@ from bridge.domain.notifications.models import (
     Notification,
     NotificationStatus,
 )
-from bridge.domain.notifications.services import apply_acknowledgement, report_outcome
+from bridge.domain.notifications.services import (
+    apply_acknowledgement,
+    report_outcome,
+    report_status,
+)
 from bridge.domain.notifications.transport import HttpResponse, Transport, TransportError
 from bridge.domain.patients.models import Patient
 from bridge.domain.registry.models import Organisation
@@ -50,6 +55,7 @@ class DispatchSettings:
     mail_from: str = "bridge@localhost"
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     lease: timedelta = timedelta(minutes=5)
+    workers: int = 8  # messages on the wire at once (one HTTP connection each, kept alive)
 
     def absolute(self, link: str) -> str:
         if link.startswith(("http://", "https://")):
@@ -106,33 +112,81 @@ def dispatch_once(
     settings: DispatchSettings | None = None,
     transport: Transport | None = None,
 ) -> DispatchSummary:
-    """Claim up to ``batch_size`` due notifications, deliver them, record each outcome.
+    """Claim up to ``batch_size`` due notifications, deliver them, record the outcomes.
 
     ``session`` must be the dispatcher's own: it is committed after the claim and after each
-    outcome, and no transaction is open while a message is on the wire.
+    group of outcomes, and no transaction is open while a message is on the wire. Messages go
+    out ``settings.workers`` at a time; whatever has come back is recorded (one transaction)
+    while the rest are still being sent, so a crash re-sends only what was in flight or not yet
+    recorded.
     """
     settings = settings or DispatchSettings()
     own_transport = transport is None
-    transport = transport or Transport()
+    transport = transport or Transport(http_connections=settings.workers)
     summary = DispatchSummary()
     try:
         jobs = _claim(session, now, batch_size, settings)
         session.commit()
         summary.claimed = len(jobs)
-        # Stop before the lease runs out, so that another dispatcher never re-claims a row this
-        # one is still about to send.
-        deadline = time.monotonic() + settings.lease.total_seconds() * 0.8
-        for job in jobs:
-            if time.monotonic() > deadline:
-                summary.skipped += 1
-                continue
-            outcome = _deliver(job, transport, now)
-            _record(session, job, outcome, now, settings.policy, summary)
-            session.commit()
+        if jobs:
+            _send_and_record(session, jobs, transport, now, settings, summary)
     finally:
         if own_transport:
             transport.close()
     return summary
+
+
+def _send_and_record(
+    session: Session,
+    jobs: list[_Job],
+    transport: Transport,
+    now: datetime,
+    settings: DispatchSettings,
+    summary: DispatchSummary,
+) -> None:
+    # Stop before the lease runs out, so that another dispatcher never re-claims a row this
+    # one is still about to send.
+    deadline = time.monotonic() + settings.lease.total_seconds() * 0.8
+
+    def send(job: _Job) -> _Outcome | None:
+        if time.monotonic() > deadline:
+            return None
+        return _deliver(job, transport, now)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(settings.workers, len(jobs))))
+    try:
+        pending = {pool.submit(send, job): job for job in jobs}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            results, crash = [], None
+            for future in done:
+                job = pending.pop(future)
+                exc = future.exception()
+                if exc is not None:
+                    # Not an Exception (_deliver handles those): the process is going down.
+                    crash = crash or exc
+                    continue
+                outcome = future.result()
+                if outcome is None:
+                    summary.skipped += 1
+                else:
+                    results.append((job, outcome))
+            if crash is not None:
+                # Going down (an interrupt, a simulated crash): send nothing more, but record
+                # what is already on the wire, so that only an outright kill re-sends it.
+                for future in [f for f in pending if f.cancel()]:
+                    del pending[future]
+                for future in wait(pending).done:
+                    job = pending.pop(future)
+                    if future.exception() is None and (outcome := future.result()) is not None:
+                        results.append((job, outcome))
+            if results:
+                _record_many(session, results, now, settings.policy, summary)
+                session.commit()
+            if crash is not None:
+                raise crash
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --- claiming ---------------------------------------------------------------------------------
@@ -333,26 +387,83 @@ def _header(headers: dict[str, str], name: str) -> str | None:
 # --- recording --------------------------------------------------------------------------------
 
 
-def _record(
+def _record_many(
     session: Session,
-    job: _Job,
+    results: list[tuple[_Job, _Outcome]],
+    now: datetime,
+    policy: RetryPolicy,
+    summary: DispatchSummary,
+) -> None:
+    """Record a group of outcomes in the caller's transaction, each guarded by its claim token.
+
+    A row whose token no longer matches (acknowledged or re-claimed meanwhile) keeps its state.
+    Plain deliveries, nearly all of them, are one UPDATE; the rest go row by row.
+    """
+    # Lock the rows this dispatcher still holds, in id order so that two transactions never
+    # wait on each other's rows in opposite orders.
+    held = {
+        row.id: row
+        for row in session.execute(
+            select(Notification.id, Notification.source_type, Notification.source_id)
+            .where(
+                tuple_(Notification.id, Notification.claim_token).in_(
+                    [(job.id, job.token) for job, _ in results]
+                ),
+                Notification.status == S.SENDING,
+            )
+            .order_by(Notification.id)
+            .with_for_update()
+        )
+    }
+    summary.stale += len(results) - len(held)
+    plain = [
+        job.id
+        for job, outcome in results
+        if job.id in held
+        and outcome.status == S.DELIVERED
+        and outcome.ack is None
+        and outcome.disable_endpoint is None
+    ]
+    if plain:
+        session.execute(
+            update(Notification)
+            .where(Notification.id.in_(plain))
+            .values(
+                status=S.DELIVERED,
+                next_attempt_at=None,
+                last_error=None,
+                sent_at=func.coalesce(Notification.sent_at, now),
+                lease_expires_at=None,
+                claim_token=None,
+            )
+            .execution_options(synchronize_session="fetch")
+        )
+        summary.delivered += len(plain)
+        for id_ in plain:
+            row = held[id_]
+            report_status(session, row.source_type, row.source_id, S.DELIVERED, now)
+    done = set(plain)
+    rest = [(job, outcome) for job, outcome in results if job.id in held and job.id not in done]
+    if rest:
+        rows = {
+            n.id: n
+            for n in session.scalars(
+                select(Notification).where(Notification.id.in_([job.id for job, _ in rest]))
+            )
+        }
+        for job, outcome in sorted(rest, key=lambda r: r[0].id):
+            _apply(session, rows[job.id], outcome, now, policy, summary)
+
+
+def _apply(
+    session: Session,
+    n: Notification,
     outcome: _Outcome,
     now: datetime,
     policy: RetryPolicy,
     summary: DispatchSummary,
 ) -> None:
-    n = session.scalar(
-        select(Notification)
-        .where(
-            Notification.id == job.id,
-            Notification.claim_token == job.token,
-            Notification.status == S.SENDING,
-        )
-        .with_for_update()
-    )
-    if n is None:
-        summary.stale += 1
-        return
+    """One outcome on a row this dispatcher still holds (already locked by the caller)."""
     n.lease_expires_at, n.claim_token = None, None
     if outcome.status == S.DELIVERED:
         n.status, n.next_attempt_at, n.last_error = S.DELIVERED, None, None

@@ -60,9 +60,20 @@ def register_ack_handler(source_type: str, fn: StatusHandler) -> None:
 
 def report_outcome(session: Session, n: Notification, at: datetime) -> None:
     """Tell the source's handler about ``n``'s new status (no-op without one)."""
-    handler = _handlers.get(n.source_type or "")
-    if handler is not None and n.source_id is not None and n.status in REPORTED:
-        handler(session, n.source_id, n.status, at)
+    report_status(session, n.source_type, n.source_id, n.status, at)
+
+
+def report_status(
+    session: Session,
+    source_type: str | None,
+    source_id: int | None,
+    status: NotificationStatus,
+    at: datetime,
+) -> None:
+    """``report_outcome`` for a row not loaded as an object (the dispatcher's set-based path)."""
+    handler = _handlers.get(source_type or "")
+    if handler is not None and source_id is not None and status in REPORTED:
+        handler(session, source_id, status, at)
 
 
 # The best status a source has reached over all its rows: acknowledged beats delivered, etc.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 import requests
+from requests.adapters import HTTPAdapter
 
 
 class TransportError(Exception):
@@ -31,13 +33,35 @@ class SmtpSettings:
     timeout: float = 10.0
 
 
-class Transport:
-    """Sends over HTTP and SMTP with a timeout per attempt. One per dispatcher (not shared)."""
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """Receivers must not be able to set state that travels with later messages."""
 
-    def __init__(self, *, http_timeout: float = 10.0, smtp: SmtpSettings | None = None) -> None:
+    def set_ok(self, cookie, request) -> bool:
+        return False
+
+
+class Transport:
+    """Sends over HTTP and SMTP with a timeout per attempt. One per dispatcher.
+
+    Safe to call from the dispatcher's sending threads: the HTTP connection pool (keep-alive,
+    up to ``http_connections`` per host) is thread-safe, and cookies are refused so the shared
+    session holds no per-request state.
+    """
+
+    def __init__(
+        self,
+        *,
+        http_timeout: float = 10.0,
+        smtp: SmtpSettings | None = None,
+        http_connections: int = 16,
+    ) -> None:
         self.http_timeout = http_timeout
         self.smtp = smtp or SmtpSettings()
         self._http = requests.Session()
+        self._http.cookies.set_policy(_NoCookies())
+        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=http_connections)
+        self._http.mount("http://", adapter)
+        self._http.mount("https://", adapter)
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpResponse:
         """POST ``body``; any HTTP answer is returned, no answer raises TransportError."""
