@@ -38,12 +38,18 @@ def seed_reference_command() -> None:
 @with_appcontext
 def seed_demo_command(patients: int) -> None:
     """Load the demo data set and print a fresh API token for each demo role."""
-    from bridge.domain.seeding import seed_demo
+    from bridge.domain.base import utcnow
+    from bridge.domain.gaps.engine import run_gap_scan
+    from bridge.domain.seeding import DEMO_PASSWORD, seed_demo
+    from bridge.jobs.runner import execute_job
 
     result = seed_demo(db.session, patients=patients)
     db.session.commit()
-    click.echo(f"Demo data ready: {result.patients} patients.")
-    from bridge.domain.seeding import DEMO_PASSWORD
+    # One scan now, so the nurse's worklist is filled before the scheduler's first run.
+    scan = execute_job(db.session, "gap_scan", run_gap_scan, utcnow())
+    db.session.commit()
+    opened = sum(counts["opened"] for counts in scan.summary.values())
+    click.echo(f"Demo data ready: {result.patients} patients, {opened} gaps found by a first scan.")
 
     click.echo(
         f"Web login (http://127.0.0.1:5000/login): nurse.anna@bridge.demo, nurse.bo@bridge.demo, "
