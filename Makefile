@@ -45,4 +45,4 @@ bench: $(STAMP)
 ## A longer property-based run of every API operation (200 examples per operation and role)
 fuzz: $(STAMP)
 	scripts/ensure-test-services
-	BRIDGE_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/fuzz -q
+	BRIDGE_FUZZ_EXAMPLES=200 BRIDGE_FUZZ_RANDOM=1 $(BIN)/python -m pytest tests/fuzz -q
