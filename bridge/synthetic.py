@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from bridge.domain.gaps.models import SomaticScreening
-from bridge.domain.identifiers import parse_cpr
+from bridge.domain.identifiers import is_psychosis, parse_cpr
 from bridge.domain.patients.models import Diagnosis, Enrollment, Patient
 from bridge.domain.registry.models import (
     BridgeNurse,
@@ -367,7 +367,7 @@ def _patients(session: Session, world: SyntheticWorld, n: int) -> None:
                 "created_at": world.now,
             }
         )
-        if code.startswith("F2") and rng.random() < 0.95:
+        if is_psychosis(code) and rng.random() < 0.95:
             screenings.append(
                 {
                     "patient_id": patient_id,

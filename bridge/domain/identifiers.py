@@ -116,6 +116,10 @@ def is_psychiatric(icd10: str) -> bool:
     return icd10.startswith("F")
 
 
+# Schizophrenia, schizotypal and delusional disorders: F20-F29.
+PSYCHOSIS_PREFIX = "F2"
+
+
 def is_psychosis(icd10: str) -> bool:
-    """Schizophrenia, schizotypal and delusional disorders: F20-F29."""
-    return icd10.startswith("F2")
+    """Whether a (normalised) ICD-10 code is in F20-F29."""
+    return icd10.startswith(PSYCHOSIS_PREFIX)

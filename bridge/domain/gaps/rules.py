@@ -18,6 +18,7 @@ from bridge.domain.care.queries import dual_admissions_select, readmissions_sele
 from bridge.domain.care.rules import HOME_DESTINATIONS
 from bridge.domain.gaps.engine import ScanContext, detected_row, gap_rule
 from bridge.domain.gaps.models import SomaticScreening
+from bridge.domain.identifiers import PSYCHOSIS_PREFIX
 from bridge.domain.meetings.models import (
     ActionItem,
     ActionItemStatus,
@@ -127,7 +128,9 @@ def somatic_screening_overdue(ctx: ScanContext) -> Select:
     """An enrolled patient with a psychosis diagnosis (ICD-10 F20-F29) and no somatic screening
     recorded in the last 12 months (configurable): somatic case finding is for life."""
     since = (ctx.now - timedelta(days=round(30.44 * ctx.config.screening_months))).date()
-    psychosis = exists().where(Diagnosis.patient_id == Patient.id, Diagnosis.code.like("F2%"))
+    psychosis = exists().where(
+        Diagnosis.patient_id == Patient.id, Diagnosis.code.like(PSYCHOSIS_PREFIX + "%")
+    )
     screened = exists().where(
         SomaticScreening.patient_id == Patient.id, SomaticScreening.screened_on >= since
     )

@@ -47,7 +47,8 @@ from bridge.domain.notifications.models import NotificationStatus
 from bridge.domain.pagination import Page, SortKey, _encode, paginate
 from bridge.domain.patients.models import Consent, Enrollment, Patient, Relative
 from bridge.domain.patients.services import read_patient_scoped
-from bridge.domain.registry.models import Organisation, OrganisationKind, Role
+from bridge.domain.registry.models import Organisation, Role
+from bridge.domain.registry.services import municipality_by_code
 
 # Regional agreements: a meeting requested at discharge is held within 5 working days.
 DEFAULT_HOLD_WITHIN_WORKING_DAYS = 5
@@ -904,13 +905,10 @@ class SummaryPage:
 def _municipality_of(session: Session, p: Principal, code: str) -> Organisation:
     if not p.has(Role.MUNICIPALITY):
         raise Forbidden("only a municipality reads its meeting summaries")
-    normalised = code.zfill(4) if code.isdigit() else code
-    muni = session.scalar(
-        select(Organisation).where(
-            Organisation.municipality_code == normalised,
-            Organisation.kind == OrganisationKind.MUNICIPALITY,
-        )
-    )
+    try:
+        muni = municipality_by_code(session, code)
+    except NotFound:
+        muni = None
     if muni is None or muni.id != p.municipality_id:
         raise _not_found(session, p, "meeting_summary", code, "municipality")
     return muni
