@@ -36,21 +36,30 @@ class Principal:
             raise Forbidden("your role may not do this")
 
 
+def municipality_of(
+    org_id: int, kind: str, parent_id: int | None, parent_kind: str | None
+) -> int | None:
+    """The municipality an organisation is, or belongs to (its parent), if any."""
+    if kind == OrganisationKind.MUNICIPALITY:
+        return org_id
+    if parent_kind == OrganisationKind.MUNICIPALITY:
+        return parent_id
+    return None
+
+
 def load_principal(session: Session, staff: Staff) -> Principal:
     """Build the principal for an active staff member (one query for the organisation)."""
     org = session.get(Organisation, staff.organisation_id)
-    municipality_id = None
-    if org is not None and org.kind == OrganisationKind.MUNICIPALITY:
-        municipality_id = org.id
-    elif org is not None and org.parent_id is not None:
-        parent = session.get(Organisation, org.parent_id)
-        if parent is not None and parent.kind == OrganisationKind.MUNICIPALITY:
-            municipality_id = parent.id
+    parent = session.get(Organisation, org.parent_id) if org and org.parent_id else None
     return Principal(
         staff_id=staff.id,
         organisation_id=staff.organisation_id,
         roles=frozenset(staff.roles),
-        municipality_id=municipality_id,
+        municipality_id=municipality_of(
+            org.id, org.kind, parent.id if parent else None, parent.kind if parent else None
+        )
+        if org
+        else None,
     )
 
 

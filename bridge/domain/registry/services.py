@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from bridge.domain.access import Principal
+from bridge.domain.access import Principal, municipality_of
 from bridge.domain.base import utcnow
 from bridge.domain.errors import Conflict, NotFound, RuleViolation
 from bridge.domain.identifiers import (
@@ -292,16 +292,11 @@ def authenticate_token(session: Session, secret: str, now: datetime) -> Principa
     if revoked_at is not None or not active or (expires_at is not None and expires_at <= now):
         return None
     roles = session.scalars(_ROLES_QUERY, {"staff_id": staff_id}).all()
-    municipality_id = None
-    if kind == OrganisationKind.MUNICIPALITY:
-        municipality_id = org_id
-    elif parent_kind == OrganisationKind.MUNICIPALITY:
-        municipality_id = parent_id
     return Principal(
         staff_id=staff_id,
         organisation_id=org_id,
         roles=frozenset(r.value for r in roles),
-        municipality_id=municipality_id,
+        municipality_id=municipality_of(org_id, kind, parent_id, parent_kind),
     )
 
 
