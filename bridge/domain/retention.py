@@ -14,6 +14,7 @@ from bridge.domain.audit import AuditEvent
 from bridge.domain.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from bridge.domain.idempotency import IdempotencyRecord
 from bridge.domain.jobruns import JobRun
+from bridge.domain.notifications.models import Notification
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class RetentionPolicy:
     # The audit log is the patient's record of who looked; keep it long (configurable).
     audit_days: int = 365 * 5
     job_run_days: int = 90
+    notification_days: int = 365
     batch_size: int = 5000
     max_batches: int = 20
 
@@ -30,12 +32,9 @@ _TARGETS: list[tuple[str, Any, Any, str | timedelta]] = [
     ("audit_event", AuditEvent, AuditEvent.occurred_at, "audit_days"),
     ("idempotency_record", IdempotencyRecord, IdempotencyRecord.created_at, IDEMPOTENCY_RETENTION),
     ("job_run", JobRun, JobRun.started_at, "job_run_days"),
+    # Long past any retry or acknowledgement window; the distribution keeps the receipt.
+    ("notification", Notification, Notification.created_at, "notification_days"),
 ]
-
-
-def register_retention(name: str, model: Any, column: Any, period: str | timedelta) -> None:
-    """Let another area's table be purged too (e.g. delivered notifications)."""
-    _TARGETS.append((name, model, column, period))
 
 
 def purge_expired(

@@ -55,3 +55,33 @@ def test_purge_stops_after_max_batches(session):
         )
         == 4
     )
+
+
+def test_old_notifications_are_purged_recent_ones_kept(session, make_org, make_patient):
+    from bridge.domain.notifications import enqueue_notification
+    from bridge.domain.notifications.models import Notification
+    from bridge.domain.registry.models import OrganisationKind
+
+    gp = make_org(OrganisationKind.GP_PRACTICE)
+    patient = make_patient(gp=gp)
+    old, new = (
+        enqueue_notification(
+            session,
+            recipient_organisation_id=gp.id,
+            kind="minutes_final",
+            patient_id=patient.id,
+            payload={"ref": {}},
+            source_type=None,
+            source_id=None,
+            idempotency_key=key,
+        )[0]
+        for key in ("retention-old", "retention-new")
+    )
+    old.created_at = NOW - timedelta(days=400)
+    new.created_at = NOW - timedelta(days=30)
+    session.commit()
+    assert purge_expired(session, NOW, RetentionPolicy(notification_days=365))["notification"] == 1
+    left = session.scalars(
+        select(Notification.idempotency_key).where(Notification.patient_id == patient.id)
+    ).all()
+    assert all(k.startswith("retention-new") for k in left) and left
