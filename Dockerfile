@@ -8,4 +8,4 @@ COPY migrations ./migrations
 RUN pip install --no-cache-dir -e . && useradd --system --uid 10001 bridge
 USER bridge
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "bridge.wsgi:app"]
+CMD ["gunicorn", "-c", "python:bridge.gunicorn_conf", "bridge.wsgi:app"]

@@ -221,19 +221,15 @@ def measure_load(url: str, tokens, ids, seconds: int, connections: int) -> dict[
         return {}
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    # The production settings (bridge/gunicorn_conf.py), only bound to a free loopback port.
+    env["BIND"] = f"127.0.0.1:{port}"
     server = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--worker-class",
-            "gthread",
+            "-c",
+            "python:bridge.gunicorn_conf",
             "--log-level",
             "warning",
             "bridge.wsgi:app",
