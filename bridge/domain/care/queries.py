@@ -5,9 +5,22 @@ Each is one SELECT over the whole table (optionally narrowed to one patient), re
 
 from __future__ import annotations
 
+from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from bridge.domain.care.models import Admission, Destination
@@ -34,7 +47,7 @@ def _overlap(a, b) -> ColumnElement[bool]:
     )
 
 
-def dual_admissions_select(patient_id: int | None = None) -> Select:
+def dual_admissions_select(patient_id: int | BindParameter | None = None) -> Select:
     """The SELECT of (patient_id, psychiatric id, somatic id) for overlapping stays."""
     psych, som = aliased(Admission), aliased(Admission)
     stmt = (
@@ -61,7 +74,9 @@ def _within_days(dialect: str, later, earlier, days: int) -> ColumnElement[bool]
     return func.julianday(later) <= func.julianday(earlier) + days
 
 
-def readmissions_select(dialect: str, days: int = 30, patient_id: int | None = None) -> Select:
+def readmissions_select(
+    dialect: str, days: int = 30, patient_id: int | BindParameter | None = None
+) -> Select:
     """The SELECT of (patient_id, discharged stay id, readmission id); see readmissions_within."""
     if days < 1:
         raise ValueError("days must be >= 1")
@@ -91,3 +106,32 @@ def readmissions_within(
     """
     stmt = readmissions_select(session.get_bind().dialect.name, days, patient_id)
     return [Readmission(*row) for row in session.execute(stmt)]
+
+
+class AdmissionFlags(NamedTuple):
+    dual_admission: frozenset[int]
+    readmission: frozenset[int]
+
+
+@cache
+def _patient_flags_select(dialect: str, days: int) -> CompoundSelect:
+    # Built once per dialect: composing the two self-joins costs more than running them, and
+    # every read of a stay needs them. One round trip: (flag, admission id) rows.
+    patient = bindparam("patient_id")
+    dual = dual_admissions_select(patient).order_by(None)
+    readmitted = readmissions_select(dialect, days, patient).order_by(None)
+    psychiatric, somatic = dual.selected_columns[1], dual.selected_columns[2]
+    return union_all(
+        dual.with_only_columns(literal("dual"), psychiatric),
+        dual.with_only_columns(literal("dual"), somatic),
+        readmitted.with_only_columns(literal("readmission"), readmitted.selected_columns[2]),
+    )
+
+
+def patient_admission_flags(session: Session, patient_id: int, days: int) -> AdmissionFlags:
+    """Which of the patient's stays are dual admissions, and which are readmissions."""
+    stmt = _patient_flags_select(session.get_bind().dialect.name, days)
+    flagged: dict[str, set[int]] = {"dual": set(), "readmission": set()}
+    for flag, admission_id in session.execute(stmt, {"patient_id": patient_id}):
+        flagged[flag].add(admission_id)
+    return AdmissionFlags(frozenset(flagged["dual"]), frozenset(flagged["readmission"]))

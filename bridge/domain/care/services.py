@@ -28,7 +28,7 @@ from bridge.domain.care.models import (
     StatutoryPlan,
     StatutoryPlanParticipant,
 )
-from bridge.domain.care.queries import dual_admissions, readmissions_within
+from bridge.domain.care.queries import patient_admission_flags
 from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from bridge.domain.pagination import Page, SortKey, paginate
 from bridge.domain.patients.models import CareTeamMember, CareTeamRole, Enrollment, Patient
@@ -62,14 +62,11 @@ def _department(session: Session, department_id: int) -> Organisation:
 
 
 def _mark_flags(session: Session, patient_id: int, admissions: list[Admission]) -> None:
-    """Set the dual-admission and readmission flags (two queries, whatever the history)."""
-    dual = {i for row in dual_admissions(session, patient_id) for i in row[1:]}
-    readmitted = {
-        row.readmission_id for row in readmissions_within(session, READMISSION_DAYS, patient_id)
-    }
+    """Set the dual-admission and readmission flags (one query, whatever the history)."""
+    flags = patient_admission_flags(session, patient_id, READMISSION_DAYS)
     for admission in admissions:
-        admission.dual_admission = admission.id in dual
-        admission.readmission = admission.id in readmitted
+        admission.dual_admission = admission.id in flags.dual_admission
+        admission.readmission = admission.id in flags.readmission
 
 
 # --- admissions ---------------------------------------------------------------------------------
