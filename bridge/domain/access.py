@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true, union
+from sqlalchemy import ColumnElement, Select, bindparam, exists, false, or_, select, true, union
 from sqlalchemy.orm import Session, aliased
 
 from bridge.domain.errors import Forbidden, NotFound
@@ -72,6 +73,8 @@ _extra_rules: dict[str, VisibilityRule] = {}
 def register_visibility(role: str, rule: VisibilityRule) -> None:
     """Let ``role`` see the patients ``rule`` selects (used by areas built on the registry)."""
     _extra_rules[role] = rule
+    patient_visible.cache_clear()
+    _visible_patient_select.cache_clear()
 
 
 # Built once: aliasing a mapped class is costly enough to show up in every request's profile.
@@ -97,6 +100,9 @@ def _nurse_rule(p: Principal) -> ColumnElement[bool]:
     return Patient.id.in_(union(hers, enrolled_by_her, registered_unenrolled))
 
 
+# Kept per caller: a worker serves the same callers over and over, and building the condition
+# costs more than evaluating it. SQL expressions are immutable, so sharing one is safe.
+@lru_cache(maxsize=2048)
 def patient_visible(p: Principal) -> ColumnElement[bool]:
     """The condition on ``Patient`` that selects exactly the patients ``p`` may see."""
     if p.has(Role.ADMIN):
@@ -116,10 +122,15 @@ def patient_visible(p: Principal) -> ColumnElement[bool]:
 
 def get_visible_patient(session: Session, p: Principal, patient_id: int) -> Patient:
     """The patient, or NotFound when it does not exist or the caller may not see it."""
-    patient = session.scalar(select(Patient).where(Patient.id == patient_id, patient_visible(p)))
+    patient = session.scalar(_visible_patient_select(p), {"patient_id": patient_id})
     if patient is None:
         raise NotFound("no such patient")
     return patient
+
+
+@lru_cache(maxsize=2048)
+def _visible_patient_select(p: Principal) -> Select:
+    return select(Patient).where(Patient.id == bindparam("patient_id"), patient_visible(p))
 
 
 def is_enrolled_nurse(session: Session, p: Principal, patient_id: int) -> bool:
