@@ -68,20 +68,8 @@ def work(url: str) -> None:
     from bridge.domain.notifications.transport import Transport
     from bridge.extensions import db
 
-    # An outcome lost in a crash only means one more delivery, which receivers dedupe on
-    # webhook-id; so the dispatcher need not wait for the WAL flush on each outcome's commit.
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            # BRIDGE_BENCH_SYNC_COMMIT=1 measures with the product's default (on) instead.
-            "SQLALCHEMY_ENGINE_OPTIONS": {
-                "connect_args": {
-                    "options": "-c synchronous_commit="
-                    + ("on" if os.environ.get("BRIDGE_BENCH_SYNC_COMMIT") == "1" else "off")
-                }
-            },
-        }
-    )
+    # The product's settings (synchronous_commit on): what a deployment would see.
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     delivered, empty = 0, 0
     # One transport for the whole run, as a long-running dispatcher keeps its connections.
     transport = Transport(http_connections=DispatchSettings().workers)

@@ -384,7 +384,13 @@ def _dispatch(app, url, tokens, ids):
     return measure_dispatch(app, url, tokens, ids)
 
 
-EXTRA_MEASUREMENTS.append(_dispatch)
+def _plans(app, url, tokens, ids):
+    from bench.plans import measure_plans
+
+    return measure_plans(app, url, tokens, ids)
+
+
+EXTRA_MEASUREMENTS.extend([_plans, _dispatch])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,107 @@
+"""Which big tables the hot paths read without an index: EXPLAIN of every statement they run.
+
+Each endpoint of bench/run.py is called once, the gap scan and a dispatcher claim run once, and
+every statement they sent is explained (without running it again) on the benchmark database.
+A sequential scan of a table with more than BIG_TABLE_ROWS rows is reported by name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import event
+
+BIG_TABLE_ROWS = 10_000
+
+
+@contextmanager
+def capturing(engine) -> Iterator[list[tuple[str, object]]]:
+    """The (statement, parameters) of every single execution on ``engine`` meanwhile."""
+    sent: list[tuple[str, object]] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if not executemany:  # batched audit inserts: writes, not reads
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def _relations_scanned_sequentially(plan: dict) -> Iterator[str]:
+    if plan.get("Node Type") == "Seq Scan":
+        yield plan["Relation Name"]
+    for child in plan.get("Plans", []):
+        yield from _relations_scanned_sequentially(child)
+
+
+def big_tables(connection) -> set[str]:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND reltuples > %s "
+            "AND relnamespace = 'public'::regnamespace",
+            (BIG_TABLE_ROWS,),
+        )
+        return {name for (name,) in cur.fetchall()}
+
+
+def sequential_scans(connection, statements: list[tuple[str, object]], big: set[str]) -> set[str]:
+    """The big tables that the plans of ``statements`` read from end to end."""
+    found: set[str] = set()
+    with connection.cursor() as cur:
+        for statement, parameters in statements:
+            sql = cur.mogrify(statement, parameters).decode()
+            if not sql.lstrip().upper().startswith(("SELECT", "WITH", "INSERT", "UPDATE")):
+                continue
+            cur.execute("EXPLAIN (FORMAT JSON) " + sql)
+            plan = cur.fetchone()[0]
+            plan = plan if isinstance(plan, list) else json.loads(plan)
+            found |= set(_relations_scanned_sequentially(plan[0]["Plan"])) & big
+    connection.rollback()
+    return found
+
+
+def measure_plans(app, url, tokens, ids) -> tuple[str, list[str]]:
+    """A table: each hot path, its statements, and the big tables it scans sequentially."""
+    from bench.run import ENDPOINTS
+    from bridge.domain.gaps.engine import run_gap_scan
+    from bridge.domain.notifications.dispatcher import dispatch_once
+    from bridge.extensions import db
+
+    client = app.test_client()
+    paths: list[tuple[str, list[tuple[str, object]]]] = []
+    with app.app_context():
+        for ep in ENDPOINTS:
+            headers = {"Authorization": f"Bearer {tokens[ep.role]}"}
+            with capturing(db.engine) as sent:
+                client.get(ep.path(ids), headers=headers)
+            paths.append((ep.name, sent))
+        with capturing(db.engine) as sent:
+            run_gap_scan(db.session, datetime.now(UTC))
+        db.session.rollback()
+        paths.append(("gap scan (all rules)", sent))
+        # Nothing is due in 2000: only the claim runs, which is the dispatcher's hot query.
+        with capturing(db.engine) as sent:
+            dispatch_once(db.session, datetime(2000, 1, 1, tzinfo=UTC), batch_size=100)
+        db.session.rollback()
+        paths.append(("dispatcher claim", sent))
+        connection = db.engine.raw_connection()
+        try:
+            big = big_tables(connection)
+            rows = [
+                f"Tables with more than {BIG_TABLE_ROWS:,} rows: {', '.join(sorted(big))}.",
+                "",
+                "| path | statements | big tables read sequentially |",
+                "| --- | ---: | --- |",
+            ]
+            for name, sent in paths:
+                scans = sequential_scans(connection, sent, big)
+                rows.append(f"| {name} | {len(sent)} | {', '.join(sorted(scans)) or 'none'} |")
+        finally:
+            connection.close()
+    return "Query plans (EXPLAIN)", rows
