@@ -399,6 +399,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per endpoint")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
+    parser.add_argument(
+        "--skip-load", action="store_true", help="no gunicorn/wrk runs (the test suite's smoke run)"
+    )
     args = parser.parse_args(argv)
     runs: dict[int, dict] = {}
     for n in (int(s) for s in args.sizes.split(",")):
@@ -409,7 +412,9 @@ def main(argv: list[str] | None = None) -> int:
         scan_seconds, scan_statements = measure_scan(app)
         print(f"[{n}] scan {scan_seconds:.2f} s, {scan_statements} statements", flush=True)
         statements = measure_statements(app, tokens, ids)
-        load = measure_load(url, tokens, ids, args.seconds, args.connections)
+        load = (
+            {} if args.skip_load else measure_load(url, tokens, ids, args.seconds, args.connections)
+        )
         extra = {}
         for measure in EXTRA_MEASUREMENTS:
             title, rows = measure(app, url, tokens, ids)
