@@ -23,10 +23,13 @@ def bench_database():
 
 def test_bench_writes_every_section(tmp_path, bench_database):
     out = tmp_path / "RESULTS.md"
+    out.write_text(f"stale numbers\n{run.NOTES_MARKER}\nwhat the numbers say\n")
 
     assert run.main(["--sizes", str(SIZE), "--skip-load", "--output", str(out)]) == 0
 
     report = out.read_text()
+    assert "stale numbers" not in report
+    assert report.endswith(f"{run.NOTES_MARKER}\nwhat the numbers say\n")
     scan_row = next(line for line in report.splitlines() if line.startswith(f"| {SIZE} |"))
     assert int(scan_row.split("|")[3]) > 0  # the scan ran statements and they were counted
     for ep in run.ENDPOINTS:
