@@ -1,7 +1,9 @@
 """A patient's course on one timeline, assembled from sources each area registers.
 
-Each source runs ONE query for one patient, so a timeline costs a fixed number of statements
-(one per source plus the access check) however long the history is.
+A source is a SELECT of one common row shape (``TIMELINE_COLUMNS``), built once at import and
+filtered by ``PATIENT_ID``, plus a function that turns each of its rows into items. The timeline
+runs every source's SELECT as ONE ``UNION ALL`` statement, so it costs the access check and one
+query, however many sources there are and however long the history is.
 """
 
 from __future__ import annotations
@@ -9,12 +11,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    CompoundSelect,
+    Date,
+    Integer,
+    Row,
+    Select,
+    String,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
 
 from bridge.domain.access import Principal
 from bridge.domain.audit import AuditAction
+from bridge.domain.base import UTCDateTime, utcnow
 from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.patients.models import Consent, Enrollment
 
@@ -32,20 +53,113 @@ class TimelineItem:
     overdue: bool = False
 
 
+# The row shape every source's SELECT has, so that all of them fit in one UNION ALL. A source
+# fills the columns it needs (by name, see timeline_select) and the rest are typed NULLs:
+#   id           the resource the items link to
+#   at           the moment of the first item
+#   second_at    a second moment: a discharge, a withdrawal, a task done, a hold-by deadline
+#   day          the first item's day, for facts kept as dates (enrollments, plans); kept apart
+#   second_day   from the timestamps because a date is placed at Copenhagen midnight in Python
+#   text         free text: a title, a department's name, a place, a message
+#   code         a stored enum value: a status, a scope, a kind
+#   number       a small integer: a version number, a boolean (cast to INTEGER by the source)
+# Every column has one type in every SELECT. PostgreSQL refuses a UNION of unrelated types (a
+# boolean with an integer, an untyped NULL with a timestamp) and SQLAlchemy converts a UNION's
+# rows by the types of its first SELECT: one type per column makes timestamps come back aware
+# and dates as dates on SQLite too. Enum columns are VARCHARs holding their values (str_enum),
+# so they fit ``code`` without a cast and arrive as those values.
+TIMELINE_COLUMNS: dict[str, TypeEngine[Any]] = {
+    "id": Integer(),
+    "at": UTCDateTime(),
+    "second_at": UTCDateTime(),
+    "day": Date(),
+    "second_day": Date(),
+    "text": String(),
+    "code": String(),
+    "number": Integer(),
+}
+
+# The one parameter of every source's SELECT.
+PATIENT_ID = bindparam("patient_id", type_=Integer)
+
+TimelineRow = Row[Any]
+RowItems = Callable[[TimelineRow, datetime], list[TimelineItem]]
 TimelineSource = Callable[[Session, int], list[TimelineItem]]
-_sources: list[TimelineSource] = []
+
+
+@dataclass(frozen=True, eq=False)
+class TimelineQuery:
+    """A source that is one SELECT of the timeline's row shape, and how a row becomes items.
+
+    ``items`` gets each row (columns by name, as in ``TIMELINE_COLUMNS``) and the time of the
+    request, for whatever is overdue.
+    """
+
+    select: Select[Any]
+    items: RowItems
+
+
+_sources: list[TimelineQuery | TimelineSource] = []
+
+
+def timeline_select(**columns: ColumnElement[Any]) -> Select[Any]:
+    """A SELECT of the timeline's row shape: the given columns by name, NULL for the rest.
+
+    Add the joins and a ``PATIENT_ID`` filter. A column whose database type differs from its
+    slot's (a boolean for ``number``) must be cast by the caller; only the Python side is
+    adjusted here.
+    """
+    unknown = columns.keys() - TIMELINE_COLUMNS.keys()
+    if unknown:
+        raise TypeError(f"not timeline columns: {sorted(unknown)}")
+
+    def column(name: str, type_: TypeEngine[Any]) -> ColumnElement[Any]:
+        given = columns.get(name)
+        return (cast(null(), type_) if given is None else type_coerce(given, type_)).label(name)
+
+    return select(*(column(name, type_) for name, type_ in TIMELINE_COLUMNS.items()))
+
+
+def register_timeline_query(query: Select[Any]) -> Callable[[RowItems], RowItems]:
+    """Add a source (as a decorator on its row-to-items function) whose rows ``query`` selects.
+
+    ``query`` is a ``timeline_select`` built once at import; it joins the timeline's UNION ALL.
+    """
+
+    def register(items: RowItems) -> RowItems:
+        if not any(isinstance(s, TimelineQuery) and s.items is items for s in _sources):
+            _sources.append(TimelineQuery(query, items))
+        return items
+
+    return register
 
 
 def register_timeline_source(fn: TimelineSource) -> TimelineSource:
-    """Add a source of timeline items (usable as a decorator); it must run one query."""
+    """Add a source that runs its own query (usable as a decorator).
+
+    For what does not fit the row shape; it costs one more statement per timeline, so prefer
+    ``register_timeline_query``.
+    """
     if fn not in _sources:
         _sources.append(fn)
     return fn
 
 
-def timeline_sources() -> tuple[TimelineSource, ...]:
+def timeline_sources() -> tuple[TimelineQuery | TimelineSource, ...]:
     """The registered sources, in registration order."""
     return tuple(_sources)
+
+
+@lru_cache(maxsize=4)
+def _union(queries: tuple[TimelineQuery, ...]) -> CompoundSelect[Any]:
+    # Built once for the registered set (a test may register another source for a while). Each
+    # row carries its source's position, so it goes to that source's items().
+    return union_all(
+        *(
+            q.select.add_columns(literal_column(str(n), Integer()).label("source"))
+            for n, q in enumerate(queries)
+        )
+    )
 
 
 def patient_timeline(session: Session, p: Principal, patient_id: int) -> list[TimelineItem]:
@@ -53,9 +167,16 @@ def patient_timeline(session: Session, p: Principal, patient_id: int) -> list[Ti
     from bridge.domain.patients.services import read_patient_scoped
 
     read_patient_scoped(session, p, patient_id, "timeline", AuditAction.READ)
+    now = utcnow()
+    queries = tuple(s for s in _sources if isinstance(s, TimelineQuery))
     items: list[TimelineItem] = []
+    if queries:
+        for row in session.execute(_union(queries), {"patient_id": patient_id}):
+            items.extend(queries[row.source].items(row, now))
     for source in _sources:
-        items.extend(source(session, patient_id))
+        if not isinstance(source, TimelineQuery):
+            items.extend(source(session, patient_id))
+    # Sorted here, not in SQL: one row can make two items at different moments.
     items.sort(key=lambda i: (i.at, i.type, i.resource_id))
     return items
 
@@ -65,58 +186,61 @@ def at_start_of_day(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=COPENHAGEN)
 
 
-@register_timeline_source
-def _enrollments(session: Session, patient_id: int) -> list[TimelineItem]:
-    items = []
-    for e in session.scalars(select(Enrollment).where(Enrollment.patient_id == patient_id)):
+_ENROLLMENTS = timeline_select(
+    id=Enrollment.id, day=Enrollment.start_date, second_day=Enrollment.end_date
+).where(Enrollment.patient_id == PATIENT_ID)
+
+
+@register_timeline_query(_ENROLLMENTS)
+def _enrollment_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
+    ended_on = row.second_day
+    items = [
+        TimelineItem(
+            "enrollment_started",
+            at_start_of_day(row.day),
+            "Forløb hos brobyggersygeplejerske startet",
+            "active" if ended_on is None else "ended",
+            "enrollment",
+            row.id,
+        )
+    ]
+    if ended_on is not None:
         items.append(
             TimelineItem(
-                "enrollment_started",
-                at_start_of_day(e.start_date),
-                "Forløb hos brobyggersygeplejerske startet",
-                "active" if e.active else "ended",
+                "enrollment_ended",
+                at_start_of_day(ended_on),
+                "Forløb afsluttet",
+                "ended",
                 "enrollment",
-                e.id,
+                row.id,
             )
         )
-        if e.end_date is not None:
-            items.append(
-                TimelineItem(
-                    "enrollment_ended",
-                    at_start_of_day(e.end_date),
-                    "Forløb afsluttet",
-                    "ended",
-                    "enrollment",
-                    e.id,
-                )
-            )
     return items
 
 
-@register_timeline_source
-def _consents(session: Session, patient_id: int) -> list[TimelineItem]:
-    items = []
-    for c in session.scalars(select(Consent).where(Consent.patient_id == patient_id)):
-        status = "active" if c.active else "withdrawn"
+_CONSENTS = timeline_select(
+    id=Consent.id, at=Consent.given_at, second_at=Consent.withdrawn_at, code=Consent.scope
+).where(Consent.patient_id == PATIENT_ID)
+
+
+@register_timeline_query(_CONSENTS)
+def _consent_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
+    withdrawn_at, scope = row.second_at, row.code
+    status = "active" if withdrawn_at is None else "withdrawn"
+    items = [
+        TimelineItem(
+            "consent_given", row.at, f"Samtykke givet ({scope})", status, "consent", row.id
+        )
+    ]
+    if withdrawn_at is not None:
         items.append(
             TimelineItem(
-                "consent_given",
-                c.given_at,
-                f"Samtykke givet ({c.scope.value})",
+                "consent_withdrawn",
+                withdrawn_at,
+                f"Samtykke trukket tilbage ({scope})",
                 status,
                 "consent",
-                c.id,
+                row.id,
             )
         )
-        if c.withdrawn_at is not None:
-            items.append(
-                TimelineItem(
-                    "consent_withdrawn",
-                    c.withdrawn_at,
-                    f"Samtykke trukket tilbage ({c.scope.value})",
-                    status,
-                    "consent",
-                    c.id,
-                )
-            )
     return items

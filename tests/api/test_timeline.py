@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 
-from bridge.domain.care.models import Admission, Destination, FollowUpStatus, FollowUpTask
+from sqlalchemy import select
+
+from bridge import create_app
+from bridge.domain.care.models import (
+    Admission,
+    Destination,
+    FollowUpStatus,
+    FollowUpTask,
+    StatutoryPlan,
+    StatutoryPlanKind,
+)
 from bridge.domain.care.models import ResponsibleKind as Kind
 from bridge.domain.gaps.models import Flag, FlagStatus
 from bridge.domain.meetings.models import (
@@ -13,8 +24,8 @@ from bridge.domain.meetings.models import (
     MinutesVersion,
     NetworkMeeting,
 )
-from bridge.domain.patients.models import Consent, ConsentScope
-from bridge.domain.registry.models import OrganisationKind, Specialty
+from bridge.domain.patients.models import Consent, ConsentScope, Enrollment, Patient
+from bridge.domain.registry.models import Organisation, OrganisationKind, Specialty, Staff
 from bridge.domain.timeline import TimelineItem, register_timeline_source, timeline_sources
 from tests.api.test_admissions import admit, discharge
 
@@ -163,17 +174,21 @@ def test_timeline_of_a_long_history_runs_a_constant_number_of_statements(
     short, long = make_patient(nurse=nurse), make_patient(nurse=nurse)
     _history(session, short, ward, nurse.id, 1)
     _history(session, long, ward, nurse.id, 60)
+    short_id, long_id = short.id, long.id  # reloaded after the commit, before counting
 
     with count_queries() as few:
-        small = nurse.get(f"/api/v1/patients/{short.id}/timeline").json
+        small = nurse.get(f"/api/v1/patients/{short_id}/timeline").json
     with count_queries() as many:
-        big = nurse.get(f"/api/v1/patients/{long.id}/timeline").json
+        big = nurse.get(f"/api/v1/patients/{long_id}/timeline").json
     # 60 x (admission, discharge, 2 due, 1 done, given, withdrawn, meeting, 2 minutes, flag) + 1
     assert len(big) == 60 * 11 + 1
     assert len(small) == 12
     assert many.count == few.count
-    # Auth, access check, audit write and one query per source: nothing grows with history.
-    assert many.count <= len(timeline_sources()) + 6, many.statements
+    # Token, roles, access check, ONE query for every source together, audit write: nothing
+    # grows with the history or with the number of sources.
+    assert sum("UNION ALL" in s for s in many.statements) == 1, many.statements
+    assert many.count == 5, many.statements
+    assert len(timeline_sources()) >= 8  # enrollments, consents and the other areas' six
 
 
 def test_other_areas_plug_sources_into_the_timeline(make_actor, make_patient):
@@ -225,3 +240,114 @@ def test_timeline_shows_meetings_minutes_and_open_flags(session, make_actor, mak
     flag = next(i for i in items if i["type"] == "flag")
     assert flag["title"] == "Egen læge har ikke kvitteret for referatet"
     assert flag["resource"] == "flag"
+
+
+def _every_kind(session, patient, ward, staff_id: int) -> None:
+    """In 2019-2020: one item of every kind a source makes, for comparing the databases."""
+    _history(session, patient, ward, staff_id, 1)  # a stay in January 2020 and what follows it
+    stay = session.scalar(select(Admission).where(Admission.patient_id == patient.id))
+    stay.acute = False
+    session.add_all(
+        [
+            Enrollment(
+                patient_id=patient.id,
+                nurse_id=staff_id,
+                start_date=date(2019, 3, 1),
+                end_date=date(2019, 9, 30),
+                reason="Tidligere forløb",
+            ),
+            StatutoryPlan(
+                admission_id=stay.id,
+                kind=StatutoryPlanKind.KOORDINATIONSPLAN,
+                agreed_on=date(2020, 1, 2),
+                patient_took_part=False,
+            ),
+            NetworkMeeting(
+                patient_id=patient.id,
+                organiser_id=staff_id,
+                status=MeetingStatus.REQUESTED,
+                requested_at=datetime(2020, 2, 1, 8, tzinfo=UTC),
+                hold_by=datetime(2020, 2, 15, tzinfo=UTC),
+                place="Rådhuset",
+            ),
+        ]
+    )
+    session.commit()
+
+
+def _in_2019_and_2020(items: list[dict]) -> list[tuple]:
+    # Ids differ between databases; the rest of each item must not.
+    return [
+        (i["type"], i["at"], i["title"], i["status"], i["resource"], i["overdue"])
+        for i in items
+        if i["at"] < "2021"
+    ]
+
+
+def _every_kind_expected(ward_name: str) -> list[tuple]:
+    return [
+        ("enrollment_started", "2019-03-01T00:00:00+01:00",
+         "Forløb hos brobyggersygeplejerske startet", "ended", "enrollment", False),
+        ("enrollment_ended", "2019-09-30T00:00:00+02:00", "Forløb afsluttet", "ended",
+         "enrollment", False),
+        ("admission", "2020-01-01T01:00:00+01:00", f"Indlagt (planlagt) på {ward_name}",
+         "discharged", "admission", False),
+        ("consent_given", "2020-01-01T01:00:00+01:00", "Samtykke givet (minutes)", "withdrawn",
+         "consent", False),
+        ("statutory_plan", "2020-01-02T00:00:00+01:00", "Plan: koordinationsplan", None,
+         "statutory_plan", False),
+        ("consent_withdrawn", "2020-01-02T01:00:00+01:00",
+         "Samtykke trukket tilbage (minutes)", "withdrawn", "consent", False),
+        ("discharge", "2020-01-03T01:00:00+01:00", f"Udskrevet fra {ward_name}", "home",
+         "admission", False),
+        ("follow_up_due", "2020-01-04T01:00:00+01:00", "Kontakt", "open", "follow_up", True),
+        ("meeting", "2020-01-05T01:00:00+01:00", "Netværksmøde afholdt", "held", "meeting",
+         False),
+        ("minutes_final", "2020-01-05T02:00:00+01:00", "Referat endeligt", "final",
+         "minutes_version", False),
+        ("minutes_amended", "2020-01-05T03:00:00+01:00", "Referat rettet (version 2)",
+         "amended", "minutes_version", False),
+        ("flag", "2020-01-06T01:00:00+01:00", "Egen læge har ikke kvitteret for referatet",
+         "open", "flag", False),
+        ("follow_up_done", "2020-01-07T01:00:00+01:00", "Læge", "done", "follow_up", False),
+        ("follow_up_due", "2020-01-08T01:00:00+01:00", "Læge", "done", "follow_up", False),
+        ("meeting", "2020-02-01T09:00:00+01:00", "Netværksmøde ønsket (Rådhuset)", "requested",
+         "meeting", True),
+    ]  # fmt: skip
+
+
+def test_every_kind_of_item_on_postgresql(session, make_actor, make_patient, make_org):
+    nurse = make_actor("nurse")
+    ward = make_org(OrganisationKind.HOSPITAL_DEPARTMENT, specialty=Specialty.PSYCHIATRY)
+    patient = make_patient(nurse=nurse)
+    _every_kind(session, patient, ward, nurse.id)
+    items = nurse.get(f"/api/v1/patients/{patient.id}/timeline").json
+    assert _in_2019_and_2020(items) == _every_kind_expected(ward.name)
+
+
+def test_every_kind_of_item_on_sqlite(tmp_path):
+    # The demo runs on SQLite: the one UNION ALL must type its columns the same way there.
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.sqlite3'}"})
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    seeded = runner.invoke(args=["seed-demo"])
+    assert seeded.exit_code == 0, seeded.output
+    token = re.search(r"^\s+nurse:nurse.anna\s+(brg_\S+)$", seeded.output, re.M).group(1)
+    nurse = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    patient_id = client.get("/api/v1/patients?limit=1", headers=nurse).json["items"][0]["id"]
+    with app.app_context():
+        from bridge.extensions import db
+
+        staff_id = db.session.scalar(select(Staff.id).where(Staff.email.startswith("nurse.anna")))
+        ward = Organisation(
+            kind=OrganisationKind.HOSPITAL_DEPARTMENT,
+            name="Afsnit T",
+            specialty=Specialty.PSYCHIATRY,
+        )
+        db.session.add(ward)
+        db.session.flush()
+        _every_kind(db.session, db.session.get(Patient, patient_id), ward, staff_id)
+        db.session.remove()
+    items = client.get(f"/api/v1/patients/{patient_id}/timeline", headers=nurse).json
+    assert _in_2019_and_2020(items) == _every_kind_expected("Afsnit T")

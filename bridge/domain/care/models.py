@@ -267,7 +267,12 @@ class FollowUpTask(Base):
 
     def overdue(self, now: datetime) -> bool:
         """Open and past its deadline."""
-        return self.status == FollowUpStatus.OPEN and self.due_at < now
+        return follow_up_is_overdue(self.status, self.due_at, now)
+
+
+def follow_up_is_overdue(status: str, due_at: datetime, now: datetime) -> bool:
+    """Open and past its deadline; for a task read as columns rather than loaded."""
+    return status == FollowUpStatus.OPEN and due_at < now
 
 
 def _hospital_sees_admitted(p) -> ColumnElement[bool]:

@@ -1,99 +1,108 @@
-"""This area's sources for the patient timeline: stays, statutory plans, follow-up tasks."""
+"""This area's sources for the patient timeline: stays, statutory plans, follow-up tasks.
+
+Each is a SELECT of the timeline's row shape (built once, run in the timeline's one UNION ALL)
+and a function that turns a row into items.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from datetime import datetime
 
-from bridge.domain.base import utcnow
-from bridge.domain.care.models import Admission, FollowUpStatus, FollowUpTask, StatutoryPlan
+from sqlalchemy import Integer, cast
+
+from bridge.domain.care.models import (
+    Admission,
+    FollowUpStatus,
+    FollowUpTask,
+    StatutoryPlan,
+    follow_up_is_overdue,
+)
 from bridge.domain.registry.models import Organisation
-from bridge.domain.timeline import TimelineItem, at_start_of_day, register_timeline_source
+from bridge.domain.timeline import (
+    PATIENT_ID,
+    TimelineItem,
+    TimelineRow,
+    at_start_of_day,
+    register_timeline_query,
+    timeline_select,
+)
 
-
-@register_timeline_source
-def admission_items(session: Session, patient_id: int) -> list[TimelineItem]:
-    """An item for each admission and each discharge (one query)."""
-    rows = session.execute(
-        select(Admission, Organisation.name)
-        .join(Organisation, Organisation.id == Admission.department_id)
-        .where(Admission.patient_id == patient_id)
+_ADMISSIONS = (
+    timeline_select(
+        id=Admission.id,
+        at=Admission.admitted_at,
+        second_at=Admission.discharged_at,
+        text=Organisation.name,
+        code=Admission.destination,
+        number=cast(Admission.acute, Integer),  # booleans do not UNION with integers
     )
-    items = []
-    for admission, department in rows:
-        kind = "akut" if admission.acute else "planlagt"
-        status = "open" if admission.open else "discharged"
+    .join(Organisation, Organisation.id == Admission.department_id)
+    .where(Admission.patient_id == PATIENT_ID)
+)
+
+
+@register_timeline_query(_ADMISSIONS)
+def admission_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
+    """An item for each admission and each discharge."""
+    discharged_at, department, destination = row.second_at, row.text, row.code
+    kind = "akut" if row.number else "planlagt"
+    status = "open" if discharged_at is None else "discharged"
+    items = [
+        TimelineItem(
+            "admission", row.at, f"Indlagt ({kind}) på {department}", status, "admission", row.id
+        )
+    ]
+    if discharged_at is not None:
         items.append(
             TimelineItem(
+                "discharge",
+                discharged_at,
+                f"Udskrevet fra {department}",
+                destination,
                 "admission",
-                admission.admitted_at,
-                f"Indlagt ({kind}) på {department}",
-                status,
-                "admission",
-                admission.id,
+                row.id,
             )
         )
-        if admission.discharged_at is not None:
-            items.append(
-                TimelineItem(
-                    "discharge",
-                    admission.discharged_at,
-                    f"Udskrevet fra {department}",
-                    admission.destination.value,
-                    "admission",
-                    admission.id,
-                )
-            )
     return items
 
 
-@register_timeline_source
-def statutory_plan_items(session: Session, patient_id: int) -> list[TimelineItem]:
-    """An item for each statutory plan, on the day it was agreed (one query)."""
-    rows = session.scalars(
-        select(StatutoryPlan)
-        .join(Admission, Admission.id == StatutoryPlan.admission_id)
-        .where(Admission.patient_id == patient_id)
-    )
+_STATUTORY_PLANS = (
+    timeline_select(id=StatutoryPlan.id, day=StatutoryPlan.agreed_on, code=StatutoryPlan.kind)
+    .join(Admission, Admission.id == StatutoryPlan.admission_id)
+    .where(Admission.patient_id == PATIENT_ID)
+)
+
+
+@register_timeline_query(_STATUTORY_PLANS)
+def statutory_plan_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
+    """An item for each statutory plan, on the day it was agreed."""
     return [
         TimelineItem(
             "statutory_plan",
-            at_start_of_day(plan.agreed_on),
-            f"Plan: {plan.kind.value}",
+            at_start_of_day(row.day),
+            f"Plan: {row.code}",
             None,
             "statutory_plan",
-            plan.id,
+            row.id,
         )
-        for plan in rows
     ]
 
 
-@register_timeline_source
-def follow_up_items(session: Session, patient_id: int) -> list[TimelineItem]:
-    """Each task when it is due, and again when it was done (one query)."""
-    now = utcnow()
-    items = []
-    for task in session.scalars(select(FollowUpTask).where(FollowUpTask.patient_id == patient_id)):
-        items.append(
-            TimelineItem(
-                "follow_up_due",
-                task.due_at,
-                task.title,
-                task.status.value,
-                "follow_up",
-                task.id,
-                task.overdue(now),
-            )
-        )
-        if task.status == FollowUpStatus.DONE and task.done_at is not None:
-            items.append(
-                TimelineItem(
-                    "follow_up_done",
-                    task.done_at,
-                    task.title,
-                    task.status.value,
-                    "follow_up",
-                    task.id,
-                )
-            )
+_FOLLOW_UPS = timeline_select(
+    id=FollowUpTask.id,
+    at=FollowUpTask.due_at,
+    second_at=FollowUpTask.done_at,
+    text=FollowUpTask.title,
+    code=FollowUpTask.status,
+).where(FollowUpTask.patient_id == PATIENT_ID)
+
+
+@register_timeline_query(_FOLLOW_UPS)
+def follow_up_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
+    """Each task when it is due, and again when it was done."""
+    due_at, done_at, title, status = row.at, row.second_at, row.text, row.code
+    overdue = follow_up_is_overdue(status, due_at, now)
+    items = [TimelineItem("follow_up_due", due_at, title, status, "follow_up", row.id, overdue)]
+    if status == FollowUpStatus.DONE and done_at is not None:
+        items.append(TimelineItem("follow_up_done", done_at, title, status, "follow_up", row.id))
     return items

@@ -1,23 +1,28 @@
-"""This area's source for the patient timeline: the patient's open gap flags."""
+"""This area's source for the patient timeline: the patient's open gap flags.
+
+A SELECT of the timeline's row shape (built once, run in the timeline's one UNION ALL) and a
+function that turns a row into an item.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from datetime import datetime
 
 from bridge.domain.gaps.models import Flag, FlagStatus
-from bridge.domain.timeline import TimelineItem, register_timeline_source
+from bridge.domain.timeline import (
+    PATIENT_ID,
+    TimelineItem,
+    TimelineRow,
+    register_timeline_query,
+    timeline_select,
+)
+
+_LIVE_FLAGS = timeline_select(
+    id=Flag.id, at=Flag.first_detected_at, text=Flag.message_da, code=Flag.status
+).where(Flag.patient_id == PATIENT_ID, Flag.status != FlagStatus.RESOLVED)
 
 
-@register_timeline_source
-def flag_items(session: Session, patient_id: int) -> list[TimelineItem]:
-    """Each live (not resolved) flag about the patient, when first detected (one query)."""
-    rows = session.execute(
-        select(Flag.id, Flag.first_detected_at, Flag.message_da, Flag.status).where(
-            Flag.patient_id == patient_id, Flag.status != FlagStatus.RESOLVED
-        )
-    )
-    return [
-        TimelineItem("flag", at, message, status.value, "flag", fid)
-        for fid, at, message, status in rows
-    ]
+@register_timeline_query(_LIVE_FLAGS)
+def flag_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
+    """Each live (not resolved) flag about the patient, when first detected."""
+    return [TimelineItem("flag", row.at, row.text, row.code, "flag", row.id)]
