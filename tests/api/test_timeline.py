@@ -184,10 +184,10 @@ def test_timeline_of_a_long_history_runs_a_constant_number_of_statements(
     assert len(big) == 60 * 11 + 1
     assert len(small) == 12
     assert many.count == few.count
-    # Token, roles, access check, ONE query for every source together, audit write: nothing
+    # Token with roles, access check, ONE query for every source together, audit write: nothing
     # grows with the history or with the number of sources.
     assert sum("UNION ALL" in s for s in many.statements) == 1, many.statements
-    assert many.count == 5, many.statements
+    assert many.count == 4, many.statements
     assert len(timeline_sources()) >= 8  # enrollments, consents and the other areas' six
 
 
