@@ -10,6 +10,13 @@ from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
+def copenhagen_iso(value: datetime | None) -> str | None:
+    """How every timestamp is written out: ISO 8601 in Copenhagen time, with its offset."""
+    if value is None:
+        return None
+    return value.astimezone(COPENHAGEN).isoformat()
+
+
 class CopenhagenDateTime(fields.AwareDateTime):
     """ISO 8601 with an offset: shown in Copenhagen time, stored in UTC, never naive."""
 
@@ -17,9 +24,7 @@ class CopenhagenDateTime(fields.AwareDateTime):
         super().__init__(format="iso", default_timezone=None, **kwargs)
 
     def _serialize(self, value: datetime | None, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.astimezone(COPENHAGEN).isoformat()
+        return copenhagen_iso(value)
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:

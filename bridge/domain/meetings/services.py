@@ -7,19 +7,32 @@ minutes through their feed (``meeting_summaries``), GPs through the notification
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, or_, select, text, update
-from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session, selectinload
 
 from bridge.domain import audit
 from bridge.domain.access import Principal, patient_visible
 from bridge.domain.audit import AuditAction
-from bridge.domain.base import utcnow
+from bridge.domain.base import UTCDateTime, utcnow
 from bridge.domain.calendar import DEFAULT_CALENDAR
 from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from bridge.domain.identifiers import mask_cpr
 from bridge.domain.meetings import lifecycle, outbox
 from bridge.domain.meetings import timeline as _timeline_sources  # noqa: F401  (registers sources)
 from bridge.domain.meetings.distribution import (
@@ -44,11 +57,11 @@ from bridge.domain.meetings.models import (
 )
 from bridge.domain.notifications import acknowledge_source, register_ack_handler
 from bridge.domain.notifications.models import NotificationStatus
-from bridge.domain.pagination import Page, SortKey, _encode, paginate
+from bridge.domain.pagination import Page, SortKey, _decode, _encode, paginate
 from bridge.domain.patients.models import Consent, Enrollment, Patient, Relative
 from bridge.domain.patients.services import read_patient_scoped
 from bridge.domain.registry.models import Organisation, Role
-from bridge.domain.registry.services import municipality_by_code
+from bridge.domain.registry.services import municipality_id_by_code
 
 # Regional agreements: a meeting requested at discharge is held within 5 working days.
 DEFAULT_HOLD_WITHIN_WORKING_DAYS = 5
@@ -673,13 +686,14 @@ def stamp_change(session: Session, version: MinutesVersion, now: datetime) -> No
     version.changed_at = now
 
 
-def _settled(session: Session):
-    if session.get_bind().dialect.name != "postgresql":
-        return and_(MinutesVersion.change_seq.is_not(None))
+def _settled(dialect: str) -> ColumnElement[bool]:
+    version = MinutesVersion.__table__
+    if dialect != "postgresql":
+        return version.c.change_seq.is_not(None)
     xmin = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
     # The reader's own writes are settled for the reader (and tests run in one transaction).
     own = literal_column("pg_current_xact_id_if_assigned()::text::bigint")
-    return or_(MinutesVersion.change_xid < xmin, MinutesVersion.change_xid == own)
+    return or_(version.c.change_xid < xmin, version.c.change_xid == own)
 
 
 # --- distribution -------------------------------------------------------------------------------
@@ -866,52 +880,195 @@ def update_action_item(
 
 # --- municipality feed --------------------------------------------------------------------------
 
-
-@dataclass
-class MeetingSummary:
-    """Final minutes as a municipality sees them."""
-
-    version: MinutesVersion
-    distribution: Distribution
-    municipality_id: int
-
-    @property
-    def id(self) -> int:
-        return self.version.id
-
-    @property
-    def meeting(self) -> NetworkMeeting:
-        return self.version.meeting
-
-    @property
-    def patient(self) -> Patient:
-        return self.version.meeting.patient
-
-    @property
-    def action_items(self) -> list[dict[str, Any]]:
-        return [
-            {"item": i, "assigned_to_you": i.responsible_organisation_id == self.municipality_id}
-            for i in self.version.action_items
-        ]
+# Every municipality's integration polls the feed, so a page is read as Core rows of the columns
+# it shows, by statements built once (per dialect and shape) with the request's values bound.
+_VERSION = MinutesVersion.__table__
+_NEWER_VERSION = _VERSION.alias("newer_version")
+_MEETING = NetworkMeeting.__table__
+_PATIENT = Patient.__table__
+_DISTRIBUTION = Distribution.__table__
+_ACTION_ITEM = ActionItem.__table__
+# A feed position is (change_xid, change_seq), both bigint: anything else is not our cursor.
+_BIGINT = range(-(2**63), 2**63)
 
 
 @dataclass
 class SummaryPage:
-    items: list[MeetingSummary]
+    """Final minutes as a municipality sees them, and where the reader got to.
+
+    Each item is a plain dict with the response's fields (id, meeting_id, patient, version_no,
+    meeting_start, ..., action_items, distribution), values as stored: timestamps, dates and
+    enums are the API's to write out.
+    """
+
+    items: list[dict[str, Any]]
     next_cursor: str | None
     has_more: bool
 
 
-def _municipality_of(session: Session, p: Principal, code: str) -> Organisation:
+def _municipality_of(session: Session, p: Principal, code: str) -> int:
+    """The id of the caller's municipality, which ``code`` must name."""
     if not p.has(Role.MUNICIPALITY):
         raise Forbidden("only a municipality reads its meeting summaries")
     try:
-        muni = municipality_by_code(session, code)
+        muni_id = municipality_id_by_code(session, code)
     except NotFound:
-        muni = None
-    if muni is None or muni.id != p.municipality_id:
+        muni_id = None
+    if muni_id is None or muni_id != p.municipality_id:
         raise _not_found(session, p, "meeting_summary", code, "municipality")
-    return muni
+    return muni_id
+
+
+def _feed_position(cursor: str) -> tuple[int, int]:
+    values = _decode(cursor, 2)
+    if not all(type(v) is int and v in _BIGINT for v in values):
+        raise RuleViolation("cursor is not valid for this list", field="cursor")
+    return values[0], values[1]
+
+
+@functools.cache
+def _summary_page_query(dialect: str, *, after: bool, since: bool) -> Select:
+    """The latest final version of each meeting of the municipality's citizens whose copy to the
+    municipality is not blocked, settled, in change order: one page and one row more.
+
+    Every copy the municipality ever got is a candidate, so the candidates are put in change
+    order first (``OFFSET 0`` keeps that subquery, and its order, whole); the checks that need
+    other rows (latest final, the citizen's municipality) then run for the first candidates
+    only, until the page is full, instead of for all of them.
+
+    The citizens' condition is the municipality's visibility rule (``patient_visible`` of a
+    municipality principal, which ``_municipality_of`` makes the caller), bound here so the
+    statement is built once.
+    """
+    version, meeting, patient, dist = _VERSION, _MEETING, _PATIENT, _DISTRIBUTION
+    municipality_id = bindparam("municipality_id")
+    candidates = (
+        select(
+            version.c.id,
+            version.c.meeting_id,
+            version.c.version_no,
+            version.c.finalised_at,
+            version.c.changed_at,
+            version.c.summary,
+            version.c.decisions,
+            version.c.amendment_reason,
+            version.c.change_xid,
+            version.c.change_seq,
+            dist.c.status.label("distribution_status"),
+            dist.c.legal_basis,
+            dist.c.delivered_at,
+            dist.c.acknowledged_at,
+        )
+        .select_from(
+            version.join(
+                dist,
+                and_(
+                    dist.c.minutes_version_id == version.c.id,
+                    dist.c.recipient_organisation_id == municipality_id,
+                ),
+            )
+        )
+        .where(
+            version.c.status == MinutesStatus.FINAL,
+            dist.c.status != DistributionStatus.BLOCKED,
+            _settled(dialect),
+        )
+    )
+    if after:
+        # (change_xid, change_seq) > the cursor's, spelt out as pagination._after does.
+        xid, seq = bindparam("after_xid"), bindparam("after_seq")
+        candidates = candidates.where(
+            or_(
+                version.c.change_xid > xid,
+                and_(version.c.change_xid == xid, version.c.change_seq > seq),
+            )
+        )
+    if since:
+        candidates = candidates.where(version.c.changed_at >= bindparam("updated_since"))
+    c = (
+        candidates.order_by(version.c.change_xid, version.c.change_seq)
+        .offset(0)
+        .subquery("candidate")
+    )
+    latest_final = (
+        select(func.max(_NEWER_VERSION.c.version_no))
+        .where(
+            _NEWER_VERSION.c.meeting_id == c.c.meeting_id,
+            _NEWER_VERSION.c.status == MinutesStatus.FINAL,
+        )
+        .scalar_subquery()
+    )
+    return (
+        select(
+            c.c.id,
+            c.c.meeting_id,
+            c.c.version_no,
+            c.c.finalised_at,
+            c.c.changed_at,
+            c.c.summary,
+            c.c.decisions,
+            c.c.amendment_reason,
+            c.c.change_xid,
+            c.c.change_seq,
+            meeting.c.scheduled_start,
+            meeting.c.scheduled_end,
+            patient.c.id.label("patient_id"),
+            patient.c.name.label("patient_name"),
+            patient.c.cpr,
+            c.c.distribution_status,
+            c.c.legal_basis,
+            c.c.delivered_at,
+            c.c.acknowledged_at,
+        )
+        .select_from(
+            c.join(meeting, meeting.c.id == c.c.meeting_id).join(
+                patient, patient.c.id == meeting.c.patient_id
+            )
+        )
+        .where(c.c.version_no == latest_final, patient.c.municipality_id == municipality_id)
+        .order_by(c.c.change_xid, c.c.change_seq)
+        .limit(bindparam("page_limit"))
+    )
+
+
+_SUMMARY_ACTION_ITEMS = (
+    select(
+        _ACTION_ITEM.c.minutes_version_id,
+        _ACTION_ITEM.c.id,
+        _ACTION_ITEM.c.description,
+        _ACTION_ITEM.c.responsible_organisation_id,
+        _ACTION_ITEM.c.person,
+        _ACTION_ITEM.c.due_date,
+        _ACTION_ITEM.c.status,
+        _ACTION_ITEM.c.done_by_id,
+        _ACTION_ITEM.c.done_at,
+    )
+    .where(_ACTION_ITEM.c.minutes_version_id.in_(bindparam("version_ids", expanding=True)))
+    .order_by(_ACTION_ITEM.c.id)
+)
+
+# Reaching the municipality is delivery. RETURNING hands back what the response shows of the
+# rows it changed; the page's own read holds the rest (read moments before, in this transaction).
+_MARK_DELIVERED = (
+    update(_DISTRIBUTION)
+    .where(
+        _DISTRIBUTION.c.minutes_version_id.in_(bindparam("version_ids", expanding=True)),
+        _DISTRIBUTION.c.recipient_organisation_id == bindparam("municipality_id"),
+        _DISTRIBUTION.c.status.in_([DistributionStatus.PENDING, DistributionStatus.SENT]),
+    )
+    .values(
+        status=DistributionStatus.DELIVERED,
+        delivered_at=bindparam("now", type_=UTCDateTime),
+        sent_at=func.coalesce(_DISTRIBUTION.c.sent_at, bindparam("now", type_=UTCDateTime)),
+    )
+    .returning(
+        _DISTRIBUTION.c.minutes_version_id,
+        _DISTRIBUTION.c.status.label("distribution_status"),
+        _DISTRIBUTION.c.legal_basis,
+        _DISTRIBUTION.c.delivered_at,
+        _DISTRIBUTION.c.acknowledged_at,
+    )
+)
 
 
 def meeting_summaries(
@@ -926,93 +1083,79 @@ def meeting_summaries(
 ) -> SummaryPage:
     """Latest final minutes of the municipality's citizens that reached it, in change order.
 
-    Fetching marks the municipality's distribution of each returned summary delivered.
+    Fetching marks the municipality's distribution of each returned summary delivered. Four
+    statements whatever the page holds: the municipality, the page, its action items, and the
+    delivery mark.
     """
-    muni = _municipality_of(session, p, code)
-    newer = aliased(MinutesVersion)
-    latest_final = (
-        select(func.max(newer.version_no))
-        .where(newer.meeting_id == MinutesVersion.meeting_id, newer.status == MinutesStatus.FINAL)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(MinutesVersion)
-        .join(MinutesVersion.meeting)
-        .join(NetworkMeeting.patient)
-        .join(
-            Distribution,
-            and_(
-                Distribution.minutes_version_id == MinutesVersion.id,
-                Distribution.recipient_organisation_id == muni.id,
-            ),
-        )
-        .where(
-            MinutesVersion.status == MinutesStatus.FINAL,
-            MinutesVersion.version_no == latest_final,
-            Distribution.status != DistributionStatus.BLOCKED,
-            Patient.municipality_id == muni.id,
-            patient_visible(p),
-            _settled(session),
-        )
-        .options(
-            contains_eager(MinutesVersion.meeting).contains_eager(NetworkMeeting.patient),
-            selectinload(MinutesVersion.action_items),
-        )
-    )
+    muni_id = _municipality_of(session, p, code)
+    params: dict[str, Any] = {"municipality_id": muni_id, "page_limit": limit + 1}
+    if cursor:
+        params["after_xid"], params["after_seq"] = _feed_position(cursor)
     if updated_since is not None:
-        stmt = stmt.where(MinutesVersion.changed_at >= updated_since)
-    page = paginate(
-        session,
-        stmt,
-        [
-            SortKey(MinutesVersion.change_xid, "change_xid"),
-            SortKey(MinutesVersion.change_seq, "change_seq"),
-        ],
-        cursor=cursor,
-        limit=limit,
+        params["updated_since"] = updated_since
+    query = _summary_page_query(
+        session.get_bind().dialect.name, after=bool(cursor), since=updated_since is not None
     )
-    ids = [v.id for v in page.items]
-    if ids:
-        when = now or utcnow()
-        session.execute(
-            update(Distribution)
-            .where(
-                Distribution.minutes_version_id.in_(ids),
-                Distribution.recipient_organisation_id == muni.id,
-                Distribution.status.in_([DistributionStatus.PENDING, DistributionStatus.SENT]),
+    rows = session.execute(query, params).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    items: dict[int, list[dict[str, Any]]] = {row.id: [] for row in rows}
+    delivered: dict[int, Any] = {}
+    if rows:
+        version_ids = list(items)
+        for i in session.execute(_SUMMARY_ACTION_ITEMS, {"version_ids": version_ids}):
+            items[i.minutes_version_id].append(
+                {
+                    "id": i.id,
+                    "description": i.description,
+                    "responsible_organisation_id": i.responsible_organisation_id,
+                    "person": i.person,
+                    "due_date": i.due_date,
+                    "status": i.status,
+                    "done_by_id": i.done_by_id,
+                    "done_at": i.done_at,
+                    "assigned_to_you": i.responsible_organisation_id == muni_id,
+                }
             )
-            .values(
-                status=DistributionStatus.DELIVERED,
-                delivered_at=when,
-                sent_at=func.coalesce(Distribution.sent_at, when),
-            )
-            .execution_options(synchronize_session=False)
+        marked = session.execute(
+            _MARK_DELIVERED,
+            {"version_ids": version_ids, "municipality_id": muni_id, "now": now or utcnow()},
         )
-    dists = {
-        d.minutes_version_id: d
-        for d in (
-            session.scalars(
-                select(Distribution)
-                .where(
-                    Distribution.minutes_version_id.in_(ids),
-                    Distribution.recipient_organisation_id == muni.id,
-                )
-                .execution_options(populate_existing=True)
-            )
-            if ids
-            else []
+        delivered = {d.minutes_version_id: d for d in marked}
+    summaries = []
+    for row in rows:
+        audit.record(session, p, AuditAction.LIST, "meeting_summary", row.id, row.patient_id)
+        dist = delivered.get(row.id, row)
+        summaries.append(
+            {
+                "id": row.id,
+                "meeting_id": row.meeting_id,
+                "patient": {
+                    "id": row.patient_id,
+                    "name": row.patient_name,
+                    "cpr_masked": mask_cpr(row.cpr),
+                },
+                "version_no": row.version_no,
+                "meeting_start": row.scheduled_start,
+                "meeting_end": row.scheduled_end,
+                "finalised_at": row.finalised_at,
+                "changed_at": row.changed_at,
+                "summary": row.summary,
+                "decisions": row.decisions,
+                "amendment_reason": row.amendment_reason,
+                "action_items": items[row.id],
+                "distribution": {
+                    "status": dist.distribution_status,
+                    "legal_basis": dist.legal_basis,
+                    "delivered_at": dist.delivered_at,
+                    "acknowledged_at": dist.acknowledged_at,
+                },
+            }
         )
-    }
-    for v in page.items:
-        audit.record(session, p, AuditAction.LIST, "meeting_summary", v.id, v.meeting.patient_id)
     # Unlike other lists, the feed always hands back where the reader got to, also on the last
     # page: a polling integration resumes from it next time.
-    resume = _encode([page.items[-1].change_xid, page.items[-1].change_seq]) if ids else cursor
-    return SummaryPage(
-        items=[MeetingSummary(v, dists[v.id], muni.id) for v in page.items],
-        next_cursor=resume,
-        has_more=page.next_cursor is not None,
-    )
+    resume = _encode([rows[-1].change_xid, rows[-1].change_seq]) if rows else cursor
+    return SummaryPage(items=summaries, next_cursor=resume, has_more=has_more)
 
 
 def acknowledge_summary(

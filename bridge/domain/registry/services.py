@@ -122,21 +122,23 @@ def list_organisations(
     return paginate(session, stmt, [SortKey(Organisation.id, "id")], cursor=cursor, limit=limit)
 
 
-def municipality_by_code(session: Session, code: str | int) -> Organisation:
-    """The municipality with this code (with or without the leading zero)."""
+# Built once: the municipality feed, polled by every municipality, starts with this lookup.
+_MUNICIPALITY_ID_QUERY = select(Organisation.__table__.c.id).where(
+    Organisation.__table__.c.kind == OrganisationKind.MUNICIPALITY,
+    Organisation.__table__.c.municipality_code == bindparam("code"),
+)
+
+
+def municipality_id_by_code(session: Session, code: str | int) -> int:
+    """The id of the municipality with this code (with or without the leading zero)."""
     try:
         normalised = normalise_municipality_code(code)
     except ValueError as exc:
         raise NotFound(str(exc)) from None
-    org = session.scalar(
-        select(Organisation).where(
-            Organisation.kind == OrganisationKind.MUNICIPALITY,
-            Organisation.municipality_code == normalised,
-        )
-    )
-    if org is None:
+    org_id = session.execute(_MUNICIPALITY_ID_QUERY, {"code": normalised}).scalar()
+    if org_id is None:
         raise NotFound("no municipality with that code")
-    return org
+    return org_id
 
 
 # --- staff ------------------------------------------------------------------------------------
