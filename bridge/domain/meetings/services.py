@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
     and_,
@@ -96,14 +97,27 @@ def _not_found(session: Session, p: Principal, resource_type: str, resource_id: 
     return NotFound(f"no such {what}")
 
 
+_MEETING_WITH_PARTICIPANTS = (
+    select(NetworkMeeting)
+    .where(NetworkMeeting.id == bindparam("meeting_id"))
+    .options(selectinload(NetworkMeeting.participants))
+)
+
+
 def _load_meeting(
-    session: Session, p: Principal, meeting_id: int, action: str = AuditAction.READ
+    session: Session,
+    p: Principal,
+    meeting_id: int,
+    action: str = AuditAction.READ,
+    *,
+    participants: bool = True,
 ) -> NetworkMeeting:
-    meeting = session.scalar(
-        select(NetworkMeeting)
-        .where(NetworkMeeting.id == meeting_id)
-        .options(selectinload(NetworkMeeting.participants))
-    )
+    """The meeting, checked for access; ``participants=False`` for reads that never show them
+    (the minutes, the distributions), which then cost a query less."""
+    if participants:
+        meeting = session.scalar(_MEETING_WITH_PARTICIPANTS, {"meeting_id": meeting_id})
+    else:
+        meeting = session.get(NetworkMeeting, meeting_id)
     if meeting is None:
         raise _not_found(session, p, "network_meeting", meeting_id, "meeting")
     _scoped(session, p, meeting.patient_id, "network_meeting", action, meeting_id)
@@ -420,7 +434,7 @@ def _action_items(session: Session, rows: list[dict[str, Any]]) -> list[ActionIt
     return items
 
 
-def _versions_query(meeting_id: int):
+def _versions_query(meeting_id: int | BindParameter) -> Select:
     return (
         select(MinutesVersion)
         .where(MinutesVersion.meeting_id == meeting_id)
@@ -460,10 +474,14 @@ def create_minutes(
     return version
 
 
+# Built once: the minutes are read far more often than written.
+_MINUTES_OLDEST_FIRST = _versions_query(bindparam("meeting_id")).order_by(MinutesVersion.version_no)
+
+
 def list_minutes(session: Session, p: Principal, meeting_id: int) -> list[MinutesVersion]:
     """Every version of a meeting's minutes, oldest first."""
-    _load_meeting(session, p, meeting_id)
-    return list(session.scalars(_versions_query(meeting_id).order_by(MinutesVersion.version_no)))
+    _load_meeting(session, p, meeting_id, participants=False)
+    return list(session.scalars(_MINUTES_OLDEST_FIRST, {"meeting_id": meeting_id}))
 
 
 def get_minutes(
@@ -474,7 +492,7 @@ def get_minutes(
     action: str = AuditAction.READ,
 ) -> MinutesVersion:
     """One version of a meeting's minutes (earlier versions stay readable)."""
-    _load_meeting(session, p, meeting_id, action)
+    _load_meeting(session, p, meeting_id, action, participants=action != AuditAction.READ)
     version = session.scalar(
         _versions_query(meeting_id).where(MinutesVersion.version_no == version_no)
     )
@@ -699,17 +717,18 @@ def _settled(dialect: str) -> ColumnElement[bool]:
 # --- distribution -------------------------------------------------------------------------------
 
 
+_DISTRIBUTIONS_OF_MEETING = (
+    select(Distribution)
+    .join(MinutesVersion, MinutesVersion.id == Distribution.minutes_version_id)
+    .where(MinutesVersion.meeting_id == bindparam("meeting_id"))
+    .order_by(MinutesVersion.version_no, Distribution.id)
+)
+
+
 def list_distributions(session: Session, p: Principal, meeting_id: int) -> list[Distribution]:
     """The distribution of every version of the meeting's minutes, per recipient."""
-    _load_meeting(session, p, meeting_id)
-    return list(
-        session.scalars(
-            select(Distribution)
-            .join(MinutesVersion, MinutesVersion.id == Distribution.minutes_version_id)
-            .where(MinutesVersion.meeting_id == meeting_id)
-            .order_by(MinutesVersion.version_no, Distribution.id)
-        )
-    )
+    _load_meeting(session, p, meeting_id, participants=False)
+    return list(session.scalars(_DISTRIBUTIONS_OF_MEETING, {"meeting_id": meeting_id}))
 
 
 def pending_outbox_distributions(
