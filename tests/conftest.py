@@ -131,3 +131,14 @@ def count_queries(session):
 
 
 pytest_plugins = ["tests.factories"]
+
+
+@pytest.fixture
+def sqlite_demo(tmp_path):
+    """A SQLite database set up as ``make demo`` does; returns (app, CLI runner, seed output)."""
+    demo = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.sqlite3'}"})
+    runner = demo.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    seeded = runner.invoke(args=["seed-demo"])
+    assert seeded.exit_code == 0, seeded.output
+    return demo, runner, seeded.output

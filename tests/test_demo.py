@@ -2,17 +2,11 @@
 
 import re
 
-from bridge import create_app
 
-
-def test_demo_seeds_sqlite_and_its_tokens_work(tmp_path):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.sqlite3'}"})
-    runner = app.test_cli_runner()
-    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    assert re.search(r"[1-9]\d* gaps found by a first scan", result.output), result.output
-    tokens = dict(re.findall(r"^\s+(\S+)\s+(brg_\S+)$", result.output, re.M))
+def test_demo_seeds_sqlite_and_its_tokens_work(sqlite_demo):
+    app, runner, output = sqlite_demo
+    assert re.search(r"[1-9]\d* gaps found by a first scan", output), output
+    tokens = dict(re.findall(r"^\s+(\S+)\s+(brg_\S+)$", output, re.M))
     assert {"admin:admin", "nurse:nurse.anna", "municipality:kk", "gp:gp.noerrebro"} <= set(tokens)
     client = app.test_client()
     nurse = client.get(

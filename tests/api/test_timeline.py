@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from bridge import create_app
 from bridge.domain.care.models import (
     Admission,
     Destination,
@@ -325,14 +324,10 @@ def test_every_kind_of_item_on_postgresql(session, make_actor, make_patient, mak
     assert _in_2019_and_2020(items) == _every_kind_expected(ward.name)
 
 
-def test_every_kind_of_item_on_sqlite(tmp_path):
+def test_every_kind_of_item_on_sqlite(sqlite_demo):
     # The demo runs on SQLite: the one UNION ALL must type its columns the same way there.
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.sqlite3'}"})
-    runner = app.test_cli_runner()
-    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
-    seeded = runner.invoke(args=["seed-demo"])
-    assert seeded.exit_code == 0, seeded.output
-    token = re.search(r"^\s+nurse:nurse.anna\s+(brg_\S+)$", seeded.output, re.M).group(1)
+    app, _, output = sqlite_demo
+    token = re.search(r"^\s+nurse:nurse.anna\s+(brg_\S+)$", output, re.M).group(1)
     nurse = {"Authorization": f"Bearer {token}"}
     client = app.test_client()
     patient_id = client.get("/api/v1/patients?limit=1", headers=nurse).json["items"][0]["id"]
