@@ -3,10 +3,12 @@ transaction that is rolled back at the end (savepoint mode)."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -142,3 +144,15 @@ def sqlite_demo(tmp_path):
     seeded = runner.invoke(args=["seed-demo"])
     assert seeded.exit_code == 0, seeded.output
     return demo, runner, seeded.output
+
+
+# MedCom's own example messages lie beside the repository (../shared), not in it.
+MEDCOM_EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "medcom-examples"
+
+
+def medcom_example(name: str) -> dict:
+    """One of MedCom's example messages, parsed; the test is skipped in a clone without them."""
+    path = MEDCOM_EXAMPLES / name
+    if not path.is_file():
+        pytest.skip(f"MedCom example message not found at {path}")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -6,7 +6,6 @@ import copy
 import json
 import random
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -25,9 +24,8 @@ from tests.api.meetings_support import (
     held_meeting,
     org_participant,
 )
+from tests.conftest import medcom_example
 from tests.receivers import HttpReceiver
-
-EXAMPLES = Path("/work/shared/medcom-examples")
 
 
 @pytest.fixture
@@ -186,7 +184,7 @@ def test_gp_acknowledging_in_the_inbox_acknowledges_the_distribution(
 
 
 def medcom_ok(header_id: str) -> dict:
-    bundle = json.loads((EXAMPLES / "ack-01-ok.json").read_text(encoding="utf-8"))
+    bundle = medcom_example("ack-01-ok.json")
     bundle = copy.deepcopy(bundle)
     bundle["entry"][0]["resource"]["response"]["identifier"] = header_id
     return bundle

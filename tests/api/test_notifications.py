@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,8 +20,7 @@ from bridge.domain.notifications.models import (
     NotificationStatus,
 )
 from bridge.domain.notifications.services import _handlers
-
-EXAMPLES = Path("/work/shared/medcom-examples")
+from tests.conftest import medcom_example
 
 
 @pytest.fixture
@@ -197,7 +195,7 @@ def test_inbox_list_costs_the_same_queries_for_one_or_many(
 
 
 def medcom_ack(name: str, header_id: str) -> dict:
-    bundle = json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+    bundle = medcom_example(name)
     bundle = copy.deepcopy(bundle)
     bundle["entry"][0]["resource"]["response"]["identifier"] = header_id
     return bundle
@@ -248,7 +246,7 @@ def test_medcom_transient_error_puts_the_message_back_for_a_retry(session, fhir_
 
 def test_medcom_fatal_error_fails_the_message_with_the_reason(session, fhir_row):
     gp, row = fhir_row
-    example = json.loads((EXAMPLES / "ack-02-fatal-error.json").read_text())
+    example = medcom_example("ack-02-fatal-error.json")
     (outcome,) = [
         e["resource"]
         for e in example["entry"]
@@ -278,7 +276,7 @@ def test_something_that_is_not_an_acknowledgement_is_422(fhir_row):
     gp, _ = fhir_row
 
     r = post_ack(gp, {"resourceType": "Patient"})
-    cc = json.loads((EXAMPLES / "cc-01-new-message.json").read_text())
+    cc = medcom_example("cc-01-new-message.json")
     r2 = post_ack(gp, cc)
 
     assert r.status_code == 422 and "body" in r.json["errors"]

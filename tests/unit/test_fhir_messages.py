@@ -26,8 +26,8 @@ from bridge.domain.fhir_messages import (
     build_care_communication,
     parse_acknowledgement,
 )
+from tests.conftest import MEDCOM_EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "medcom-examples"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 
 SENDER = OrganisationRef("Psykiatrisk Center Ballerup", "265161000016000", "5790000209354")
@@ -53,9 +53,9 @@ def make_input(**changes: Any) -> CareCommunicationInput:
 
 @pytest.fixture(scope="module")
 def examples() -> Path:
-    if not EXAMPLES.is_dir():
-        pytest.skip(f"MedCom example messages not found at {EXAMPLES}")
-    return EXAMPLES
+    if not MEDCOM_EXAMPLES.is_dir():
+        pytest.skip(f"MedCom example messages not found at {MEDCOM_EXAMPLES}")
+    return MEDCOM_EXAMPLES
 
 
 def load(folder: Path, name: str) -> dict[str, Any]:
