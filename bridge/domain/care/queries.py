@@ -27,18 +27,6 @@ from bridge.domain.care.models import Admission, Destination
 from bridge.domain.registry.models import Specialty
 
 
-class DualAdmission(NamedTuple):
-    patient_id: int
-    psychiatric_admission_id: int
-    somatic_admission_id: int
-
-
-class Readmission(NamedTuple):
-    patient_id: int
-    discharge_admission_id: int
-    readmission_id: int
-
-
 def _overlap(a, b) -> ColumnElement[bool]:
     # Two stays overlap when each starts before the other ends (an open stay has no end yet).
     return and_(
@@ -48,7 +36,8 @@ def _overlap(a, b) -> ColumnElement[bool]:
 
 
 def dual_admissions_select(patient_id: int | BindParameter | None = None) -> Select:
-    """The SELECT of (patient_id, psychiatric id, somatic id) for overlapping stays."""
+    """The SELECT of (patient_id, psychiatric id, somatic id) for overlapping stays of one
+    patient (dobbeltindlagt)."""
     psych, som = aliased(Admission), aliased(Admission)
     stmt = (
         select(psych.patient_id, psych.id, som.id)
@@ -59,11 +48,6 @@ def dual_admissions_select(patient_id: int | BindParameter | None = None) -> Sel
     if patient_id is not None:
         stmt = stmt.where(psych.patient_id == patient_id)
     return stmt
-
-
-def dual_admissions(session: Session, patient_id: int | None = None) -> list[DualAdmission]:
-    """Pairs of overlapping psychiatric and somatic stays of one patient (dobbeltindlagt)."""
-    return [DualAdmission(*row) for row in session.execute(dual_admissions_select(patient_id))]
 
 
 def _within_days(dialect: str, later, earlier, days: int) -> ColumnElement[bool]:
@@ -77,7 +61,11 @@ def _within_days(dialect: str, later, earlier, days: int) -> ColumnElement[bool]
 def readmissions_select(
     dialect: str, days: int = 30, patient_id: int | BindParameter | None = None
 ) -> Select:
-    """The SELECT of (patient_id, discharged stay id, readmission id); see readmissions_within."""
+    """The SELECT of (patient_id, discharged stay id, readmission id): stays that began within
+    ``days`` after an earlier discharge of the same patient.
+
+    A transfer (discharge to another hospital) or a death is not a discharge in this sense.
+    """
     if days < 1:
         raise ValueError("days must be >= 1")
     prev, nxt = aliased(Admission), aliased(Admission)
@@ -95,17 +83,6 @@ def readmissions_select(
     if patient_id is not None:
         stmt = stmt.where(prev.patient_id == patient_id)
     return stmt
-
-
-def readmissions_within(
-    session: Session, days: int = 30, patient_id: int | None = None
-) -> list[Readmission]:
-    """Admissions that began within ``days`` after an earlier discharge of the same patient.
-
-    A transfer (discharge to another hospital) or a death is not a discharge in this sense.
-    """
-    stmt = readmissions_select(session.get_bind().dialect.name, days, patient_id)
-    return [Readmission(*row) for row in session.execute(stmt)]
 
 
 class AdmissionFlags(NamedTuple):
