@@ -74,17 +74,6 @@ def _start_of(day) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=COPENHAGEN)
 
 
-# A detection query selects these labelled columns, one row per gap.
-DETECTED_COLUMNS = (
-    "patient_id",
-    "nurse_id",
-    "subject_type",
-    "subject_id",
-    "message_da",
-    "message_en",
-)
-
-
 @dataclass(frozen=True)
 class GapRule:
     name: str
@@ -115,7 +104,7 @@ def detected_row(
     message_en: str,
     nurse_id: Any = None,
 ) -> list[ColumnElement]:
-    """The labelled columns a detection query selects."""
+    """The labelled columns a detection query selects, one row per gap."""
     return [
         (patient_id if patient_id is not None else cast(null(), Integer)).label("patient_id"),
         (nurse_id if nurse_id is not None else cast(null(), Integer)).label("nurse_id"),
