@@ -14,10 +14,13 @@ from bridge.jobs.scheduler import register_job
 
 def retention_purge(session: Session, now: datetime) -> dict[str, Any]:
     """Purge expired audit events, idempotency records, job runs and notifications."""
+    default = RetentionPolicy()
     policy = RetentionPolicy(
-        audit_days=int(os.environ.get("BRIDGE_AUDIT_RETENTION_DAYS", 365 * 5)),
-        job_run_days=int(os.environ.get("BRIDGE_JOB_RUN_RETENTION_DAYS", 90)),
-        notification_days=int(os.environ.get("BRIDGE_NOTIFICATION_RETENTION_DAYS", 365)),
+        audit_days=int(os.environ.get("BRIDGE_AUDIT_RETENTION_DAYS", default.audit_days)),
+        job_run_days=int(os.environ.get("BRIDGE_JOB_RUN_RETENTION_DAYS", default.job_run_days)),
+        notification_days=int(
+            os.environ.get("BRIDGE_NOTIFICATION_RETENTION_DAYS", default.notification_days)
+        ),
     )
     return purge_expired(session, now, policy)
 

@@ -85,3 +85,19 @@ def test_old_notifications_are_purged_recent_ones_kept(session, make_org, make_p
         select(Notification.idempotency_key).where(Notification.patient_id == patient.id)
     ).all()
     assert all(k.startswith("retention-new") for k in left) and left
+
+
+def test_retention_job_takes_its_periods_from_the_environment(session, monkeypatch):
+    from bridge.domain.jobruns import JobRun
+    from bridge.jobs.retention import retention_purge
+
+    old, recent = (
+        JobRun(job="retention-test", started_at=NOW - timedelta(days=days), status="ok")
+        for days in (20, 5)
+    )
+    session.add_all([old, recent])
+    session.commit()
+    monkeypatch.setenv("BRIDGE_JOB_RUN_RETENTION_DAYS", "10")
+    assert retention_purge(session, NOW)["job_run"] >= 1
+    left = session.scalars(select(JobRun.id).where(JobRun.job == "retention-test")).all()
+    assert left == [recent.id]
