@@ -170,3 +170,24 @@ def test_job_runs_are_listed_for_admins(session, make_actor, runner):
     assert runs and runs[0]["status"] == "ok"
     assert "patient_without_gp" in runs[0]["summary"]
     assert make_actor("nurse").get("/api/v1/jobs/runs").status_code == 403
+
+
+def test_worklist_filtered_by_nurse_shows_her_course_patients_and_her_caseload(
+    session, make_actor, make_patient
+):
+    nurse, other = make_actor("nurse"), make_actor("nurse")
+    session.get(BridgeNurse, nurse.id).caseload_capacity = 1
+    session.commit()
+    hers = make_patient(nurse=nurse, gp_practice_id=None)
+    make_patient(nurse=nurse)  # over capacity; has a GP
+    theirs = make_patient(nurse=other, gp_practice_id=None)
+    _scan(session)
+    admin = make_actor("admin")
+    items = admin.get(f"/api/v1/flags?nurse={nurse.id}&limit=200").json["items"]
+    assert sorted((i["rule"], i["patient_id"], i["nurse_id"]) for i in items) == [
+        ("caseload_over_capacity", None, nurse.id),
+        ("patient_without_gp", hers.id, None),
+    ]
+    assert theirs.id in {
+        i["patient_id"] for i in admin.get(f"/api/v1/flags?nurse={other.id}").json["items"]
+    }
