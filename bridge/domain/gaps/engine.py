@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Integer,
     Select,
     and_,
@@ -95,7 +94,7 @@ def gap_rule(name: str, severity: int) -> Callable[[Callable[[ScanContext], Sele
     return register
 
 
-def detected_row(
+def detection(
     *,
     patient_id: Any,
     subject_type: str,
@@ -103,16 +102,17 @@ def detected_row(
     message_da: str,
     message_en: str,
     nurse_id: Any = None,
-) -> list[ColumnElement]:
-    """The labelled columns a detection query selects, one row per gap."""
-    return [
+) -> Select:
+    """A detection query's SELECT of its labelled columns, one row per gap; the rule adds its
+    FROM, joins and conditions."""
+    return select(
         (patient_id if patient_id is not None else cast(null(), Integer)).label("patient_id"),
         (nurse_id if nurse_id is not None else cast(null(), Integer)).label("nurse_id"),
         literal(subject_type).label("subject_type"),
         subject_id.label("subject_id"),
         literal(message_da).label("message_da"),
         literal(message_en).label("message_en"),
-    ]
+    )
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from bridge.domain.care.models import (
 )
 from bridge.domain.care.queries import dual_admissions_select, readmissions_select
 from bridge.domain.care.rules import HOME_DESTINATIONS
-from bridge.domain.gaps.engine import ScanContext, detected_row, gap_rule
+from bridge.domain.gaps.engine import ScanContext, detection, gap_rule
 from bridge.domain.gaps.models import SomaticScreening
 from bridge.domain.identifiers import PSYCHOSIS_PREFIX
 from bridge.domain.meetings.models import (
@@ -63,14 +63,12 @@ def patient_without_gp(ctx: ScanContext) -> Select:
     """An enrolled patient with no listed GP practice: nobody can act as coordinator (tovholder)
     and minutes have no GP to go to."""
     return (
-        select(
-            *detected_row(
-                patient_id=Patient.id,
-                subject_type="patient",
-                subject_id=Patient.id,
-                message_da="Patienten har ingen tilknyttet praktiserende læge",
-                message_en="The patient has no listed GP practice",
-            )
+        detection(
+            patient_id=Patient.id,
+            subject_type="patient",
+            subject_id=Patient.id,
+            message_da="Patienten har ingen tilknyttet praktiserende læge",
+            message_en="The patient has no listed GP practice",
         )
         .join(Enrollment, and_(Enrollment.patient_id == Patient.id, _active))
         .where(Patient.gp_practice_id.is_(None))
@@ -82,14 +80,12 @@ def no_nurse_assigned(ctx: ScanContext) -> Select:
     """An active enrollment whose nurse has left (staff inactive) or is no longer an active
     bridge nurse."""
     return (
-        select(
-            *detected_row(
-                patient_id=Enrollment.patient_id,
-                subject_type="enrollment",
-                subject_id=Enrollment.id,
-                message_da="Forløbet har ingen aktiv brobyggersygeplejerske",
-                message_en="The course has no active bridge nurse",
-            )
+        detection(
+            patient_id=Enrollment.patient_id,
+            subject_type="enrollment",
+            subject_id=Enrollment.id,
+            message_da="Forløbet har ingen aktiv brobyggersygeplejerske",
+            message_en="The course has no active bridge nurse",
         )
         .select_from(Enrollment)
         .join(Staff, Staff.id == Enrollment.nurse_id)
@@ -108,15 +104,13 @@ def caseload_over_capacity(ctx: ScanContext) -> Select:
         .subquery()
     )
     return (
-        select(
-            *detected_row(
-                patient_id=None,
-                nurse_id=BridgeNurse.staff_id,
-                subject_type="nurse",
-                subject_id=BridgeNurse.staff_id,
-                message_da="Sygeplejerskens caseload overstiger kapaciteten",
-                message_en="The nurse's caseload exceeds her capacity",
-            )
+        detection(
+            patient_id=None,
+            nurse_id=BridgeNurse.staff_id,
+            subject_type="nurse",
+            subject_id=BridgeNurse.staff_id,
+            message_da="Sygeplejerskens caseload overstiger kapaciteten",
+            message_en="The nurse's caseload exceeds her capacity",
         )
         .join(counts, counts.c.nurse_id == BridgeNurse.staff_id)
         .where(counts.c.n > BridgeNurse.caseload_capacity)
@@ -135,14 +129,12 @@ def somatic_screening_overdue(ctx: ScanContext) -> Select:
         SomaticScreening.patient_id == Patient.id, SomaticScreening.screened_on >= since
     )
     return (
-        select(
-            *detected_row(
-                patient_id=Patient.id,
-                subject_type="patient",
-                subject_id=Patient.id,
-                message_da="Somatisk screening mangler (psykose, over 12 måneder siden)",
-                message_en="Somatic screening overdue (psychosis, none in 12 months)",
-            )
+        detection(
+            patient_id=Patient.id,
+            subject_type="patient",
+            subject_id=Patient.id,
+            message_da="Somatisk screening mangler (psykose, over 12 måneder siden)",
+            message_en="Somatic screening overdue (psychosis, none in 12 months)",
         )
         .join(Enrollment, and_(Enrollment.patient_id == Patient.id, _active))
         .where(psychosis, ~screened)
@@ -164,14 +156,12 @@ def gp_minutes_not_received(ctx: ScanContext) -> Select:
         Distribution.recipient_role == RecipientRole.GP,
     )
     return (
-        select(
-            *detected_row(
-                patient_id=NetworkMeeting.patient_id,
-                subject_type="minutes_version",
-                subject_id=MinutesVersion.id,
-                message_da="Lægen har ikke kvitteret for referatet af netværksmødet",
-                message_en="The GP has not acknowledged the network meeting minutes",
-            )
+        detection(
+            patient_id=NetworkMeeting.patient_id,
+            subject_type="minutes_version",
+            subject_id=MinutesVersion.id,
+            message_da="Lægen har ikke kvitteret for referatet af netværksmødet",
+            message_en="The GP has not acknowledged the network meeting minutes",
         )
         .select_from(MinutesVersion)
         .join(NetworkMeeting, NetworkMeeting.id == MinutesVersion.meeting_id)
@@ -198,14 +188,12 @@ def minutes_not_finalised(ctx: ScanContext) -> Select:
         MinutesVersion.meeting_id == NetworkMeeting.id,
         MinutesVersion.status == MinutesStatus.FINAL,
     )
-    return select(
-        *detected_row(
-            patient_id=NetworkMeeting.patient_id,
-            subject_type="network_meeting",
-            subject_id=NetworkMeeting.id,
-            message_da="Referatet af netværksmødet er ikke godkendt",
-            message_en="The network meeting's minutes are not finalised",
-        )
+    return detection(
+        patient_id=NetworkMeeting.patient_id,
+        subject_type="network_meeting",
+        subject_id=NetworkMeeting.id,
+        message_da="Referatet af netværksmødet er ikke godkendt",
+        message_en="The network meeting's minutes are not finalised",
     ).where(
         NetworkMeeting.status == MeetingStatus.HELD,
         NetworkMeeting.held_at < cutoff,
@@ -218,14 +206,12 @@ def action_item_overdue(ctx: ScanContext) -> Select:
     """An action item of the minutes in force (latest final version) that is still open after
     its due date (a Copenhagen date: due today is not yet overdue)."""
     return (
-        select(
-            *detected_row(
-                patient_id=NetworkMeeting.patient_id,
-                subject_type="action_item",
-                subject_id=ActionItem.id,
-                message_da="En opgave fra netværksmødet er over fristen",
-                message_en="An action item from the network meeting is past its due date",
-            )
+        detection(
+            patient_id=NetworkMeeting.patient_id,
+            subject_type="action_item",
+            subject_id=ActionItem.id,
+            message_da="En opgave fra netværksmødet er over fristen",
+            message_en="An action item from the network meeting is past its due date",
         )
         .select_from(ActionItem)
         .join(MinutesVersion, MinutesVersion.id == ActionItem.minutes_version_id)
@@ -252,14 +238,12 @@ def no_recent_network_meeting(ctx: ScanContext) -> Select:
             NetworkMeeting.status.in_([MeetingStatus.REQUESTED, MeetingStatus.PLANNED]),
         ),
     )
-    return select(
-        *detected_row(
-            patient_id=Enrollment.patient_id,
-            subject_type="enrollment",
-            subject_id=Enrollment.id,
-            message_da="Intet netværksmøde de seneste 90 dage og intet planlagt",
-            message_en="No network meeting in the last 90 days and none planned",
-        )
+    return detection(
+        patient_id=Enrollment.patient_id,
+        subject_type="enrollment",
+        subject_id=Enrollment.id,
+        message_da="Intet netværksmøde de seneste 90 dage og intet planlagt",
+        message_en="No network meeting in the last 90 days and none planned",
     ).where(_active, Enrollment.start_date < started_before, ~recent_or_coming)
 
 
@@ -268,14 +252,12 @@ def distribution_blocked_by_consent(ctx: ScanContext) -> Select:
     """A recipient of the minutes in force (latest final version) who could not be sent them for
     lack of the patient's consent (the distribution is blocked)."""
     return (
-        select(
-            *detected_row(
-                patient_id=NetworkMeeting.patient_id,
-                subject_type="distribution",
-                subject_id=Distribution.id,
-                message_da="Referatet kunne ikke sendes til en modtager: samtykke mangler",
-                message_en="The minutes could not go to a recipient: no consent",
-            )
+        detection(
+            patient_id=NetworkMeeting.patient_id,
+            subject_type="distribution",
+            subject_id=Distribution.id,
+            message_da="Referatet kunne ikke sendes til en modtager: samtykke mangler",
+            message_en="The minutes could not go to a recipient: no consent",
         )
         .select_from(Distribution)
         .join(MinutesVersion, MinutesVersion.id == Distribution.minutes_version_id)
@@ -294,14 +276,12 @@ def meeting_request_not_scheduled(ctx: ScanContext) -> Select:
         NetworkMeeting.hold_by < ctx.now,
         and_(NetworkMeeting.hold_by.is_(None), NetworkMeeting.requested_at < cutoff),
     )
-    return select(
-        *detected_row(
-            patient_id=NetworkMeeting.patient_id,
-            subject_type="network_meeting",
-            subject_id=NetworkMeeting.id,
-            message_da="Et ønsket netværksmøde er ikke holdt inden for fristen",
-            message_en="A requested network meeting was not held in time",
-        )
+    return detection(
+        patient_id=NetworkMeeting.patient_id,
+        subject_type="network_meeting",
+        subject_id=NetworkMeeting.id,
+        message_da="Et ønsket netværksmøde er ikke holdt inden for fristen",
+        message_en="A requested network meeting was not held in time",
     ).where(
         NetworkMeeting.requested_at.is_not(None),
         NetworkMeeting.status.in_([MeetingStatus.REQUESTED, MeetingStatus.PLANNED]),
@@ -327,14 +307,12 @@ def discharge_without_plan(ctx: ScanContext) -> Select:
         FollowUpTask.admission_id == Admission.id,
         FollowUpTask.status.in_([FollowUpStatus.OPEN, FollowUpStatus.DONE]),
     )
-    return select(
-        *detected_row(
-            patient_id=Admission.patient_id,
-            subject_type="admission",
-            subject_id=Admission.id,
-            message_da="Udskrivelse uden opfølgningsplan",
-            message_en="Discharge without a follow-up plan",
-        )
+    return detection(
+        patient_id=Admission.patient_id,
+        subject_type="admission",
+        subject_id=Admission.id,
+        message_da="Udskrivelse uden opfølgningsplan",
+        message_en="Discharge without a follow-up plan",
     ).where(
         Admission.discharged_at.is_not(None),
         Admission.destination.in_(sorted(HOME_DESTINATIONS)),
@@ -347,14 +325,12 @@ def discharge_without_plan(ctx: ScanContext) -> Select:
 def follow_up_overdue(ctx: ScanContext) -> Select:
     """An open follow-up task past its deadline; also an open GP task with no responsible
     practice (the patient had no listed GP), which nobody will ever do."""
-    return select(
-        *detected_row(
-            patient_id=FollowUpTask.patient_id,
-            subject_type="follow_up_task",
-            subject_id=FollowUpTask.id,
-            message_da="Opfølgningsopgave er over fristen eller har ingen ansvarlig læge",
-            message_en="Follow-up task overdue or without a responsible GP",
-        )
+    return detection(
+        patient_id=FollowUpTask.patient_id,
+        subject_type="follow_up_task",
+        subject_id=FollowUpTask.id,
+        message_da="Opfølgningsopgave er over fristen eller har ingen ansvarlig læge",
+        message_en="Follow-up task overdue or without a responsible GP",
     ).where(
         FollowUpTask.status == FollowUpStatus.OPEN,
         or_(
@@ -376,14 +352,12 @@ def readmitted_within_30_days(ctx: ScanContext) -> Select:
     readmission_id = list(pairs.c)[2]
     readmission = aliased(Admission)
     since = ctx.now - timedelta(days=ctx.config.readmission_flag_days)
-    return select(
-        *detected_row(
-            patient_id=readmission.patient_id,
-            subject_type="admission",
-            subject_id=readmission.id,
-            message_da="Genindlagt inden for 30 dage efter udskrivelse",
-            message_en="Readmitted within 30 days of discharge",
-        )
+    return detection(
+        patient_id=readmission.patient_id,
+        subject_type="admission",
+        subject_id=readmission.id,
+        message_da="Genindlagt inden for 30 dage efter udskrivelse",
+        message_en="Readmitted within 30 days of discharge",
     ).where(
         readmission.id.in_(select(readmission_id)),
         readmission.admitted_at >= since,
@@ -406,14 +380,12 @@ def dual_admission(ctx: ScanContext) -> Select:
         .where(or_(psych.discharged_at.is_(None), somatic.discharged_at.is_(None)))
     )
     admission = aliased(Admission)
-    return select(
-        *detected_row(
-            patient_id=admission.patient_id,
-            subject_type="admission",
-            subject_id=admission.id,
-            message_da="Indlagt i psykiatrien og somatikken på samme tid",
-            message_en="Admitted to psychiatry and somatic care at the same time",
-        )
+    return detection(
+        patient_id=admission.patient_id,
+        subject_type="admission",
+        subject_id=admission.id,
+        message_da="Indlagt i psykiatrien og somatikken på samme tid",
+        message_en="Admitted to psychiatry and somatic care at the same time",
     ).where(admission.id.in_(still_in))
 
 
@@ -434,14 +406,12 @@ def plan_review_overdue(ctx: ScanContext) -> Select:
         ),
     )
     return (
-        select(
-            *detected_row(
-                patient_id=Admission.patient_id,
-                subject_type="statutory_plan",
-                subject_id=StatutoryPlan.id,
-                message_da="Planen skulle have været revideret",
-                message_en="The plan is past its review date",
-            )
+        detection(
+            patient_id=Admission.patient_id,
+            subject_type="statutory_plan",
+            subject_id=StatutoryPlan.id,
+            message_da="Planen skulle have været revideret",
+            message_en="The plan is past its review date",
         )
         .select_from(StatutoryPlan)
         .join(Admission, Admission.id == StatutoryPlan.admission_id)
@@ -472,14 +442,12 @@ def notification_failed(ctx: ScanContext) -> Select:
         same_event.recipient_organisation_id == Notification.recipient_organisation_id,
         same_event.status == NotificationStatus.ACKNOWLEDGED,
     )
-    return select(
-        *detected_row(
-            patient_id=Notification.patient_id,
-            subject_type="notification",
-            subject_id=Notification.id,
-            message_da="En meddelelse kunne ikke leveres",
-            message_en="A notification could not be delivered",
-        )
+    return detection(
+        patient_id=Notification.patient_id,
+        subject_type="notification",
+        subject_id=Notification.id,
+        message_da="En meddelelse kunne ikke leveres",
+        message_en="A notification could not be delivered",
     ).where(
         or_(
             Notification.status.in_([NotificationStatus.FAILED, NotificationStatus.DEAD]),
