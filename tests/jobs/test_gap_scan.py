@@ -43,7 +43,8 @@ def test_patient_without_gp_raised_then_resolved_when_a_gp_is_listed(
     assert [f.patient_id for f in flags(session, "patient_without_gp", status="open")] == [
         patient.id
     ]
-    assert listed.id != unenrolled.id
+    flagged = {f.patient_id for f in flags(session, "patient_without_gp")}
+    assert listed.id not in flagged and unenrolled.id not in flagged
     # re-detected: updated, not duplicated
     later = NOW + timedelta(minutes=5)
     assert scan(session, "patient_without_gp", later) == {
