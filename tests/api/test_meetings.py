@@ -455,6 +455,26 @@ def test_gp_acknowledges_its_distribution(nurse, patient, gp_org, make_actor):
     assert r.json["acknowledged_at"]
 
 
+def test_an_organisation_cannot_acknowledge_the_relatives_or_the_nurses_row(
+    nurse, patient, gp_org, make_actor
+):
+    relative = nurse.post(
+        f"/api/v1/patients/{patient.id}/relatives",
+        json={"name": "Mor", "relation": "mor", "may_receive_information": True},
+    ).json
+    meeting, _ = final_minutes(
+        nurse, patient.id, [{"kind": "relative", "relative_id": relative["id"]}]
+    )
+    rows = distributions(nurse, meeting["id"])
+    without_org = [r for r in rows if r["recipient_kind"] in ("relative", "nurse")]
+    assert len(without_org) == 2
+    gp = make_actor("gp", organisation=gp_org)
+    for row in without_org:
+        assert gp.post(f"/api/v1/distributions/{row['id']}/ack").status_code == 404
+    after = {r["id"]: r["status"] for r in distributions(nurse, meeting["id"])}
+    assert [after[r["id"]] for r in without_org] == [r["status"] for r in without_org]
+
+
 def test_pending_gp_distributions_hook_lists_what_the_outbox_must_send(
     session, nurse, patient, gp_org
 ):
