@@ -544,11 +544,7 @@ def finalise_minutes(
     lifecycle.check_minutes_transition(version.status, MinutesStatus.FINAL.value)
     if not version.summary.strip():
         raise RuleViolation("final minutes need a summary", field="summary")
-    meeting = session.scalar(
-        select(NetworkMeeting)
-        .where(NetworkMeeting.id == version.meeting_id)
-        .options(selectinload(NetworkMeeting.participants))
-    )
+    meeting = session.scalar(_MEETING_WITH_PARTICIPANTS, {"meeting_id": version.meeting_id})
     version.status = MinutesStatus.FINAL
     version.finalised_at = now
     version.finalised_by_id = p.staff_id
