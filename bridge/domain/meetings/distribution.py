@@ -159,24 +159,23 @@ def distribution_list(
     listed GP gets no GP row (the gap jobs flag that).
     """
     # Roles by priority: a GP that also took part is recorded as the GP.
-    orgs: dict[int, tuple[OrgFact, RecipientRole, bool]] = {}
+    orgs: dict[int, tuple[OrgFact, RecipientRole]] = {}
     if gp is not None:
-        orgs[gp.id] = (gp, RecipientRole.GP, False)
+        orgs[gp.id] = (gp, RecipientRole.GP)
     treating = {
         p.organisation.id
         for p in participants
         if p.organisation is not None and p.treating_health_care
     }
     orgs.setdefault(
-        residence_municipality.id,
-        (residence_municipality, RecipientRole.RESIDENCE_MUNICIPALITY, False),
+        residence_municipality.id, (residence_municipality, RecipientRole.RESIDENCE_MUNICIPALITY)
     )
     for p in participants:
         if p.organisation is not None:
-            orgs.setdefault(p.organisation.id, (p.organisation, RecipientRole.PARTICIPANT, False))
+            orgs.setdefault(p.organisation.id, (p.organisation, RecipientRole.PARTICIPANT))
     out = [
         _org_recipient(org, role, org_id in treating, consents, at)
-        for org_id, (org, role, _) in orgs.items()
+        for org_id, (org, role) in orgs.items()
     ]
     seen_relatives: set[int] = set()
     for p in participants:
