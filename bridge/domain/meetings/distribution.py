@@ -96,12 +96,15 @@ class Recipient:
 
 
 def _consent_for(org: OrgFact, consents: list[ConsentFact], at: datetime) -> ConsentFact | None:
-    usable = [c for c in consents if c.scope in _SCOPES_COVERING_MINUTES and c.active_at(at)]
+    usable = sorted(
+        (c for c in consents if c.scope in _SCOPES_COVERING_MINUTES and c.active_at(at)),
+        key=lambda c: c.id,
+    )
     # A consent naming the organisation itself is the more specific basis; prefer it.
-    for c in sorted(usable, key=lambda c: c.id):
+    for c in usable:
         if c.organisation_id == org.id:
             return c
-    for c in sorted(usable, key=lambda c: c.id):
+    for c in usable:
         if c.kind == org.kind:
             return c
     return None
