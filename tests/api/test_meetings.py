@@ -116,6 +116,45 @@ def test_illegal_transitions_answer_409_with_the_allowed_next_states(nurse, pati
     assert r.json["allowed"] == []
 
 
+def test_meeting_rules_answer_with_the_field_or_the_allowed_states(nurse, patient):
+    start = datetime.now(UTC) + timedelta(days=1)
+    future = nurse.post(
+        "/api/v1/meetings",
+        json={
+            "patient_id": patient.id,
+            "scheduled_start": iso(start),
+            "scheduled_end": iso(start + timedelta(hours=1)),
+        },
+    ).json
+    r = nurse.post(f"/api/v1/meetings/{future['id']}/hold", json={})
+    assert r.status_code == 422
+    assert "scheduled_start" in r.json["errors"]
+    r = nurse.put(f"/api/v1/meetings/{future['id']}/attendance", json={"attendance": []})
+    assert r.status_code == 409
+    assert r.json["allowed"] == ["cancelled", "held"]
+    r = nurse.post(f"/api/v1/meetings/{future['id']}/minutes/amendments", json={"reason": "x"})
+    assert r.status_code == 409
+
+    planned = plan_meeting(nurse, patient.id)
+    r = nurse.post(
+        f"/api/v1/meetings/{planned['id']}/hold",
+        json={"attendance": [{"participant_id": 10**9, "attended": True}]},
+    )
+    assert r.status_code == 422
+    assert "attendance.0.participant_id" in r.json["errors"]
+
+    held = held_meeting(nurse, patient.id)
+    url = f"/api/v1/meetings/{held['id']}"
+    etag = nurse.get(url).headers["ETag"]
+    r = nurse.patch(url, json={"place": "Rådhuset"}, headers={"If-Match": etag})
+    assert r.status_code == 409
+    assert r.json["allowed"] == []
+    draft_minutes(nurse, held["id"])
+    r = nurse.post(f"{url}/minutes", json={"summary": "igen"})
+    assert r.status_code == 409
+    assert r.json["allowed"] == ["amended"]
+
+
 def test_cancelling_needs_a_reason_and_ends_the_meeting(nurse, patient):
     meeting = plan_meeting(nurse, patient.id)
     r = nurse.post(f"/api/v1/meetings/{meeting['id']}/cancel", json={})
@@ -453,6 +492,26 @@ def test_gp_acknowledges_its_distribution(nurse, patient, gp_org, make_actor):
     assert r.status_code == 200, r.json
     assert r.json["status"] == "acknowledged"
     assert r.json["acknowledged_at"]
+
+
+def test_an_organisation_cannot_acknowledge_the_relatives_or_the_nurses_row(
+    nurse, patient, gp_org, make_actor
+):
+    relative = nurse.post(
+        f"/api/v1/patients/{patient.id}/relatives",
+        json={"name": "Mor", "relation": "mor", "may_receive_information": True},
+    ).json
+    meeting, _ = final_minutes(
+        nurse, patient.id, [{"kind": "relative", "relative_id": relative["id"]}]
+    )
+    rows = distributions(nurse, meeting["id"])
+    without_org = [r for r in rows if r["recipient_kind"] in ("relative", "nurse")]
+    assert len(without_org) == 2
+    gp = make_actor("gp", organisation=gp_org)
+    for row in without_org:
+        assert gp.post(f"/api/v1/distributions/{row['id']}/ack").status_code == 404
+    after = {r["id"]: r["status"] for r in distributions(nurse, meeting["id"])}
+    assert [after[r["id"]] for r in without_org] == [r["status"] for r in without_org]
 
 
 def test_pending_gp_distributions_hook_lists_what_the_outbox_must_send(

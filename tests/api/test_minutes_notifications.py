@@ -147,8 +147,19 @@ def test_an_amendment_notifies_the_gp_again(session, nurse, gp, gp_org, patient)
 
 def test_patient_without_a_gp_is_finalised_with_no_gp_notification(session, nurse, make_patient):
     patient = make_patient(nurse=nurse, gp_practice_id=None)
-    meeting, _ = final_minutes(nurse, patient.id)
-    assert not [r for r in distributions(nurse, meeting["id"]) if r["recipient_role"] == "gp"]
+    meeting, minutes = final_minutes(nurse, patient.id)
+    rows = distributions(nurse, meeting["id"])
+    assert minutes["status"] == "final"
+    assert not [r for r in rows if r["recipient_role"] == "gp"]
+    # Nothing at all went to the outbox: the municipality pulls, the nurse reads in Bridge.
+    assert {r["channel"] for r in rows} <= {"pull", "internal"}
+    assert [n for r in rows for n in rows_for(session, r["id"])] == []
+    ref_ids = session.scalars(
+        select(Notification.payload["ref"]["id"].as_integer()).where(
+            Notification.patient_id == patient.id
+        )
+    ).all()
+    assert minutes["id"] not in ref_ids
 
 
 # --- acknowledgements: three doors, one outcome ------------------------------------------------

@@ -96,12 +96,15 @@ class Recipient:
 
 
 def _consent_for(org: OrgFact, consents: list[ConsentFact], at: datetime) -> ConsentFact | None:
-    usable = [c for c in consents if c.scope in _SCOPES_COVERING_MINUTES and c.active_at(at)]
+    usable = sorted(
+        (c for c in consents if c.scope in _SCOPES_COVERING_MINUTES and c.active_at(at)),
+        key=lambda c: c.id,
+    )
     # A consent naming the organisation itself is the more specific basis; prefer it.
-    for c in sorted(usable, key=lambda c: c.id):
+    for c in usable:
         if c.organisation_id == org.id:
             return c
-    for c in sorted(usable, key=lambda c: c.id):
+    for c in usable:
         if c.kind == org.kind:
             return c
     return None
@@ -159,24 +162,23 @@ def distribution_list(
     listed GP gets no GP row (the gap jobs flag that).
     """
     # Roles by priority: a GP that also took part is recorded as the GP.
-    orgs: dict[int, tuple[OrgFact, RecipientRole, bool]] = {}
+    orgs: dict[int, tuple[OrgFact, RecipientRole]] = {}
     if gp is not None:
-        orgs[gp.id] = (gp, RecipientRole.GP, False)
+        orgs[gp.id] = (gp, RecipientRole.GP)
     treating = {
         p.organisation.id
         for p in participants
         if p.organisation is not None and p.treating_health_care
     }
     orgs.setdefault(
-        residence_municipality.id,
-        (residence_municipality, RecipientRole.RESIDENCE_MUNICIPALITY, False),
+        residence_municipality.id, (residence_municipality, RecipientRole.RESIDENCE_MUNICIPALITY)
     )
     for p in participants:
         if p.organisation is not None:
-            orgs.setdefault(p.organisation.id, (p.organisation, RecipientRole.PARTICIPANT, False))
+            orgs.setdefault(p.organisation.id, (p.organisation, RecipientRole.PARTICIPANT))
     out = [
         _org_recipient(org, role, org_id in treating, consents, at)
-        for org_id, (org, role, _) in orgs.items()
+        for org_id, (org, role) in orgs.items()
     ]
     seen_relatives: set[int] = set()
     for p in participants:

@@ -544,11 +544,7 @@ def finalise_minutes(
     lifecycle.check_minutes_transition(version.status, MinutesStatus.FINAL.value)
     if not version.summary.strip():
         raise RuleViolation("final minutes need a summary", field="summary")
-    meeting = session.scalar(
-        select(NetworkMeeting)
-        .where(NetworkMeeting.id == version.meeting_id)
-        .options(selectinload(NetworkMeeting.participants))
-    )
+    meeting = session.scalar(_MEETING_WITH_PARTICIPANTS, {"meeting_id": version.meeting_id})
     version.status = MinutesStatus.FINAL
     version.finalised_at = now
     version.finalised_by_id = p.staff_id
@@ -793,7 +789,10 @@ def acknowledge_distribution(
 ) -> Distribution:
     """The recipient organisation acknowledges minutes it received."""
     dist = session.get(Distribution, distribution_id)
-    if dist is None or dist.recipient_organisation_id not in (p.organisation_id, p.municipality_id):
+    # Relatives' and the nurse's rows have no organisation: None must not match a caller's
+    # missing municipality_id.
+    org_id = None if dist is None else dist.recipient_organisation_id
+    if org_id is None or org_id not in (p.organisation_id, p.municipality_id):
         raise _not_found(session, p, "distribution", distribution_id, "distribution")
     patient_id = session.scalar(
         select(NetworkMeeting.patient_id)
