@@ -191,6 +191,9 @@ def test_overdue_gp_tasks_are_reminded_once_each(session, nurse, gp, gp_org, mak
     ]
     assert sorted(i["ref"]["id"] for i in reminders) == sorted(t.id for t in [*overdue, later])
     assert done.id not in {i["ref"]["id"] for i in reminders}
+    # A reminder says and links to the same as the task's assignment message.
+    assert all(i["link"] == f"/api/v1/follow-ups/{i['ref']['id']}" for i in reminders)
+    assert all("Opgave" in i["body"] and "frist" in i["body"] for i in reminders)
 
 
 def test_a_re_dated_task_that_runs_over_again_is_reminded_again(

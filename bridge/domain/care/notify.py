@@ -52,6 +52,21 @@ def task_line(task: FollowUpTask) -> str:
     return f"{task.title} (frist {local_date(task.due_at)})"
 
 
+def task_payload(task: FollowUpTask) -> dict:
+    """What a message about one task says and links to (assigned or overdue alike)."""
+    return {
+        "ref": {
+            "type": "follow_up",
+            "id": task.id,
+            "admission_id": task.admission_id,
+            "patient_id": task.patient_id,
+        },
+        "link": f"/api/v1/follow-ups/{task.id}",
+        "title": task.title,
+        "action_items": [task_line(task)],
+    }
+
+
 def _notified_org(task: FollowUpTask) -> int | None:
     # A nurse's task carries her region as organisation; she reads it in Bridge, not a message.
     if task.responsible_kind == ResponsibleKind.NURSE or task.status != FollowUpStatus.OPEN:
@@ -110,17 +125,7 @@ def task_events(tasks: list[FollowUpTask], allowed: set[int]) -> list[Notificati
                 recipient_organisation_id=org_id,
                 kind=TASK_ASSIGNED,
                 patient_id=task.patient_id,
-                payload={
-                    "ref": {
-                        "type": "follow_up",
-                        "id": task.id,
-                        "admission_id": task.admission_id,
-                        "patient_id": task.patient_id,
-                    },
-                    "link": f"/api/v1/follow-ups/{task.id}",
-                    "title": task.title,
-                    "action_items": [task_line(task)],
-                },
+                payload=task_payload(task),
                 source_type=TASK_SOURCE,
                 source_id=task.id,
                 # Per task and owner: reassigning the task tells its new owner, once.
