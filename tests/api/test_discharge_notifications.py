@@ -80,6 +80,16 @@ def test_discharge_notifies_the_gp_once_with_the_gp_tasks(
     assert len(inbox_rows(session, gp_org.id, "discharge")) == 1
 
 
+def test_the_gps_message_carries_at_most_1500_characters_of_the_summary(
+    nurse, gp, gp_org, ward, make_patient
+):
+    patient = make_patient(nurse=nurse, gp=gp_org)
+    discharged(nurse, patient, ward, discharge_summary="  " + "x" * 3998)
+    [item] = [i for i in gp.get("/api/v1/inbox").json["items"] if i["ref"]["type"] == "admission"]
+    assert "x" * 1500 in item["body"]
+    assert "x" * 1501 not in item["body"]
+
+
 def test_each_organisation_hears_of_its_own_tasks(session, nurse, gp_org, ward, make_patient):
     patient = make_patient(nurse=nurse, gp=gp_org)
     discharged(nurse, patient, ward)

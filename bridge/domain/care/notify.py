@@ -32,7 +32,8 @@ TASK_ASSIGNED = "task_assigned"
 TASK_OVERDUE = "task_overdue"
 TASK_SOURCE = "follow_up_task"
 ADMISSION_SOURCE = "admission"
-SUMMARY_MAX = 1500
+# How much of the discharge summary (models.SUMMARY_MAX long) the GP's message carries.
+MESSAGE_SUMMARY_MAX = 1500
 
 _DESTINATIONS_DA = {
     Destination.HOME: "eget hjem",
@@ -155,7 +156,7 @@ def notify_discharge(
         when = local_date(admission.discharged_at)
         lines = [f"Udskrevet {when} fra {department} til {destination}"]
         if admission.discharge_summary:
-            summary = admission.discharge_summary.strip()[:SUMMARY_MAX]
+            summary = admission.discharge_summary.strip()[:MESSAGE_SUMMARY_MAX]
             lines.append(f"Udskrivelsesresumé: {summary}")
         if admission.rehabilitation_plan_issued:
             lines.append("Der er udarbejdet en genoptræningsplan.")
