@@ -128,6 +128,13 @@ def test_a_patient_not_in_a_course_is_discharged_without_notifications(
     assert inbox_rows(session, gp_org.id) == []
 
 
+def test_a_death_in_hospital_sends_no_discharge_message(session, nurse, gp_org, ward, make_patient):
+    patient = make_patient(nurse=nurse, gp=gp_org)
+    discharged(nurse, patient, ward, destination="deceased")
+
+    assert inbox_rows(session, gp_org.id) == []
+
+
 def test_a_non_treating_owner_hears_of_a_task_only_with_discharge_consent(
     session, nurse, gp_org, ward, make_patient, make_org
 ):
