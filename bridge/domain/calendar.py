@@ -122,18 +122,6 @@ class WorkingDayCalendar:
         end_of_day = datetime.combine(due_day + timedelta(days=1), time.min, tzinfo=COPENHAGEN)
         return end_of_day.astimezone(UTC)
 
-    def working_days_between(self, start: date, end: date) -> int:
-        """Count working days d with start < d <= end (0 when end <= start)."""
-        _require_date(start, "start")
-        _require_date(end, "end")
-        count = 0
-        current = start + timedelta(days=1)
-        while current <= end:
-            if self.is_working_day(current):
-                count += 1
-            current += timedelta(days=1)
-        return count
-
 
 def deadline_in_hours(moment: datetime, hours: int) -> datetime:
     """Return moment plus the given elapsed hours, as an aware UTC datetime."""

@@ -281,3 +281,49 @@ def test_statutory_plans_belong_to_psychiatric_stays(make_actor, make_patient, d
     admission = admit(nurse, make_patient(nurse=nurse), department(Specialty.SOMATIC)).json
     r = _plan(nurse, admission["id"], kind="udskrivningsaftale", patient_took_part=True)
     assert r.status_code == 422
+
+
+def _flag_queries(counter) -> int:
+    # The dual-admission and readmission flags are read in one UNION ALL statement.
+    return sum("UNION ALL" in s for s in counter.statements)
+
+
+def test_discharge_reads_the_flags_once_after_the_stay_has_ended(
+    make_actor, make_patient, department, count_queries
+):
+    nurse = make_actor("nurse")
+    patient = make_patient(nurse=nurse)
+    psych = admit(nurse, patient, department(Specialty.PSYCHIATRY)).json
+    somatic = admit(nurse, patient, department(Specialty.SOMATIC), at="2026-03-05T10:00:00+01:00")
+    assert somatic.json["dual_admission"] is True
+    with count_queries() as counter:
+        # Ended before the somatic stay began: the stays no longer overlap.
+        r = discharge(nurse, psych["id"], at="2026-03-04T10:00:00+01:00")
+    assert r.status_code == 200, r.json
+    assert r.json["dual_admission"] is False
+    assert _flag_queries(counter) == 1, counter.statements
+
+
+def test_statutory_plan_is_read_by_id_without_the_stays_flags(
+    make_actor, make_patient, department, count_queries
+):
+    nurse = make_actor("nurse")
+    admission = admit(nurse, make_patient(nurse=nurse), department()).json
+    plan = _plan(nurse, admission["id"], kind="koordinationsplan", patient_took_part=False).json
+    url = f"/api/v1/admissions/{admission['id']}/statutory-plans"
+    with count_queries() as counter:
+        r = nurse.get(f"{url}/{plan['id']}")
+    assert r.status_code == 200, r.json
+    assert (r.json["id"], r.json["kind"], r.json["admission_id"]) == (
+        plan["id"],
+        "koordinationsplan",
+        admission["id"],
+    )
+    assert _flag_queries(counter) == 0, counter.statements
+    assert nurse.get(f"{url}/{plan['id'] + 1000}").status_code == 404
+    other = admit(nurse, make_patient(nurse=nurse), department()).json
+    # A plan is found only under its own stay.
+    assert (
+        nurse.get(f"/api/v1/admissions/{other['id']}/statutory-plans/{plan['id']}").status_code
+        == 404
+    )

@@ -80,6 +80,16 @@ def test_discharge_notifies_the_gp_once_with_the_gp_tasks(
     assert len(inbox_rows(session, gp_org.id, "discharge")) == 1
 
 
+def test_the_gps_message_carries_at_most_1500_characters_of_the_summary(
+    nurse, gp, gp_org, ward, make_patient
+):
+    patient = make_patient(nurse=nurse, gp=gp_org)
+    discharged(nurse, patient, ward, discharge_summary="  " + "x" * 3998)
+    [item] = [i for i in gp.get("/api/v1/inbox").json["items"] if i["ref"]["type"] == "admission"]
+    assert "x" * 1500 in item["body"]
+    assert "x" * 1501 not in item["body"]
+
+
 def test_each_organisation_hears_of_its_own_tasks(session, nurse, gp_org, ward, make_patient):
     patient = make_patient(nurse=nurse, gp=gp_org)
     discharged(nurse, patient, ward)
@@ -114,6 +124,13 @@ def test_a_patient_not_in_a_course_is_discharged_without_notifications(
     hospital = make_actor("hospital", organisation=ward)
 
     discharged(hospital, patient, ward)
+
+    assert inbox_rows(session, gp_org.id) == []
+
+
+def test_a_death_in_hospital_sends_no_discharge_message(session, nurse, gp_org, ward, make_patient):
+    patient = make_patient(nurse=nurse, gp=gp_org)
+    discharged(nurse, patient, ward, destination="deceased")
 
     assert inbox_rows(session, gp_org.id) == []
 
@@ -191,6 +208,9 @@ def test_overdue_gp_tasks_are_reminded_once_each(session, nurse, gp, gp_org, mak
     ]
     assert sorted(i["ref"]["id"] for i in reminders) == sorted(t.id for t in [*overdue, later])
     assert done.id not in {i["ref"]["id"] for i in reminders}
+    # A reminder says and links to the same as the task's assignment message.
+    assert all(i["link"] == f"/api/v1/follow-ups/{i['ref']['id']}" for i in reminders)
+    assert all("Opgave" in i["body"] and "frist" in i["body"] for i in reminders)
 
 
 def test_a_re_dated_task_that_runs_over_again_is_reminded_again(

@@ -245,6 +245,32 @@ def test_template_changes_affect_later_discharges_only(
     assert (unchanged["title"], unchanged["due_at"]) == (GP, "2026-11-14T00:00:00+01:00")
 
 
+def test_setting_one_kind_of_template_deadline_replaces_the_other(make_actor, region):
+    admin = make_actor("admin")
+    listed = admin.get(f"/api/v1/follow-up-templates?region_id={region.id}&limit=200").json
+    hours_template = next(t for t in listed["items"] if t["title"] == PSYCH_NURSE)
+    assert (hours_template["deadline_working_days"], hours_template["deadline_hours"]) == (None, 72)
+    url = f"/api/v1/follow-up-templates/{hours_template['id']}"
+
+    def patch(body):
+        etag = admin.get(url).headers["ETag"]
+        return admin.patch(url, json=body, headers={"If-Match": etag})
+
+    r = patch({"deadline_working_days": 2})
+    assert r.status_code == 200, r.json
+    assert (r.json["deadline_working_days"], r.json["deadline_hours"]) == (2, None)
+    r = patch({"deadline_hours": 48})
+    assert r.status_code == 200, r.json
+    assert (r.json["deadline_working_days"], r.json["deadline_hours"]) == (None, 48)
+    # Clearing the only deadline, or giving both, leaves the template without a single one.
+    for body in ({"deadline_hours": None}, {"deadline_working_days": 3, "deadline_hours": 24}):
+        r = patch(body)
+        assert r.status_code == 422, r.json
+        assert "deadline_working_days" in r.json["errors"]
+    r = admin.get(url).json
+    assert (r["deadline_working_days"], r["deadline_hours"]) == (None, 48)
+
+
 def test_only_admins_change_templates(make_actor, region):
     nurse, admin = make_actor("nurse"), make_actor("admin")
     body = {

@@ -377,38 +377,3 @@ def test_naive_datetime_is_rejected_by_deadline_in_hours() -> None:
 def test_deadline_in_hours_requires_a_positive_number_of_hours() -> None:
     with pytest.raises(ValueError):
         deadline_in_hours(cph(2026, 3, 27), 0)
-
-
-# --- working_days_between --------------------------------------------------------------------
-
-
-def test_working_days_between_excludes_start_and_includes_end() -> None:
-    # Fri 9 Jan -> Mon 12 Jan 2026: only Monday counts.
-    assert DEFAULT_CALENDAR.working_days_between(date(2026, 1, 9), date(2026, 1, 12)) == 1
-    # Thu 8 Jan -> Fri 9 Jan: Friday counts, Thursday does not.
-    assert DEFAULT_CALENDAR.working_days_between(date(2026, 1, 8), date(2026, 1, 9)) == 1
-
-
-def test_working_days_between_skips_easter() -> None:
-    # Wed 1 Apr -> Wed 8 Apr 2026: only Tue 7 and Wed 8.
-    assert DEFAULT_CALENDAR.working_days_between(date(2026, 4, 1), date(2026, 4, 8)) == 2
-
-
-def test_working_days_between_is_zero_when_end_is_not_after_start() -> None:
-    assert DEFAULT_CALENDAR.working_days_between(date(2026, 1, 12), date(2026, 1, 12)) == 0
-    assert DEFAULT_CALENDAR.working_days_between(date(2026, 1, 12), date(2026, 1, 5)) == 0
-
-
-def test_working_days_between_respects_configured_closed_days() -> None:
-    # Tue 23 Dec 2025 -> Fri 2 Jan 2026.
-    start, end = date(2025, 12, 23), date(2026, 1, 2)
-    assert DEFAULT_CALENDAR.working_days_between(start, end) == 5  # 24, 29, 30, 31, 2
-    assert ALL_CLOSED.working_days_between(start, end) == 3  # 29, 30, 2
-
-
-@pytest.mark.parametrize("n", [1, 2, 3, 5, 10, 25])
-def test_working_days_between_inverts_add_working_days(n: int) -> None:
-    for start in (date(2025, 12, 19), date(2026, 3, 28), date(2026, 5, 12)):
-        end = ALL_CLOSED.add_working_days(start, n)
-        assert ALL_CLOSED.working_days_between(start, end) == n
-        assert ALL_CLOSED.working_days_between(start, end - timedelta(days=1)) == n - 1

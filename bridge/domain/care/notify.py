@@ -32,7 +32,8 @@ TASK_ASSIGNED = "task_assigned"
 TASK_OVERDUE = "task_overdue"
 TASK_SOURCE = "follow_up_task"
 ADMISSION_SOURCE = "admission"
-SUMMARY_MAX = 1500
+# How much of the discharge summary (models.SUMMARY_MAX long) the GP's message carries.
+MESSAGE_SUMMARY_MAX = 1500
 
 _DESTINATIONS_DA = {
     Destination.HOME: "eget hjem",
@@ -50,6 +51,21 @@ def local_date(moment: datetime) -> str:
 def task_line(task: FollowUpTask) -> str:
     """One task as an action item of a message."""
     return f"{task.title} (frist {local_date(task.due_at)})"
+
+
+def task_payload(task: FollowUpTask) -> dict:
+    """What a message about one task says and links to (assigned or overdue alike)."""
+    return {
+        "ref": {
+            "type": "follow_up",
+            "id": task.id,
+            "admission_id": task.admission_id,
+            "patient_id": task.patient_id,
+        },
+        "link": f"/api/v1/follow-ups/{task.id}",
+        "title": task.title,
+        "action_items": [task_line(task)],
+    }
 
 
 def _notified_org(task: FollowUpTask) -> int | None:
@@ -110,17 +126,7 @@ def task_events(tasks: list[FollowUpTask], allowed: set[int]) -> list[Notificati
                 recipient_organisation_id=org_id,
                 kind=TASK_ASSIGNED,
                 patient_id=task.patient_id,
-                payload={
-                    "ref": {
-                        "type": "follow_up",
-                        "id": task.id,
-                        "admission_id": task.admission_id,
-                        "patient_id": task.patient_id,
-                    },
-                    "link": f"/api/v1/follow-ups/{task.id}",
-                    "title": task.title,
-                    "action_items": [task_line(task)],
-                },
+                payload=task_payload(task),
                 source_type=TASK_SOURCE,
                 source_id=task.id,
                 # Per task and owner: reassigning the task tells its new owner, once.
@@ -150,7 +156,7 @@ def notify_discharge(
         when = local_date(admission.discharged_at)
         lines = [f"Udskrevet {when} fra {department} til {destination}"]
         if admission.discharge_summary:
-            summary = admission.discharge_summary.strip()[:SUMMARY_MAX]
+            summary = admission.discharge_summary.strip()[:MESSAGE_SUMMARY_MAX]
             lines.append(f"Udskrivelsesresumé: {summary}")
         if admission.rehabilitation_plan_issued:
             lines.append("Der er udarbejdet en genoptræningsplan.")

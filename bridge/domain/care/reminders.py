@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.care.models import FollowUpStatus, FollowUpTask
-from bridge.domain.care.notify import TASK_OVERDUE, TASK_SOURCE, task_line
+from bridge.domain.care.notify import TASK_OVERDUE, TASK_SOURCE, task_payload
 from bridge.domain.notifications import NotificationEvent, enqueue_many
 from bridge.domain.notifications.models import Channel, Notification
 from bridge.domain.registry.models import Organisation, OrganisationKind
@@ -70,17 +70,7 @@ def remind_overdue_gp_tasks(session: Session, now: datetime) -> ReminderSummary:
             recipient_organisation_id=t.responsible_organisation_id,
             kind=TASK_OVERDUE,
             patient_id=t.patient_id,
-            payload={
-                "ref": {
-                    "type": "follow_up",
-                    "id": t.id,
-                    "admission_id": t.admission_id,
-                    "patient_id": t.patient_id,
-                },
-                "link": f"/api/v1/follow-ups/{t.id}",
-                "title": t.title,
-                "action_items": [task_line(t)],
-            },
+            payload=task_payload(t),
             source_type=TASK_SOURCE,
             source_id=t.id,
             idempotency_key=reminder_key(t.id, t.due_at),

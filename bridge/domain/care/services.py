@@ -137,10 +137,8 @@ def register_admission(
     return admission
 
 
-def get_admission(
-    session: Session, p: Principal, admission_id: int, action: str = AuditAction.READ
-) -> Admission:
-    """One stay of a patient the caller may see, with its flags."""
+def _visible_admission(session: Session, p: Principal, admission_id: int, action: str) -> Admission:
+    """One stay of a patient the caller may see (audited), without its flags."""
     admission = session.get(Admission, admission_id)
     if admission is None:
         audit.record(
@@ -148,6 +146,14 @@ def get_admission(
         )
         raise NotFound("no such admission")
     read_patient_scoped(session, p, admission.patient_id, "admission", action, admission.id)
+    return admission
+
+
+def get_admission(
+    session: Session, p: Principal, admission_id: int, action: str = AuditAction.READ
+) -> Admission:
+    """One stay of a patient the caller may see, with its flags."""
+    admission = _visible_admission(session, p, admission_id, action)
     _mark_flags(session, admission.patient_id, [admission])
     return admission
 
@@ -175,7 +181,8 @@ def discharge(
 ) -> Admission:
     """Register the discharge; an enrolled patient gets a follow-up plan from the templates."""
     now = now or utcnow()
-    admission = get_admission(session, p, admission_id, AuditAction.UPDATE)
+    # Its flags are set once the discharge is in: the end of the stay can change them.
+    admission = _visible_admission(session, p, admission_id, AuditAction.UPDATE)
     if not p.has(*ADMISSION_WRITERS):
         raise _forbid(session, "your role may not register discharges")
     if not p.has(*COORDINATORS) and admission.department_id != p.organisation_id:
@@ -449,7 +456,7 @@ def add_statutory_plan(
     session: Session, p: Principal, admission_id: int, data: dict[str, Any]
 ) -> StatutoryPlan:
     """Record an udskrivningsaftale, koordinationsplan or KIP for a psychiatric stay."""
-    admission = get_admission(session, p, admission_id, AuditAction.CREATE)
+    admission = _visible_admission(session, p, admission_id, AuditAction.CREATE)
     if not p.has(*ADMISSION_WRITERS):
         raise _forbid(session, "your role may not record statutory plans")
     if not p.has(*COORDINATORS) and admission.department_id != p.organisation_id:
@@ -492,7 +499,7 @@ def add_statutory_plan(
 
 def list_statutory_plans(session: Session, p: Principal, admission_id: int) -> list[StatutoryPlan]:
     """The plans recorded for a stay."""
-    admission = get_admission(session, p, admission_id, AuditAction.LIST)
+    admission = _visible_admission(session, p, admission_id, AuditAction.LIST)
     return list(
         session.scalars(
             _plans_query()
@@ -506,7 +513,7 @@ def get_statutory_plan(
     session: Session, p: Principal, admission_id: int, plan_id: int
 ) -> StatutoryPlan:
     """One plan of a stay."""
-    admission = get_admission(session, p, admission_id)
+    admission = _visible_admission(session, p, admission_id, AuditAction.READ)
     plan = session.scalar(
         _plans_query().where(
             StatutoryPlan.id == plan_id, StatutoryPlan.admission_id == admission.id
