@@ -34,7 +34,7 @@ from bridge.web.sections import (
     register_timeline_source,
     register_today_provider,
 )
-from bridge.web.timeline_svg import TimelineItem
+from bridge.web.timeline_svg import TimelineItem, overlaps
 
 ROWS = 50
 DUE_WITHIN_WORKING_DAYS = 2
@@ -419,7 +419,7 @@ def course_items(
             item = TimelineItem("task", local_day(e.at), overdue=e.overdue, label=e.title)
         else:
             continue
-        if (item.end or item.start) >= first and item.start <= last:
+        if overlaps(item, first, last):
             items.append(item)
     if p.has(*meetings.MEETING_ROLES):
         page = meetings.list_meetings(session, p, cursor=None, limit=ROWS, patient_id=patient_id)

@@ -6,6 +6,7 @@ import pytest
 
 from bridge.domain.base import utcnow
 from bridge.domain.gaps.engine import run_gap_scan
+from bridge.web.formatting import dk_date
 from tests.api.meetings_support import held_meeting, plan_meeting
 from tests.api.test_admissions import admit, discharge
 from tests.web.conftest import csrf_from
@@ -143,3 +144,16 @@ def test_a_form_post_without_the_token_is_refused(nurse, make_patient):
     patient = make_patient(nurse=nurse.actor)
     r = nurse.client.post(f"/patients/{patient.id}/meetings", data={"date": "2026-01-01"})
     assert r.status_code == 400
+
+
+def test_a_stay_that_began_over_a_year_ago_and_still_goes_on_is_on_the_timeline(
+    nurse, make_patient, make_org
+):
+    patient = make_patient(nurse=nurse.actor)
+    ward = make_org("hospital_department", specialty="psychiatry")
+    began = utcnow() - timedelta(days=430)
+    assert admit(nurse.actor, patient, ward, at=_iso(began)).status_code == 201
+    page = nurse.client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "tl-admission" in page  # the bar runs from the window's start up to today
+    timeline_list = page.split('class="timeline-figure"')[1].split("</figure>")[0]
+    assert dk_date(began) in timeline_list
