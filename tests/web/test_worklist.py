@@ -7,6 +7,7 @@ import pytest
 from bridge.domain.base import utcnow
 from bridge.domain.gaps.engine import run_gap_scan
 from bridge.domain.gaps.models import Flag, FlagStatus
+from bridge.web import discharges
 from bridge.web.formatting import dk_date
 from bridge.web.worklist import ROWS
 from tests.api.meetings_support import held_meeting, plan_meeting
@@ -191,3 +192,25 @@ def test_today_shows_the_flags_needing_attention_behind_a_page_of_snoozed_ones(
     assert "Udsat til næste uge" not in flags
     panel = nurse.client.get(f"/patients/{patient.id}").get_data(as_text=True)
     assert "Stadig åbent" in panel and "Udsat til næste uge" not in panel
+
+
+def test_the_discharge_page_shows_its_own_plan_behind_a_long_history(
+    nurse, make_patient, make_org, monkeypatch
+):
+    patient = make_patient(nurse=nurse.actor)
+    ward = make_org("hospital_department", specialty="psychiatry")
+    now = utcnow()
+    stays = []
+    for began in (now - timedelta(days=120), now - timedelta(days=12)):
+        stay = admit(nurse.actor, patient, ward, at=_iso(began)).json
+        discharge(nurse.actor, stay["id"], at=_iso(began + timedelta(days=5)))
+        stays.append(stay["id"])
+    tasks = nurse.actor.get(f"/api/v1/follow-ups?patient={patient.id}").json["items"]
+    older = [t for t in tasks if t["admission_id"] == stays[0]]
+    newer = [t for t in tasks if t["admission_id"] == stays[1]]
+    assert older and newer
+    # The page holds as many tasks as the older stay's plan alone, which comes first by deadline.
+    monkeypatch.setattr(discharges, "PLAN_ROWS", len(older))
+    page = nurse.client.get(f"/admissions/{stays[1]}").get_data(as_text=True)
+    assert all(f'id="task-{t["id"]}"' in page for t in newer)
+    assert not any(f'id="task-{t["id"]}"' in page for t in older)
