@@ -120,7 +120,7 @@ def patient_view(
     )
     today = now.astimezone(COPENHAGEN).date()
     first, last = window(today)
-    items = [_enrollment_item(e, today) for e in enrollments]
+    items = [_enrollment_item(e) for e in enrollments]
     items += timeline_items(session, p, patient_id, first, last)
     return PatientView(
         patient=patient,
@@ -143,7 +143,7 @@ def patient_view(
     )
 
 
-def _enrollment_item(e: Enrollment, today: date) -> TimelineItem:
+def _enrollment_item(e: Enrollment) -> TimelineItem:
     # The course itself is drawn as a bar in its own lane, so an empty timeline still tells
     # since when the nurse has followed the patient.
     return TimelineItem(kind="enrollment", start=e.start_date, end=e.end_date, label=e.reason)
