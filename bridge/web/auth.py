@@ -27,11 +27,10 @@ from bridge.domain.auth.services import (
     MAX_PASSWORD_LENGTH,
     authenticate_password,
     end_sessions,
-    session_epoch,
+    signed_in_staff,
 )
 from bridge.domain.base import utcnow
 from bridge.domain.errors import DomainError
-from bridge.domain.registry.models import Staff
 from bridge.extensions import db
 from bridge.web import LANGUAGES, bp, csrf
 
@@ -56,12 +55,8 @@ def _load_user() -> None:
     staff_id = session.get("staff_id")
     if staff_id is None:
         return
-    staff = db.session.get(Staff, staff_id)
-    if (
-        staff is None
-        or not staff.active
-        or session_epoch(db.session, staff_id) != session.get("epoch")
-    ):
+    staff = signed_in_staff(db.session, staff_id, session.get("epoch"))
+    if staff is None:
         # Logged out elsewhere, password changed or account disabled: this cookie is dead.
         _fresh_session()
         return

@@ -26,10 +26,9 @@ def _render(admission_id: int, errors: dict[str, str] | None = None, status: int
     p = g.principal
     admission = services.get_admission(db.session, p, admission_id)
     patient = patients.get_patient(db.session, p, admission.patient_id)
-    page = services.list_follow_ups(
-        db.session, p, patient_id=admission.patient_id, cursor=None, limit=PLAN_ROWS
-    )
-    tasks = [t for t in page.items if t.admission_id == admission.id]
+    tasks = services.list_follow_ups(
+        db.session, p, admission_id=admission.id, cursor=None, limit=PLAN_ROWS
+    ).items
     names = organisation_names(
         db.session, [admission.department_id] + [t.responsible_organisation_id for t in tasks]
     )

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bridge.domain.access import Principal, is_enrolled_nurse
+from bridge.domain.access import Principal
 from bridge.domain.audit import AuditEvent
 from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.patients import services
@@ -24,7 +24,7 @@ from bridge.domain.patients.models import (
     Patient,
     Relative,
 )
-from bridge.domain.registry.models import Organisation, Role
+from bridge.domain.registry.models import Organisation
 from bridge.web.sections import Cell, Section, caseload_cells, patient_panels, timeline_items
 from bridge.web.timeline_svg import TimelineItem, window
 
@@ -108,7 +108,7 @@ def patient_view(
     relatives = services.list_relatives(session, p, patient_id)
     diagnoses = services.list_diagnoses(session, p, patient_id)
     log_rows: list[tuple[AuditEvent, str]] | None = None
-    if p.has(Role.ADMIN) or is_enrolled_nurse(session, p, patient_id):
+    if services.may_read_access_log(session, p, patient_id):
         page = services.access_log(session, p, patient_id, cursor=None, limit=ACCESS_LOG_ROWS)
         who = services.staff_names(session, {e.staff_id for e in page.items if e.staff_id})
         log_rows = [(e, who.get(e.staff_id, "") if e.staff_id else "") for e in page.items]
@@ -120,7 +120,7 @@ def patient_view(
     )
     today = now.astimezone(COPENHAGEN).date()
     first, last = window(today)
-    items = [_enrollment_item(e, today) for e in enrollments]
+    items = [_enrollment_item(e) for e in enrollments]
     items += timeline_items(session, p, patient_id, first, last)
     return PatientView(
         patient=patient,
@@ -143,7 +143,7 @@ def patient_view(
     )
 
 
-def _enrollment_item(e: Enrollment, today: date) -> TimelineItem:
+def _enrollment_item(e: Enrollment) -> TimelineItem:
     # The course itself is drawn as a bar in its own lane, so an empty timeline still tells
     # since when the nurse has followed the patient.
     return TimelineItem(kind="enrollment", start=e.start_date, end=e.end_date, label=e.reason)

@@ -87,7 +87,7 @@ def draw_timeline(
     names = lane_names or {}
     months_abbr = list(month_names or ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
                                        "Sep", "Oct", "Nov", "Dec"])  # fmt: skip
-    visible = [i for i in items if _overlaps(i, first, last)]
+    visible = [i for i in items if overlaps(i, first, last)]
     lanes = [k for k in DEFAULT_LANES if k in names or any(i.kind == k for i in visible)]
     lanes += sorted({i.kind for i in visible} - set(lanes))
     lane_y = {k: lay.top + n * lay.lane_height for n, k in enumerate(lanes)}
@@ -145,7 +145,8 @@ def draw_timeline(
     return "".join(parts)
 
 
-def _overlaps(item: TimelineItem, first: date, last: date) -> bool:
+def overlaps(item: TimelineItem, first: date, last: date) -> bool:
+    """Whether ``item`` shows between ``first`` and ``last``; a bar without an end still runs."""
     end = item.end or (last if item.kind in BAR_KINDS else item.start)
     return item.start <= last and end >= first
 

@@ -18,7 +18,7 @@ from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR
 from bridge.domain.care import services as care
 from bridge.domain.care.models import FollowUpStatus
 from bridge.domain.gaps import services as gaps
-from bridge.domain.gaps.models import Flag, FlagStatus
+from bridge.domain.gaps.models import Flag
 from bridge.domain.meetings import services as meetings
 from bridge.domain.meetings.models import MeetingStatus, MinutesStatus
 from bridge.domain.patients.models import Patient
@@ -34,7 +34,7 @@ from bridge.web.sections import (
     register_timeline_source,
     register_today_provider,
 )
-from bridge.web.timeline_svg import TimelineItem
+from bridge.web.timeline_svg import TimelineItem, overlaps
 
 ROWS = 50
 DUE_WITHIN_WORKING_DAYS = 2
@@ -93,13 +93,9 @@ def attention_flags(
     """Live flags that need the nurse now: snoozed ones only after their snooze runs out."""
     page = gaps.list_flags(
         session, p, status=None, rule=None, patient_id=patient_id, nurse_id=None, cursor=None,
-        limit=ROWS,
+        limit=ROWS, attention_at=now,
     )  # fmt: skip
-    return [
-        f
-        for f in page.items
-        if f.status != FlagStatus.SNOOZED or (f.snoozed_until and f.snoozed_until <= now)
-    ]
+    return page.items
 
 
 def _age(since: datetime, now: datetime) -> str:
@@ -419,7 +415,7 @@ def course_items(
             item = TimelineItem("task", local_day(e.at), overdue=e.overdue, label=e.title)
         else:
             continue
-        if (item.end or item.start) >= first and item.start <= last:
+        if overlaps(item, first, last):
             items.append(item)
     if p.has(*meetings.MEETING_ROLES):
         page = meetings.list_meetings(session, p, cursor=None, limit=ROWS, patient_id=patient_id)

@@ -232,3 +232,17 @@ def test_caseload_columns_are_filled_for_the_whole_page_in_one_call(
     assert "2 åbne" in page and "sev-danger" in page
     with pytest.raises(ValueError):
         sections.register_caseload_column("colour", flags)
+
+
+def test_the_access_log_is_left_off_for_a_reader_who_may_not_see_it(
+    make_web_user, make_patient, session
+):
+    caseworker = make_web_user("municipality")
+    caseworker.login()
+    patient = make_patient(name="Karen Holm")  # a citizen of the caseworker's municipality
+    page = caseworker.client.get(f"/patients/{patient.id}")
+    assert page.status_code == 200 and "Karen Holm" in page.get_data(as_text=True)
+    assert "Adgangslog" not in page.get_data(as_text=True)
+    rows = audit_rows(session, staff_id=caseworker.id, patient_id=patient.id)
+    assert rows and "access_log" not in {r.resource_type for r in rows}
+    assert {r.outcome for r in rows} == {"ok"}

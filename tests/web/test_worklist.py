@@ -6,6 +6,10 @@ import pytest
 
 from bridge.domain.base import utcnow
 from bridge.domain.gaps.engine import run_gap_scan
+from bridge.domain.gaps.models import Flag, FlagStatus
+from bridge.web import discharges
+from bridge.web.formatting import dk_date
+from bridge.web.worklist import ROWS
 from tests.api.meetings_support import held_meeting, plan_meeting
 from tests.api.test_admissions import admit, discharge
 from tests.web.conftest import csrf_from
@@ -143,3 +147,70 @@ def test_a_form_post_without_the_token_is_refused(nurse, make_patient):
     patient = make_patient(nurse=nurse.actor)
     r = nurse.client.post(f"/patients/{patient.id}/meetings", data={"date": "2026-01-01"})
     assert r.status_code == 400
+
+
+def test_a_stay_that_began_over_a_year_ago_and_still_goes_on_is_on_the_timeline(
+    nurse, make_patient, make_org
+):
+    patient = make_patient(nurse=nurse.actor)
+    ward = make_org("hospital_department", specialty="psychiatry")
+    began = utcnow() - timedelta(days=430)
+    assert admit(nurse.actor, patient, ward, at=_iso(began)).status_code == 201
+    page = nurse.client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "tl-admission" in page  # the bar runs from the window's start up to today
+    timeline_list = page.split('class="timeline-figure"')[1].split("</figure>")[0]
+    assert dk_date(began) in timeline_list
+
+
+def test_today_shows_the_flags_needing_attention_behind_a_page_of_snoozed_ones(
+    nurse, make_patient, session
+):
+    patient = make_patient(nurse=nurse.actor, name="Karen Holm")
+    now = utcnow()
+
+    def flag(n, message, severity, status, snoozed_until=None):
+        return Flag(
+            rule="test_rule", patient_id=patient.id, subject_type="test", subject_id=n,
+            severity=severity, message_da=message, message_en=message, status=status,
+            first_detected_at=now - timedelta(days=3), last_seen_at=now,
+            snoozed_until=snoozed_until,
+        )  # fmt: skip
+
+    # A whole worklist page of more severe flags, all snoozed for another week, comes first.
+    session.add_all(
+        flag(n, "Udsat til næste uge", 3, FlagStatus.SNOOZED, now + timedelta(days=7))
+        for n in range(ROWS)
+    )
+    session.add(
+        flag(ROWS, "Udsættelsen er udløbet", 3, FlagStatus.SNOOZED, now - timedelta(hours=1))
+    )
+    session.add(flag(ROWS + 1, "Stadig åbent", 1, FlagStatus.OPEN))
+    session.commit()
+    today = nurse.client.get("/today").get_data(as_text=True)
+    flags = today.split('data-section="flags"')[1].split("</section>")[0]
+    assert "Stadig åbent" in flags and "Udsættelsen er udløbet" in flags
+    assert "Udsat til næste uge" not in flags
+    panel = nurse.client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "Stadig åbent" in panel and "Udsat til næste uge" not in panel
+
+
+def test_the_discharge_page_shows_its_own_plan_behind_a_long_history(
+    nurse, make_patient, make_org, monkeypatch
+):
+    patient = make_patient(nurse=nurse.actor)
+    ward = make_org("hospital_department", specialty="psychiatry")
+    now = utcnow()
+    stays = []
+    for began in (now - timedelta(days=120), now - timedelta(days=12)):
+        stay = admit(nurse.actor, patient, ward, at=_iso(began)).json
+        discharge(nurse.actor, stay["id"], at=_iso(began + timedelta(days=5)))
+        stays.append(stay["id"])
+    tasks = nurse.actor.get(f"/api/v1/follow-ups?patient={patient.id}").json["items"]
+    older = [t for t in tasks if t["admission_id"] == stays[0]]
+    newer = [t for t in tasks if t["admission_id"] == stays[1]]
+    assert older and newer
+    # The page holds as many tasks as the older stay's plan alone, which comes first by deadline.
+    monkeypatch.setattr(discharges, "PLAN_ROWS", len(older))
+    page = nurse.client.get(f"/admissions/{stays[1]}").get_data(as_text=True)
+    assert all(f'id="task-{t["id"]}"' in page for t in newer)
+    assert not any(f'id="task-{t["id"]}"' in page for t in older)

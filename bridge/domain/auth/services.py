@@ -142,9 +142,17 @@ def _count_failure(session: Session, row: StaffLogin, now: datetime) -> None:
     session.expire(row)
 
 
-def session_epoch(session: Session, staff_id: int) -> int | None:
-    """The current session generation of an account, or None if it has no login."""
-    return session.scalar(select(StaffLogin.session_epoch).where(StaffLogin.staff_id == staff_id))
+def signed_in_staff(session: Session, staff_id: int, epoch: int | None) -> Staff | None:
+    """The active staff member whose browser session of generation ``epoch`` still holds.
+
+    None once the account is disabled, or its sessions were ended (logout, a new password).
+    One query: it runs before every page.
+    """
+    return session.scalar(
+        select(Staff)
+        .join(StaffLogin, StaffLogin.staff_id == Staff.id)
+        .where(Staff.id == staff_id, Staff.active, StaffLogin.session_epoch == epoch)
+    )
 
 
 def end_sessions(session: Session, staff_id: int) -> None:

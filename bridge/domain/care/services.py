@@ -311,10 +311,11 @@ def list_follow_ups(
     status: FollowUpStatus | None = None,
     due_before: datetime | None = None,
     patient_id: int | None = None,
+    admission_id: int | None = None,
     cursor: str | None,
     limit: int,
 ) -> Page[FollowUpTask]:
-    """Tasks of the patients the caller may see, by deadline."""
+    """Tasks of the patients the caller may see, by deadline (``admission_id``: one stay's plan)."""
     stmt = select(FollowUpTask).join(Patient, Patient.id == FollowUpTask.patient_id)
     stmt = stmt.where(patient_visible(p))
     if responsible is not None:
@@ -325,6 +326,8 @@ def list_follow_ups(
         stmt = stmt.where(FollowUpTask.due_at < due_before)
     if patient_id is not None:
         stmt = stmt.where(FollowUpTask.patient_id == patient_id)
+    if admission_id is not None:
+        stmt = stmt.where(FollowUpTask.admission_id == admission_id)
     page = paginate(
         session,
         stmt,

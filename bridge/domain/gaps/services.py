@@ -52,10 +52,20 @@ def list_flags(
     nurse_id: int | None,
     cursor: str | None,
     limit: int,
+    attention_at: datetime | None = None,
 ) -> Page[Flag]:
-    """The worklist: most severe first, then oldest; live flags unless a status is asked for."""
+    """The worklist: most severe first, then oldest; live flags unless a status is asked for.
+
+    With ``attention_at`` (and no status), only the flags needing attention at that moment:
+    snoozed ones once their snooze has run out.
+    """
     stmt = _visible_flags(p)
-    stmt = stmt.where(Flag.status == status) if status else stmt.where(Flag.status.in_(LIVE))
+    if status:
+        stmt = stmt.where(Flag.status == status)
+    elif attention_at is not None:
+        stmt = stmt.where(needs_attention(attention_at))
+    else:
+        stmt = stmt.where(Flag.status.in_(LIVE))
     if rule:
         stmt = stmt.where(Flag.rule == rule)
     if patient_id:

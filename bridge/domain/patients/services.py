@@ -378,12 +378,17 @@ def list_consents(session: Session, p: Principal, patient_id: int) -> list[Conse
 # --- access log -------------------------------------------------------------------------------
 
 
+def may_read_access_log(session: Session, p: Principal, patient_id: int) -> bool:
+    """Whether the caller may read the patient's access log: an admin or the patient's nurse."""
+    return p.has(Role.ADMIN) or is_enrolled_nurse(session, p, patient_id)
+
+
 def access_log(
     session: Session, p: Principal, patient_id: int, *, cursor: str | None, limit: int
 ) -> Page[AuditEvent]:
     """Who looked at the patient's data: for admins and the patient's own nurse."""
     read_patient_scoped(session, p, patient_id, "access_log", AuditAction.READ)
-    if not (p.has(Role.ADMIN) or is_enrolled_nurse(session, p, patient_id)):
+    if not may_read_access_log(session, p, patient_id):
         audit.pending_audit(session)[-1]["outcome"] = audit.AuditOutcome.FORBIDDEN.value
         raise Forbidden("only an admin or the patient's nurse may read the access log")
     stmt = select(AuditEvent).where(AuditEvent.patient_id == patient_id)
