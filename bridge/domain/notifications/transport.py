@@ -29,7 +29,6 @@ class SmtpSettings:
     starttls: bool = False
     username: str | None = None
     password: str | None = None
-    mail_from: str = "bridge@localhost"
     timeout: float = 10.0
 
 
