@@ -18,7 +18,7 @@ class TransportError(Exception):
 @dataclass(frozen=True)
 class HttpResponse:
     status: int
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: bytes
 
 
@@ -70,7 +70,9 @@ class Transport:
             raise TransportError(type(exc).__name__) from None
         # Read at most 1 MB of an answer: an acknowledgement is small.
         return HttpResponse(
-            status=r.status_code, headers=dict(r.headers), body=r.content[: 1 << 20]
+            status=r.status_code,
+            headers={k.lower(): v for k, v in r.headers.items()},
+            body=r.content[: 1 << 20],
         )
 
     def send_email(self, msg: EmailMessage) -> None:
