@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import json
 import random
+import socket
 import threading
 from collections import deque
 from datetime import timedelta
@@ -26,7 +27,7 @@ from bridge.domain.notifications.models import (
     Notification,
     NotificationStatus,
 )
-from bridge.domain.notifications.transport import SmtpSettings, Transport
+from bridge.domain.notifications.transport import MAX_ANSWER_BYTES, SmtpSettings, Transport
 from bridge.domain.registry.models import Organisation, OrganisationKind
 from bridge.extensions import db
 from tests.receivers import HttpReceiver, free_port
@@ -205,6 +206,33 @@ def test_endpoint_disabled_after_the_event_fails_its_message_unsent(
     row = reload(session, row)
     assert row.status == S.FAILED
     assert row.last_error == "endpoint disabled: disabled by an administrator"
+
+
+def test_transport_reads_no_more_than_a_megabyte_of_an_answer(transport):
+    # A receiver that announces 3 MB, sends 1.5 MB and then stalls: reading it all would wait
+    # for the timeout; reading no more than the cap returns at once.
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % (3 << 20))
+            conn.sendall(b"x" * (3 << 19))
+            stop.wait(10)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+        answer = transport.post(url, b"{}", {"content-type": "application/json"})
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+    assert answer.status == 200 and len(answer.body) == MAX_ANSWER_BYTES
 
 
 @pytest.mark.parametrize("status", [429, 503])
