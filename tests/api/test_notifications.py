@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bridge.domain.errors import RuleViolation
+from bridge.domain.fhir_messages import OrganisationRef, build_acknowledgement
 from bridge.domain.notifications import (
     NotificationEvent,
     distribution_status_for,
@@ -23,6 +24,7 @@ from bridge.domain.notifications.models import (
     NotificationStatus,
 )
 from bridge.domain.notifications.services import _handlers
+from bridge.domain.registry.models import Organisation
 from tests.conftest import medcom_example
 
 
@@ -325,6 +327,22 @@ def test_medcom_fatal_error_fails_the_message_with_the_reason(session, fhir_row)
     assert r.status_code == 200, r.json
     assert r.json["status"] == "failed"
     assert reason in r.json["last_error"]
+
+
+def test_a_late_acknowledgement_does_not_undo_the_first(session, fhir_row):
+    gp, row = fhir_row
+    org = session.get(Organisation, row.recipient_organisation_id)
+    gp_ref = OrganisationRef(org.name, org.sor_code, org.gln)
+    bridge_ref = OrganisationRef("Psykiatrisk Center Ballerup", "265161000016000", "5790000209354")
+
+    ok = post_ack(gp, build_acknowledgement(row.message_header_id, "ok", gp_ref, bridge_ref))
+    late = post_ack(
+        gp, build_acknowledgement(row.message_header_id, "fatal-error", gp_ref, bridge_ref)
+    )
+
+    assert ok.status_code == late.status_code == 200, late.json
+    assert late.json["status"] == "acknowledged" and late.json["last_error"] is None
+    assert late.json["acknowledged_at"] == ok.json["acknowledged_at"]
 
 
 def test_acknowledgement_from_another_organisation_is_not_found(session, fhir_row, make_actor):
