@@ -317,7 +317,7 @@ def _build(
             patient=PatientRef(cpr=patient.cpr, name=patient.name),
             created_at=n.created_at,
             now=now,
-            author_name=payload.get("author_name") or "Brobyggersygeplejerske",
+            author_name=payload.get("author_name") or texts.DEFAULT_AUTHOR,
             link=link,
         )
     except ValueError as exc:

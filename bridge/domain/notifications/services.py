@@ -164,7 +164,7 @@ def _bodies(
     base = {
         "ref": dict(payload.get("ref") or {}),
         "link": str(payload.get("link") or ""),
-        "author_name": str(payload.get("author_name") or "Brobyggersygeplejerske"),
+        "author_name": str(payload.get("author_name") or texts.DEFAULT_AUTHOR),
     }
     health = {
         **base,
