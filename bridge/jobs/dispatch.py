@@ -38,11 +38,10 @@ def settings_from(config: Mapping[str, Any]) -> tuple[DispatchSettings, Transpor
     sender = None
     if sor and gln:
         sender = OrganisationRef(_setting(config, "MEDCOM_SENDER_NAME", "Bridge"), sor, gln)
-    mail_from = _setting(config, "MAIL_FROM", "bridge@localhost")
     settings = DispatchSettings(
         base_url=_setting(config, "BRIDGE_BASE_URL", "http://localhost:5000"),
         sender=sender,
-        mail_from=mail_from,
+        mail_from=_setting(config, "MAIL_FROM", "bridge@localhost"),
         policy=RetryPolicy(
             max_age=timedelta(hours=float(_setting(config, "NOTIFY_MAX_AGE_HOURS", 24)))
         ),
@@ -54,7 +53,6 @@ def settings_from(config: Mapping[str, Any]) -> tuple[DispatchSettings, Transpor
         starttls=_flag(_setting(config, "SMTP_STARTTLS", "false")),
         username=_setting(config, "SMTP_USERNAME") or None,
         password=_setting(config, "SMTP_PASSWORD") or None,
-        mail_from=mail_from,
     )
     timeout = float(_setting(config, "NOTIFY_HTTP_TIMEOUT_SECONDS", 10))
     return settings, Transport(http_timeout=timeout, smtp=smtp)

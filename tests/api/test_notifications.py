@@ -8,8 +8,12 @@ import json
 import pytest
 from sqlalchemy import select
 
+from bridge.domain.errors import RuleViolation
+from bridge.domain.fhir_messages import OrganisationRef, build_acknowledgement
 from bridge.domain.notifications import (
+    NotificationEvent,
     distribution_status_for,
+    enqueue_many,
     enqueue_notification,
     register_ack_handler,
 )
@@ -20,6 +24,7 @@ from bridge.domain.notifications.models import (
     NotificationStatus,
 )
 from bridge.domain.notifications.services import _handlers
+from bridge.domain.registry.models import Organisation
 from tests.conftest import medcom_example
 
 
@@ -97,6 +102,69 @@ def test_disabled_endpoints_get_no_rows_but_the_inbox_always_does(session, gp_se
     rows = enqueue(session, gp_org.id, patient.id)
 
     assert [r.channel for r in rows] == [Channel.INBOX]
+
+
+def test_enqueue_of_an_unknown_patient_or_organisation_is_refused(session, gp_setup):
+    _, gp_org, patient = gp_setup
+
+    with pytest.raises(RuleViolation) as no_patient:
+        enqueue(session, gp_org.id, 2_000_000_000)
+    with pytest.raises(RuleViolation) as no_org:
+        enqueue(session, 2_000_000_000, patient.id)
+
+    assert set(no_patient.value.errors) == {"patient_id"}
+    assert set(no_org.value.errors) == {"recipient_organisation_id"}
+
+
+def event(org_id, patient_id, key):
+    return NotificationEvent(
+        recipient_organisation_id=org_id,
+        kind="discharge",
+        patient_id=patient_id,
+        payload={"ref": {"type": "admission", "id": 1}, "link": "/api/v1/x"},
+        source_type=None,
+        source_id=None,
+        idempotency_key=key,
+    )
+
+
+def test_enqueue_many_writes_each_new_event_once_with_its_inbox_row(
+    session, gp_setup, make_org, make_patient
+):
+    _, gp_org, patient = gp_setup
+    other_org = make_org("gp_practice")
+    other = make_patient(gp=other_org, name="Ida Holm")
+    add_endpoint(session, gp_org, "webhook", url="https://gp.example/hook", secret="whsec_x")
+    enqueue(session, gp_org.id, patient.id, key="old")
+
+    rows = enqueue_many(
+        session,
+        [
+            event(gp_org.id, patient.id, "old"),  # enqueued before: skipped
+            event(gp_org.id, patient.id, "new-1"),
+            event(gp_org.id, patient.id, "new-1"),  # a repeat within the batch: skipped
+            event(other_org.id, other.id, "new-2"),
+            event(other_org.id, None, "new-3"),
+        ],
+    )
+    again = enqueue_many(session, [event(gp_org.id, patient.id, "new-1")])
+
+    assert again == []
+    assert sorted((r.event_key, r.channel.value) for r in rows) == [
+        ("new-1", "inbox"),
+        ("new-1", "webhook"),
+        ("new-2", "inbox"),
+        ("new-3", "inbox"),
+    ]
+    by_key = {(r.event_key, r.channel): r for r in rows}
+    inbox, hook = by_key["new-1", Channel.INBOX], by_key["new-1", Channel.WEBHOOK]
+    assert hook.payload["inbox_id"] == inbox.id and "text" not in hook.payload
+    assert hook.status == NotificationStatus.PENDING and hook.next_attempt_at is not None
+    assert inbox.status == NotificationStatus.DELIVERED
+    assert "Ida Holm" in by_key["new-2", Channel.INBOX].payload["text"]["da"]["body"]
+    assert "Ida Holm" not in inbox.payload["text"]["da"]["body"]
+    with pytest.raises(ValueError, match="no such patient"):
+        enqueue_many(session, [event(gp_org.id, 2_000_000_000, "new-4")])
 
 
 # --- inbox ------------------------------------------------------------------------------------
@@ -259,6 +327,22 @@ def test_medcom_fatal_error_fails_the_message_with_the_reason(session, fhir_row)
     assert r.status_code == 200, r.json
     assert r.json["status"] == "failed"
     assert reason in r.json["last_error"]
+
+
+def test_a_late_acknowledgement_does_not_undo_the_first(session, fhir_row):
+    gp, row = fhir_row
+    org = session.get(Organisation, row.recipient_organisation_id)
+    gp_ref = OrganisationRef(org.name, org.sor_code, org.gln)
+    bridge_ref = OrganisationRef("Psykiatrisk Center Ballerup", "265161000016000", "5790000209354")
+
+    ok = post_ack(gp, build_acknowledgement(row.message_header_id, "ok", gp_ref, bridge_ref))
+    late = post_ack(
+        gp, build_acknowledgement(row.message_header_id, "fatal-error", gp_ref, bridge_ref)
+    )
+
+    assert ok.status_code == late.status_code == 200, late.json
+    assert late.json["status"] == "acknowledged" and late.json["last_error"] is None
+    assert late.json["acknowledged_at"] == ok.json["acknowledged_at"]
 
 
 def test_acknowledgement_from_another_organisation_is_not_found(session, fhir_row, make_actor):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import json
 import random
+import socket
 import threading
 from collections import deque
 from datetime import timedelta
@@ -26,7 +27,7 @@ from bridge.domain.notifications.models import (
     Notification,
     NotificationStatus,
 )
-from bridge.domain.notifications.transport import SmtpSettings, Transport
+from bridge.domain.notifications.transport import MAX_ANSWER_BYTES, SmtpSettings, Transport
 from bridge.domain.registry.models import Organisation, OrganisationKind
 from bridge.extensions import db
 from tests.receivers import HttpReceiver, free_port
@@ -46,10 +47,12 @@ def receiver():
 class Mailbox:
     def __init__(self) -> None:
         self.messages: list[bytes] = []
+        self.answer = "250 OK"  # what the server says to DATA
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope.content)
-        return "250 OK"
+        if self.answer.startswith("250"):
+            self.messages.append(envelope.content)
+        return self.answer
 
 
 @pytest.fixture
@@ -186,6 +189,50 @@ def test_webhook_410_fails_the_message_and_disables_the_endpoint(
     endpoint = session.get(DeliveryEndpoint, endpoint.id)
     assert endpoint.active is False and "410" in endpoint.disabled_reason
     assert Channel.WEBHOOK not in enqueue(session, org, patient, key="later")
+
+
+def test_endpoint_disabled_after_the_event_fails_its_message_unsent(
+    session, gp, receiver, settings, transport
+):
+    org, patient = gp
+    endpoint = add_endpoint(session, org, "webhook", url=receiver.url(), secret="whsec_" + "A" * 44)
+    row = enqueue(session, org, patient)[Channel.WEBHOOK]
+    endpoint.active, endpoint.disabled_reason = False, "disabled by an administrator"
+    session.commit()
+
+    summary = run(session, utcnow(), settings, transport)
+
+    assert summary.failed == 1 and receiver.received == []
+    row = reload(session, row)
+    assert row.status == S.FAILED
+    assert row.last_error == "endpoint disabled: disabled by an administrator"
+
+
+def test_transport_reads_no_more_than_a_megabyte_of_an_answer(transport):
+    # A receiver that announces 3 MB, sends 1.5 MB and then stalls: reading it all would wait
+    # for the timeout; reading no more than the cap returns at once.
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % (3 << 20))
+            conn.sendall(b"x" * (3 << 19))
+            stop.wait(10)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+        answer = transport.post(url, b"{}", {"content-type": "application/json"})
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+    assert answer.status == 200 and len(answer.body) == MAX_ANSWER_BYTES
 
 
 @pytest.mark.parametrize("status", [429, 503])
@@ -387,6 +434,25 @@ def test_fhir_acknowledgement_in_the_response_body_is_recorded(
     assert comm["category"][0]["coding"][0]["code"] == "discharge"
 
 
+def test_fhir_acknowledgement_of_another_message_in_the_body_is_ignored(
+    session, gp, receiver, settings, transport
+):
+    org, patient = gp
+    add_endpoint(session, org, "fhir", url=receiver.url("/fhir"))
+    row = enqueue(session, org, patient)[Channel.FHIR]
+    receiver_ref = OrganisationRef(org.name, org.sor_code, org.gln)
+    other = build_acknowledgement(
+        "0b7e4f1c-0000-4000-8000-000000000001", "ok", receiver_ref, SENDER
+    )
+    receiver.default = (200, {}, json.dumps(other).encode())
+
+    summary = run(session, utcnow(), settings, transport)
+
+    assert (summary.sent, summary.acknowledged) == (1, 0)
+    row = reload(session, row)
+    assert row.status == S.SENT and row.next_attempt_at is not None
+
+
 def test_fhir_transient_ack_is_resent_in_a_new_envelope_with_the_same_header(
     session, gp, receiver, settings, transport
 ):
@@ -432,6 +498,28 @@ def test_email_notice_arrives_without_health_data(session, gp, smtp_server, sett
         assert secret not in text and secret not in body
     assert msg["To"] == "gp@example.org"
     assert reload(session, rows[Channel.EMAIL]).status == S.DELIVERED
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "error"),
+    [("554 Transaction failed", S.FAILED, "SMTP 554"), ("451 Try later", S.PENDING, "SMTP 451")],
+)
+def test_email_refused_for_good_fails_and_refused_for_now_retries(
+    session, gp, smtp_server, settings, answer, status, error
+):
+    org, patient = gp
+    controller, mailbox = smtp_server
+    mailbox.answer = answer
+    add_endpoint(session, org, "email", email="gp@example.org")
+    row = enqueue(session, org, patient)[Channel.EMAIL]
+    transport = Transport(smtp=SmtpSettings(host="127.0.0.1", port=controller.port))
+    try:
+        run(session, utcnow(), settings, transport)
+    finally:
+        transport.close()
+
+    row = reload(session, row)
+    assert (row.status, row.last_error) == (status, error)
 
 
 def test_email_to_an_unreachable_server_is_retried(session, gp, settings):

@@ -16,6 +16,7 @@ from bridge.domain.notifications.channels import (
     webhook_body,
     webhook_headers,
 )
+from bridge.domain.notifications.models import Channel, DeliveryEndpoint
 from bridge.domain.notifications.texts import render, render_notice
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -62,6 +63,18 @@ def test_during_rotation_both_secrets_verify():
     assert len(headers["webhook-signature"].split(" ")) == 2
     assert verify_standard_webhook(old, headers, body)
     assert verify_standard_webhook(new, headers, body)
+
+
+def test_the_previous_secret_signs_only_until_the_overlap_ends():
+    endpoint = DeliveryEndpoint(
+        channel=Channel.WEBHOOK,
+        secret="whsec_new",
+        previous_secret="whsec_old",
+        previous_valid_until=NOW + timedelta(hours=1),
+    )
+
+    assert endpoint.secrets_at(NOW) == ["whsec_new", "whsec_old"]
+    assert endpoint.secrets_at(NOW + timedelta(hours=1)) == ["whsec_new"]
 
 
 def test_webhook_payload_is_thin():

@@ -317,7 +317,7 @@ def _build(
             patient=PatientRef(cpr=patient.cpr, name=patient.name),
             created_at=n.created_at,
             now=now,
-            author_name=payload.get("author_name") or "Brobyggersygeplejerske",
+            author_name=payload.get("author_name") or texts.DEFAULT_AUTHOR,
             link=link,
         )
     except ValueError as exc:
@@ -365,7 +365,7 @@ def _http_outcome(job: _Job, r: HttpResponse, now: datetime) -> _Outcome:
         )
     retry_after = None
     if r.status in (429, 503):
-        retry_after = channels.parse_retry_after(_header(r.headers, "retry-after"), now)
+        retry_after = channels.parse_retry_after(r.headers.get("retry-after"), now)
     return _Outcome(RETRY, error=f"HTTP {r.status}", retry_after=retry_after)
 
 
@@ -378,10 +378,6 @@ def _ack_in_body(body: bytes, header_id: str | None) -> Acknowledgement | None:
     except ValueError:
         return None
     return ack if ack.acknowledged_message_header_id == header_id else None
-
-
-def _header(headers: dict[str, str], name: str) -> str | None:
-    return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
 # --- recording --------------------------------------------------------------------------------

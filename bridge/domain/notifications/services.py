@@ -129,68 +129,32 @@ def enqueue_notification(
     and ``author_name``. A second call with the same ``idempotency_key`` creates nothing and
     returns the rows of the first.
     """
-    if not idempotency_key or len(idempotency_key) > 200:
-        raise ValueError("idempotency_key must be 1 to 200 characters")
-    if not kind or len(kind) > 40:
-        raise ValueError("kind must be 1 to 40 characters")
+    event = NotificationEvent(
+        recipient_organisation_id=recipient_organisation_id,
+        kind=kind,
+        patient_id=patient_id,
+        payload=payload,
+        source_type=source_type,
+        source_id=source_id,
+        idempotency_key=idempotency_key,
+    )
+    _check_event(event)
     existing = _by_event(session, idempotency_key)
     if existing:
         return existing
     if session.get(Organisation, recipient_organisation_id) is None:
         raise RuleViolation("no such organisation", field="recipient_organisation_id")
-    label = None
-    if patient_id is not None:
-        patient = session.get(Patient, patient_id)
-        if patient is None:
-            raise RuleViolation("no such patient", field="patient_id")
-        label = texts.patient_label(patient.name, patient.cpr_masked)
-    endpoints = session.scalars(
-        select(DeliveryEndpoint)
-        .where(
-            DeliveryEndpoint.organisation_id == recipient_organisation_id,
-            DeliveryEndpoint.active.is_(True),
-        )
-        .order_by(DeliveryEndpoint.id)
-    ).all()
-    base, health = _bodies(kind, label, payload)
-    now = utcnow()
-
-    def row(channel: Channel, endpoint: DeliveryEndpoint | None, body: dict[str, Any]):
-        return Notification(
-            recipient_organisation_id=recipient_organisation_id,
-            patient_id=patient_id,
-            channel=channel,
-            endpoint_id=endpoint.id if endpoint else None,
-            kind=kind,
-            payload=body,
-            event_key=idempotency_key,
-            idempotency_key=f"{idempotency_key}:{channel.value}",
-            # The inbox is delivered the moment the event commits: it is read, not sent.
-            status=S.DELIVERED if channel == Channel.INBOX else S.PENDING,
-            next_attempt_at=None if channel == Channel.INBOX else now,
-            sent_at=now if channel == Channel.INBOX else None,
-            message_header_id=str(uuid.uuid4()) if channel == Channel.FHIR else None,
-            source_type=source_type,
-            source_id=source_id,
-            created_at=now,
-        )
-
+    patients = _patient_names(session, {patient_id} if patient_id is not None else set())
+    if patient_id is not None and patient_id not in patients:
+        raise RuleViolation("no such patient", field="patient_id")
+    endpoints = _active_endpoints(session, {recipient_organisation_id})
     try:
         # A savepoint, so that losing a race with a concurrent enqueue of the same key leaves
         # the caller's transaction usable.
         with session.begin_nested():
-            inbox = row(Channel.INBOX, None, health)
-            session.add(inbox)
-            session.flush()
-            rows = [inbox]
-            for endpoint in endpoints:
-                body = health if endpoint.channel in HEALTH_DATA_CHANNELS else base
-                rows.append(row(endpoint.channel, endpoint, {**body, "inbox_id": inbox.id}))
-            session.add_all(rows[1:])
-            session.flush()
+            return _write(session, [event], patients, endpoints)
     except IntegrityError:
         return _by_event(session, idempotency_key)
-    return rows
 
 
 def _bodies(
@@ -200,7 +164,7 @@ def _bodies(
     base = {
         "ref": dict(payload.get("ref") or {}),
         "link": str(payload.get("link") or ""),
-        "author_name": str(payload.get("author_name") or "Brobyggersygeplejerske"),
+        "author_name": str(payload.get("author_name") or texts.DEFAULT_AUTHOR),
     }
     health = {
         **base,
@@ -234,6 +198,13 @@ class NotificationEvent:
     idempotency_key: str
 
 
+def _check_event(e: NotificationEvent) -> None:
+    if not e.idempotency_key or len(e.idempotency_key) > 200:
+        raise ValueError("idempotency_key must be 1 to 200 characters")
+    if not e.kind or len(e.kind) > 40:
+        raise ValueError("kind must be 1 to 40 characters")
+
+
 def enqueue_many(session: Session, events: Iterable[NotificationEvent]) -> list[Notification]:
     """``enqueue_notification`` for a batch, in a number of statements independent of its size.
 
@@ -244,10 +215,7 @@ def enqueue_many(session: Session, events: Iterable[NotificationEvent]) -> list[
     """
     wanted: dict[str, NotificationEvent] = {}
     for e in events:
-        if not e.idempotency_key or len(e.idempotency_key) > 200:
-            raise ValueError("idempotency_key must be 1 to 200 characters")
-        if not e.kind or len(e.kind) > 40:
-            raise ValueError("kind must be 1 to 40 characters")
+        _check_event(e)
         wanted.setdefault(e.idempotency_key, e)
     if not wanted:
         return []
@@ -257,16 +225,35 @@ def enqueue_many(session: Session, events: Iterable[NotificationEvent]) -> list[
     todo = [e for key, e in wanted.items() if key not in known]
     if not todo:
         return []
-    org_ids = {e.recipient_organisation_id for e in todo}
     patient_ids = {e.patient_id for e in todo if e.patient_id is not None}
-    labels: dict[int, str] = {}
-    if patient_ids:
+    patients = _patient_names(session, patient_ids)
+    if patient_ids - patients.keys():
+        raise ValueError(f"no such patient(s): {sorted(patient_ids - patients.keys())}")
+    endpoints = _active_endpoints(session, {e.recipient_organisation_id for e in todo})
+    try:
+        with session.begin_nested():
+            return _write(session, todo, patients, endpoints)
+    except IntegrityError:
+        rows: list[Notification] = []
+        for e in todo:
+            rows += enqueue_notification(session, **vars(e))
+        return rows
+
+
+def _patient_names(session: Session, patient_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Name and masked CPR per patient id, in one query (none for no ids)."""
+    if not patient_ids:
+        return {}
+    return {
+        pid: (name, mask_cpr(cpr))
         for pid, name, cpr in session.execute(
             select(Patient.id, Patient.name, Patient.cpr).where(Patient.id.in_(patient_ids))
-        ):
-            labels[pid] = texts.patient_label(name, mask_cpr(cpr))
-    if patient_ids - labels.keys():
-        raise ValueError(f"no such patient(s): {sorted(patient_ids - labels.keys())}")
+        )
+    }
+
+
+def _active_endpoints(session: Session, org_ids: set[int]) -> dict[int, list[DeliveryEndpoint]]:
+    """Each organisation's active endpoints in id order, in one query."""
     endpoints: dict[int, list[DeliveryEndpoint]] = {org_id: [] for org_id in org_ids}
     for endpoint in session.scalars(
         select(DeliveryEndpoint)
@@ -274,12 +261,23 @@ def enqueue_many(session: Session, events: Iterable[NotificationEvent]) -> list[
         .order_by(DeliveryEndpoint.id)
     ):
         endpoints[endpoint.organisation_id].append(endpoint)
+    return endpoints
+
+
+def _write(
+    session: Session,
+    events: list[NotificationEvent],
+    patients: dict[int, tuple[str, str]],
+    endpoints: dict[int, list[DeliveryEndpoint]],
+) -> list[Notification]:
+    """Insert each event's inbox row, then one row per active endpoint pointing at it."""
     now = utcnow()
     inboxes: list[Notification] = []
     others: list[tuple[Notification, Notification]] = []  # (row, its inbox row)
-    for e in todo:
+    for e in events:
+        patient = patients.get(e.patient_id) if e.patient_id is not None else None
         base, health = _bodies(
-            e.kind, labels.get(e.patient_id) if e.patient_id is not None else None, e.payload
+            e.kind, texts.patient_label(*patient) if patient else None, e.payload
         )
         common = {
             "recipient_organisation_id": e.recipient_organisation_id,
@@ -290,6 +288,7 @@ def enqueue_many(session: Session, events: Iterable[NotificationEvent]) -> list[
             "source_id": e.source_id,
             "created_at": now,
         }
+        # The inbox is delivered the moment the event commits: it is read, not sent.
         inbox = Notification(
             **common,
             channel=Channel.INBOX,
@@ -312,20 +311,13 @@ def enqueue_many(session: Session, events: Iterable[NotificationEvent]) -> list[
                 message_header_id=str(uuid.uuid4()) if endpoint.channel == Channel.FHIR else None,
             )
             others.append((row, inbox))
-    try:
-        with session.begin_nested():
-            # The unit of work batches these INSERTs (executemany with RETURNING on PostgreSQL).
-            session.add_all(inboxes)
-            session.flush()
-            for row, inbox in others:
-                row.payload = {**row.payload, "inbox_id": inbox.id}
-            session.add_all([row for row, _ in others])
-            session.flush()
-    except IntegrityError:
-        rows: list[Notification] = []
-        for e in todo:
-            rows += enqueue_notification(session, **vars(e))
-        return rows
+    # The unit of work batches these INSERTs (executemany with RETURNING on PostgreSQL).
+    session.add_all(inboxes)
+    session.flush()
+    for row, inbox in others:
+        row.payload = {**row.payload, "inbox_id": inbox.id}
+    session.add_all([row for row, _ in others])
+    session.flush()
     return inboxes + [row for row, _ in others]
 
 
@@ -484,17 +476,7 @@ def _inbox_items(
     session: Session, p: Principal, rows: list[Notification], language: str, action: str
 ) -> list[InboxItem]:
     """Rows as inbox items, with their patients' names and masked CPR in one query."""
-    patient_ids = {n.patient_id for n in rows if n.patient_id is not None}
-    patients = (
-        {
-            pid: (name, mask_cpr(cpr))
-            for pid, name, cpr in session.execute(
-                select(Patient.id, Patient.name, Patient.cpr).where(Patient.id.in_(patient_ids))
-            )
-        }
-        if patient_ids
-        else {}
-    )
+    patients = _patient_names(session, {n.patient_id for n in rows if n.patient_id is not None})
     items = []
     for n in rows:
         audit.record(session, p, action, "notification", n.id, n.patient_id)

@@ -12,6 +12,8 @@ from typing import Final
 
 LANGUAGES: Final = ("da", "en")
 DEFAULT_LANGUAGE: Final = "da"
+#: Who signs a message when the event names no author.
+DEFAULT_AUTHOR: Final = "Brobyggersygeplejerske"
 
 # kind -> language -> (subject, body). ${patient}, ${title}, ${actions} and ${link} are filled in.
 TEMPLATES: Final[dict[str, dict[str, tuple[str, str]]]] = {

@@ -10,6 +10,8 @@ from email.message import EmailMessage
 import requests
 from requests.adapters import HTTPAdapter
 
+MAX_ANSWER_BYTES = 1 << 20  # of an HTTP answer's body; the rest is not read
+
 
 class TransportError(Exception):
     """The message could not be handed over (refused, timed out, connection lost)."""
@@ -18,7 +20,7 @@ class TransportError(Exception):
 @dataclass(frozen=True)
 class HttpResponse:
     status: int
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: bytes
 
 
@@ -29,7 +31,6 @@ class SmtpSettings:
     starttls: bool = False
     username: str | None = None
     password: str | None = None
-    mail_from: str = "bridge@localhost"
     timeout: float = 10.0
 
 
@@ -66,12 +67,22 @@ class Transport:
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpResponse:
         """POST ``body``; any HTTP answer is returned, no answer raises TransportError."""
         try:
-            r = self._http.post(url, data=body, headers=headers, timeout=self.http_timeout)
+            with self._http.post(
+                url, data=body, headers=headers, timeout=self.http_timeout, stream=True
+            ) as r:
+                # Read at most MAX_ANSWER_BYTES: an acknowledgement is small, and a receiver
+                # must not be able to make the dispatcher hold an endless answer in memory.
+                answer = bytearray()
+                for chunk in r.iter_content(64 * 1024):
+                    answer += chunk
+                    if len(answer) >= MAX_ANSWER_BYTES:
+                        break
         except requests.RequestException as exc:
             raise TransportError(type(exc).__name__) from None
-        # Read at most 1 MB of an answer: an acknowledgement is small.
         return HttpResponse(
-            status=r.status_code, headers=dict(r.headers), body=r.content[: 1 << 20]
+            status=r.status_code,
+            headers={k.lower(): v for k, v in r.headers.items()},
+            body=bytes(answer[:MAX_ANSWER_BYTES]),
         )
 
     def send_email(self, msg: EmailMessage) -> None:
