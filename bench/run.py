@@ -415,10 +415,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-load", action="store_true", help="no gunicorn/wrk runs (the test suite's smoke run)"
     )
+    parser.add_argument(
+        "--database-prefix", default="bridge_bench", help="databases are named <prefix>_<size>"
+    )
     args = parser.parse_args(argv)
     runs: dict[int, dict] = {}
     for n in (int(s) for s in args.sizes.split(",")):
-        url = recreate_database(f"bridge_bench_{n}")
+        url = recreate_database(f"{args.database_prefix}_{n}")
         print(f"[{n}] building data set ...", flush=True)
         app, tokens, ids, counts, seeded = build(url, n)
         print(f"[{n}] seeded in {seeded:.1f} s: {counts}", flush=True)

@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     # Swagger UI's assets are served by the app itself (from the swagger-ui-bundle package).
     "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # A database error's message carries the statement's parameters (CPR numbers, names) into
+    # the logged traceback unless they are hidden.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     "JSON_SORT_KEYS": False,
 }

@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
+import uuid
+
 import psycopg2
 import pytest
 
 from bench import run
 from tests.conftest import ADMIN_URL
 
-SIZE = 250  # its own database name, bridge_bench_250, so a real benchmark run is untouched
+SIZE = 250
 
 
 @pytest.fixture
-def bench_database():
-    yield
+def database_prefix():
+    """A database of this run's own: a real benchmark run, and test runs beside this one
+    (which drop their database WITH (FORCE)), are untouched."""
+    prefix = f"bridge_bench_test_{uuid.uuid4().hex[:10]}"
+    yield prefix
     conn = psycopg2.connect(ADMIN_URL)
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "bridge_bench_{SIZE}" WITH (FORCE)')
+        cur.execute(f'DROP DATABASE IF EXISTS "{prefix}_{SIZE}" WITH (FORCE)')
     conn.close()
 
 
-def test_bench_writes_every_section(tmp_path, bench_database):
+def test_bench_writes_every_section(tmp_path, database_prefix):
     out = tmp_path / "RESULTS.md"
     out.write_text(f"stale numbers\n{run.NOTES_MARKER}\nwhat the numbers say\n")
 
-    assert run.main(["--sizes", str(SIZE), "--skip-load", "--output", str(out)]) == 0
+    args = ["--sizes", str(SIZE), "--skip-load", "--output", str(out)]
+    assert run.main([*args, "--database-prefix", database_prefix]) == 0
 
     report = out.read_text()
     assert "stale numbers" not in report

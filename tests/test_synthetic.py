@@ -94,10 +94,20 @@ def test_final_minutes_sit_in_the_change_feed_in_finalising_order(session):
 
 
 def test_same_seed_gives_the_same_data_set(session):
+    def patients():
+        return session.execute(
+            select(Patient.cpr, Patient.name, Patient.birth_date, Patient.status).order_by(
+                Patient.cpr
+            )
+        ).all()
+
     first = seed_synthetic(session, patients=150, seed=9, now=NOW)
+    first_patients = patients()
     session.rollback()
+    assert patients() == []
     second = seed_synthetic(session, patients=150, seed=9, now=NOW)
     assert first == second
+    assert patients() == first_patients and len(first_patients) == 150
 
 
 def test_sequences_are_usable_after_the_bulk_ids(session, make_patient):

@@ -141,22 +141,12 @@ def register_error_handlers(app: Flask) -> None:
         log.warning("integrity error: %s", type(exc.orig).__name__)
         return problem(409, "Conflict", "the request conflicts with data already stored")
 
-    @app.errorhandler(OperationalError)
-    def _db_down(exc: OperationalError):
-        if getattr(exc, "connection_invalidated", False) or _is_connection_error(exc):
-            log.warning("database unavailable: %s", type(exc.orig).__name__)
-            return problem(
-                503,
-                "Service unavailable",
-                "the database is unavailable; try again shortly",
-                headers={"Retry-After": "5"},
-            )
-        log.exception("database error")
-        return problem(500, "Internal server error", "an unexpected error occurred")
-
     @app.errorhandler(DBAPIError)
     def _db_error(exc: DBAPIError):
-        if exc.connection_invalidated:
+        if exc.connection_invalidated or (
+            isinstance(exc, OperationalError) and _is_connection_error(exc)
+        ):
+            log.warning("database unavailable: %s", type(exc.orig).__name__)
             return problem(
                 503,
                 "Service unavailable",

@@ -112,12 +112,10 @@ def _finish(response: Response) -> Response:
             flush_audit(session, g.request_id)
             session.commit()
         else:
-            trail = session.info.pop("bridge.audit", [])
+            # The audit notes sit in session.info, which a rollback leaves alone.
             session.rollback()
-            if trail:
-                session.info["bridge.audit"] = trail
-                flush_audit(session, g.request_id)
-                session.commit()
+            flush_audit(session, g.request_id)
+            session.commit()
     except StaleDataError:
         session.rollback()
         response = problem(412, "Precondition failed", "the resource was changed by someone else")

@@ -48,19 +48,23 @@ def municipality_of(
     return None
 
 
+_PARENT = aliased(Organisation)
+_ORGANISATION_QUERY = (
+    select(Organisation.kind, _PARENT.id, _PARENT.kind)
+    .outerjoin(_PARENT, _PARENT.id == Organisation.parent_id)
+    .where(Organisation.id == bindparam("org_id"))
+)
+
+
 def load_principal(session: Session, staff: Staff) -> Principal:
-    """Build the principal for an active staff member (one query for the organisation)."""
-    org = session.get(Organisation, staff.organisation_id)
-    parent = session.get(Organisation, org.parent_id) if org and org.parent_id else None
+    """Build the principal for an active staff member (one query for the organisation and its
+    parent)."""
+    org = session.execute(_ORGANISATION_QUERY, {"org_id": staff.organisation_id}).first()
     return Principal(
         staff_id=staff.id,
         organisation_id=staff.organisation_id,
         roles=frozenset(staff.roles),
-        municipality_id=municipality_of(
-            org.id, org.kind, parent.id if parent else None, parent.kind if parent else None
-        )
-        if org
-        else None,
+        municipality_id=municipality_of(staff.organisation_id, *org) if org else None,
     )
 
 

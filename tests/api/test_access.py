@@ -5,7 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from bridge.domain.audit import AuditEvent
+from bridge.domain.base import utcnow
 from bridge.domain.registry.models import OrganisationKind
+from bridge.domain.registry.services import authenticate_token
 
 READS = [
     "/api/v1/patients/{id}",
@@ -152,3 +154,25 @@ def test_access_log_for_admin_and_enrolled_nurse_only(world):
     assert (
         world["nurse"].get(f"/api/v1/patients/{world['foreign'].id}/access-log").status_code == 404
     )
+
+
+def test_staff_of_a_municipal_facility_see_their_municipalitys_patients(
+    session, make_actor, make_org, make_patient, municipality
+):
+    home = municipality("0101")
+    facility = make_org(OrganisationKind.SOCIAL_PSYCHIATRY_FACILITY, parent_id=home.id)
+    worker = make_actor("municipality", organisation=facility)
+    local = make_patient(municipality_code="0101")
+    elsewhere = make_patient(municipality_code="0751")
+    assert worker.get(f"/api/v1/patients/{local.id}").status_code == 200
+    assert worker.get(f"/api/v1/patients/{elsewhere.id}").status_code == 404
+    principal = authenticate_token(session, worker.token, utcnow())
+    assert principal.municipality_id == home.id
+    assert worker.principal(session) == principal  # as a web login builds it
+
+
+@pytest.mark.parametrize("role", ["municipality", "nurse", "gp", "hospital", "admin"])
+def test_a_web_login_and_a_token_give_the_same_principal(session, make_actor, role):
+    # A web login builds the principal from the staff row, a token from its own query.
+    actor = make_actor(role)
+    assert actor.principal(session) == authenticate_token(session, actor.token, utcnow())

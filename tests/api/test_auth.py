@@ -63,6 +63,7 @@ def test_issued_token_is_shown_once_and_works(make_actor, client):
     secret = issued.json["token"]
     assert secret.startswith("brg_")
     listed = admin.get(f"/api/v1/staff/{staff['id']}/tokens").json
+    assert [t["prefix"] for t in listed] == [secret[:10]]
     assert all("token" not in t for t in listed)
     assert secret not in admin.get(f"/api/v1/staff/{staff['id']}/tokens").get_data(as_text=True)
     r = client.get("/api/v1/patients", headers={"Authorization": f"Bearer {secret}"})

@@ -2,6 +2,7 @@
 and it recovers by itself (pool pre-ping) when connections are cut."""
 
 import psycopg2
+import pytest
 
 from bridge import create_app
 
@@ -19,6 +20,8 @@ def test_database_unreachable_answers_503(database_url):
     assert client.get("/health").status_code == 200
 
 
+# The session's app migrates the database; without it, run alone, /ready said "migrations pending".
+@pytest.mark.usefixtures("app")
 def test_service_recovers_after_backends_are_terminated(database_url):
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
     client = app.test_client()

@@ -135,3 +135,21 @@ def test_unknown_parent_is_a_field_error_not_a_500(make_actor):
         json={"kind": "specialist_practice", "name": "X", "parent_id": 2**40},
     )
     assert r.status_code == 422 and "parent_id" in r.json["errors"]
+
+
+def test_a_patients_municipality_and_gp_must_be_of_those_kinds(make_actor, make_org, municipality):
+    nurse = make_actor("nurse")
+    practice, kbh = make_org("gp_practice"), municipality()
+    body = {"cpr": "0404851234", "name": "Ny", "municipality_id": practice.id}
+    r = nurse.post("/api/v1/patients", json=body)
+    assert r.status_code == 422 and "municipality_id" in r.json["errors"]
+    r = nurse.post(
+        "/api/v1/patients", json=body | {"municipality_id": kbh.id, "gp_practice_id": kbh.id}
+    )
+    assert r.status_code == 422 and "gp_practice_id" in r.json["errors"]
+    created = nurse.post("/api/v1/patients", json=body | {"municipality_id": kbh.id})
+    assert created.status_code == 201, created.json
+    url = f"/api/v1/patients/{created.json['id']}"
+    for field, wrong in (("municipality_id", practice.id), ("gp_practice_id", kbh.id)):
+        r = nurse.patch(url, json={field: wrong}, headers={"If-Match": created.headers["ETag"]})
+        assert r.status_code == 422 and field in r.json["errors"], field

@@ -37,6 +37,18 @@ def _org_of_kind(session: Session, org_id: int, kind: OrganisationKind, field: s
     return org
 
 
+def _check_patient_organisations(session: Session, data: dict[str, Any]) -> None:
+    """The municipality and GP practice a patient's data names are of those kinds."""
+    if "municipality_id" in data:
+        _org_of_kind(
+            session, data["municipality_id"], OrganisationKind.MUNICIPALITY, "municipality_id"
+        )
+    if data.get("gp_practice_id") is not None:
+        _org_of_kind(
+            session, data["gp_practice_id"], OrganisationKind.GP_PRACTICE, "gp_practice_id"
+        )
+
+
 # --- patients ---------------------------------------------------------------------------------
 
 
@@ -47,11 +59,7 @@ def register_patient(session: Session, p: Principal, data: dict[str, Any]) -> Pa
         cpr = parse_cpr(data.pop("cpr"))
     except ValueError as exc:
         raise RuleViolation(str(exc), field="cpr") from None
-    _org_of_kind(session, data["municipality_id"], OrganisationKind.MUNICIPALITY, "municipality_id")
-    if data.get("gp_practice_id") is not None:
-        _org_of_kind(
-            session, data["gp_practice_id"], OrganisationKind.GP_PRACTICE, "gp_practice_id"
-        )
+    _check_patient_organisations(session, data)
     patient = Patient(
         cpr=cpr.digits,
         birth_date=cpr.birth_date,
@@ -120,14 +128,7 @@ def update_patient(
     session: Session, p: Principal, patient: Patient, data: dict[str, Any]
 ) -> Patient:
     """Change a patient's name, municipality, GP or status."""
-    if "municipality_id" in data:
-        _org_of_kind(
-            session, data["municipality_id"], OrganisationKind.MUNICIPALITY, "municipality_id"
-        )
-    if data.get("gp_practice_id") is not None:
-        _org_of_kind(
-            session, data["gp_practice_id"], OrganisationKind.GP_PRACTICE, "gp_practice_id"
-        )
+    _check_patient_organisations(session, data)
     for key, value in data.items():
         setattr(patient, key, value)
     session.flush()
