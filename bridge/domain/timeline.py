@@ -84,7 +84,6 @@ PATIENT_ID = bindparam("patient_id", type_=Integer)
 
 TimelineRow = Row[Any]
 RowItems = Callable[[TimelineRow, datetime], list[TimelineItem]]
-TimelineSource = Callable[[Session, int], list[TimelineItem]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,7 +98,7 @@ class TimelineQuery:
     items: RowItems
 
 
-_sources: list[TimelineQuery | TimelineSource] = []
+_sources: list[TimelineQuery] = []
 
 
 def timeline_select(**columns: ColumnElement[Any]) -> Select[Any]:
@@ -127,25 +126,14 @@ def register_timeline_query(query: Select[Any]) -> Callable[[RowItems], RowItems
     """
 
     def register(items: RowItems) -> RowItems:
-        if not any(isinstance(s, TimelineQuery) and s.items is items for s in _sources):
+        if not any(s.items is items for s in _sources):
             _sources.append(TimelineQuery(query, items))
         return items
 
     return register
 
 
-def register_timeline_source(fn: TimelineSource) -> TimelineSource:
-    """Add a source that runs its own query (usable as a decorator).
-
-    For what does not fit the row shape; it costs one more statement per timeline, so prefer
-    ``register_timeline_query``.
-    """
-    if fn not in _sources:
-        _sources.append(fn)
-    return fn
-
-
-def timeline_sources() -> tuple[TimelineQuery | TimelineSource, ...]:
+def timeline_sources() -> tuple[TimelineQuery, ...]:
     """The registered sources, in registration order."""
     return tuple(_sources)
 
@@ -168,14 +156,10 @@ def patient_timeline(session: Session, p: Principal, patient_id: int) -> list[Ti
 
     read_patient_scoped(session, p, patient_id, "timeline", AuditAction.READ)
     now = utcnow()
-    queries = tuple(s for s in _sources if isinstance(s, TimelineQuery))
+    sources = tuple(_sources)
     items: list[TimelineItem] = []
-    if queries:
-        for row in session.execute(_union(queries), {"patient_id": patient_id}):
-            items.extend(queries[row.source].items(row, now))
-    for source in _sources:
-        if not isinstance(source, TimelineQuery):
-            items.extend(source(session, patient_id))
+    for row in session.execute(_union(sources), {"patient_id": patient_id}):
+        items.extend(sources[row.source].items(row, now))
     # Sorted here, not in SQL: one row can make two items at different moments.
     items.sort(key=lambda i: (i.at, i.type, i.resource_id))
     return items

@@ -25,7 +25,13 @@ from bridge.domain.meetings.models import (
 )
 from bridge.domain.patients.models import Consent, ConsentScope, Enrollment, Patient
 from bridge.domain.registry.models import Organisation, OrganisationKind, Specialty, Staff
-from bridge.domain.timeline import TimelineItem, register_timeline_source, timeline_sources
+from bridge.domain.timeline import (
+    PATIENT_ID,
+    TimelineItem,
+    register_timeline_query,
+    timeline_select,
+    timeline_sources,
+)
 from tests.api.test_admissions import admit, discharge
 
 
@@ -193,12 +199,14 @@ def test_timeline_of_a_long_history_runs_a_constant_number_of_statements(
 def test_other_areas_plug_sources_into_the_timeline(make_actor, make_patient):
     nurse = make_actor("nurse")
     patient = make_patient(nurse=nurse)
+    # Another area's source: its SELECT of the timeline's row shape, and its items per row.
+    query = timeline_select(id=Patient.id, at=Patient.created_at).where(Patient.id == PATIENT_ID)
 
-    def meetings(session, patient_id):
+    def meetings(row, now):
         at = datetime(2026, 2, 1, 9, tzinfo=UTC)
         return [TimelineItem("meeting", at, "Netværksmøde", "planned", "meeting", 7)]
 
-    register_timeline_source(meetings)
+    register_timeline_query(query)(meetings)
     try:
         items = nurse.get(f"/api/v1/patients/{patient.id}/timeline").json
         assert {"type": "meeting", "resource_id": 7} in [
@@ -207,7 +215,7 @@ def test_other_areas_plug_sources_into_the_timeline(make_actor, make_patient):
     finally:
         from bridge.domain import timeline
 
-        timeline._sources.remove(meetings)
+        timeline._sources[:] = [s for s in timeline._sources if s.items is not meetings]
 
 
 def test_timeline_shows_meetings_minutes_and_open_flags(session, make_actor, make_patient):
