@@ -9,28 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import event
+from bench.run import ENDPOINTS, Sent, recording
 
 BIG_TABLE_ROWS = 10_000
-
-
-@contextmanager
-def capturing(engine) -> Iterator[list[tuple[str, object]]]:
-    """The (statement, parameters) of every single execution on ``engine`` meanwhile."""
-    sent: list[tuple[str, object]] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if not executemany:  # batched audit inserts: writes, not reads
-            sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def _relations_scanned_sequentially(plan: dict) -> Iterator[str]:
@@ -50,12 +33,12 @@ def big_tables(connection) -> set[str]:
         return {name for (name,) in cur.fetchall()}
 
 
-def sequential_scans(connection, statements: list[tuple[str, object]], big: set[str]) -> set[str]:
+def sequential_scans(connection, statements: list[Sent], big: set[str]) -> set[str]:
     """The big tables that the plans of ``statements`` read from end to end."""
     found: set[str] = set()
     with connection.cursor() as cur:
-        for statement, parameters in statements:
-            sql = cur.mogrify(statement, parameters).decode()
+        for sent in statements:
+            sql = cur.mogrify(sent.statement, sent.parameters).decode()
             if not sql.lstrip().upper().startswith(("SELECT", "WITH", "INSERT", "UPDATE")):
                 continue
             cur.execute("EXPLAIN (FORMAT JSON) " + sql)
@@ -66,30 +49,35 @@ def sequential_scans(connection, statements: list[tuple[str, object]], big: set[
     return found
 
 
+def _planned(sent: list[Sent]) -> list[Sent]:
+    # Batched statements (the audit inserts of a list) are writes with nothing to plan.
+    return [s for s in sent if not s.executemany]
+
+
 def measure_plans(app, url, tokens, ids) -> tuple[str, list[str]]:
     """A table: each hot path, its statements, and the big tables it scans sequentially."""
-    from bench.run import ENDPOINTS
     from bridge.domain.gaps.engine import run_gap_scan
     from bridge.domain.notifications.dispatcher import dispatch_once
     from bridge.extensions import db
 
     client = app.test_client()
-    paths: list[tuple[str, list[tuple[str, object]]]] = []
+    paths: list[tuple[str, list[Sent]]] = []
     with app.app_context():
         for ep in ENDPOINTS:
             headers = {"Authorization": f"Bearer {tokens[ep.role]}"}
-            with capturing(db.engine) as sent:
-                client.get(ep.path(ids), headers=headers)
-            paths.append((ep.name, sent))
-        with capturing(db.engine) as sent:
+            with recording(db.engine) as sent:
+                r = client.get(ep.path(ids), headers=headers)
+            assert r.status_code == 200, (ep.name, r.status_code)  # a refusal plans nothing
+            paths.append((ep.name, _planned(sent)))
+        with recording(db.engine) as sent:
             run_gap_scan(db.session, datetime.now(UTC))
         db.session.rollback()
-        paths.append(("gap scan (all rules)", sent))
+        paths.append(("gap scan (all rules)", _planned(sent)))
         # Nothing is due in 2000: only the claim runs, which is the dispatcher's hot query.
-        with capturing(db.engine) as sent:
+        with recording(db.engine) as sent:
             dispatch_once(db.session, datetime(2000, 1, 1, tzinfo=UTC), batch_size=100)
         db.session.rollback()
-        paths.append(("dispatcher claim", sent))
+        paths.append(("dispatcher claim", _planned(sent)))
         connection = db.engine.raw_connection()
         try:
             big = big_tables(connection)

@@ -96,16 +96,26 @@ def recreate_database(name: str) -> str:
     return database_url(name)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One statement as it went to the database."""
+
+    statement: str
+    parameters: object
+    executemany: bool
+
+
 @contextmanager
-def counting(engine):
-    statements: list[str] = []
+def recording(engine):
+    """Every statement sent on ``engine`` meanwhile, in order."""
+    sent: list[Sent] = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
+        sent.append(Sent(statement, parameters, executemany))
 
     event.listen(engine, "before_cursor_execute", before)
     try:
-        yield statements
+        yield sent
     finally:
         event.remove(engine, "before_cursor_execute", before)
 
@@ -185,7 +195,7 @@ def measure_scan(app) -> tuple[float, int]:
     times, count = [], 0
     with app.app_context():
         for _ in range(3):
-            with counting(db.engine) as statements:
+            with recording(db.engine) as statements:
                 started = time.perf_counter()
                 run_gap_scan(db.session, datetime.now(UTC))
                 db.session.commit()
@@ -202,7 +212,7 @@ def measure_statements(app, tokens, ids) -> dict[str, int]:
     with app.app_context():
         for ep in ENDPOINTS:
             headers = {"Authorization": f"Bearer {tokens[ep.role]}"}
-            with counting(db.engine) as statements:
+            with recording(db.engine) as statements:
                 r = client.get(ep.path(ids), headers=headers)
             assert r.status_code == 200, (ep.name, r.status_code, r.get_data(as_text=True)[:300])
             out[ep.name] = len(statements)
