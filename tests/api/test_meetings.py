@@ -514,18 +514,6 @@ def test_an_organisation_cannot_acknowledge_the_relatives_or_the_nurses_row(
     assert [after[r["id"]] for r in without_org] == [r["status"] for r in without_org]
 
 
-def test_pending_gp_distributions_hook_lists_what_the_outbox_must_send(
-    session, nurse, patient, gp_org
-):
-    from bridge.domain.meetings.services import pending_gp_distributions
-
-    _meeting, minutes = final_minutes(nurse, patient.id)
-    pending = pending_gp_distributions(session, limit=1000)
-    assert (minutes["id"], gp_org.id) in {
-        (d.minutes_version_id, d.recipient_organisation_id) for d in pending
-    }
-
-
 # --- statement counts -----------------------------------------------------------------------
 
 

@@ -45,7 +45,6 @@ from bridge.domain.meetings.distribution import (
 from bridge.domain.meetings.models import (
     ActionItem,
     ActionItemStatus,
-    Channel,
     Distribution,
     DistributionStatus,
     MeetingParticipant,
@@ -54,7 +53,6 @@ from bridge.domain.meetings.models import (
     MinutesVersion,
     NetworkMeeting,
     ParticipantKind,
-    RecipientRole,
 )
 from bridge.domain.notifications import acknowledge_source, register_ack_handler
 from bridge.domain.notifications.models import NotificationStatus
@@ -725,27 +723,6 @@ def list_distributions(session: Session, p: Principal, meeting_id: int) -> list[
     """The distribution of every version of the meeting's minutes, per recipient."""
     _load_meeting(session, p, meeting_id, participants=False)
     return list(session.scalars(_DISTRIBUTIONS_OF_MEETING, {"meeting_id": meeting_id}))
-
-
-def pending_outbox_distributions(
-    session: Session, *, limit: int = 100, gp_only: bool = False
-) -> list[Distribution]:
-    """MedCom deliveries with no outcome yet, oldest first.
-
-    Their notifications were queued when the minutes were finalised (``outbox``); this lists
-    what is still waiting for the receiver, e.g. for an overview or a gap rule.
-    """
-    stmt = select(Distribution).where(
-        Distribution.status == DistributionStatus.PENDING, Distribution.channel == Channel.MEDCOM
-    )
-    if gp_only:
-        stmt = stmt.where(Distribution.recipient_role == RecipientRole.GP)
-    return list(session.scalars(stmt.order_by(Distribution.id).limit(limit)))
-
-
-def pending_gp_distributions(session: Session, *, limit: int = 100) -> list[Distribution]:
-    """The GP practices' minutes still waiting for the outbox."""
-    return pending_outbox_distributions(session, limit=limit, gp_only=True)
 
 
 def mark_distribution(
