@@ -26,6 +26,9 @@ from sqlalchemy.orm import Session, aliased
 from bridge.domain.care.models import Admission, Destination
 from bridge.domain.registry.models import Specialty
 
+# A stay that begins within this many days of a discharge is a readmission (genindlæggelse).
+READMISSION_DAYS = 30
+
 
 def _overlap(a, b) -> ColumnElement[bool]:
     # Two stays overlap when each starts before the other ends (an open stay has no end yet).

@@ -28,7 +28,7 @@ from bridge.domain.care.models import (
     StatutoryPlan,
     StatutoryPlanParticipant,
 )
-from bridge.domain.care.queries import patient_admission_flags
+from bridge.domain.care.queries import READMISSION_DAYS, patient_admission_flags
 from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from bridge.domain.pagination import Page, SortKey, paginate
 from bridge.domain.patients.models import CareTeamMember, CareTeamRole, Enrollment, Patient
@@ -43,7 +43,6 @@ from bridge.domain.registry.models import (
 
 COORDINATORS = (Role.ADMIN, Role.NURSE)
 ADMISSION_WRITERS = (Role.ADMIN, Role.NURSE, Role.HOSPITAL)
-READMISSION_DAYS = 30
 
 
 def _forbid(session: Session, detail: str) -> Forbidden:

@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR, WorkingDayCalendar
+from bridge.domain.care.queries import READMISSION_DAYS
 from bridge.domain.gaps.models import Flag, FlagStatus
 
 
@@ -36,7 +37,7 @@ class GapConfig:
     minutes_finalise_working_days: int = 3
     meeting_interval_days: int = 90
     screening_months: int = 12
-    readmission_days: int = 30
+    readmission_days: int = READMISSION_DAYS
     meeting_request_working_days: int = 5
     # A readmission is worth the nurse's attention while it is recent; older ones age out.
     readmission_flag_days: int = 30
