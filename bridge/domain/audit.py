@@ -82,6 +82,13 @@ def pending_audit(session) -> list[dict]:
     return session.info.setdefault("bridge.audit", [])
 
 
+def mark_last(session, outcome: str) -> None:
+    """Change the outcome of the access noted last: a check after the read refused it."""
+    pending = pending_audit(session)
+    if pending:
+        pending[-1]["outcome"] = str(outcome)
+
+
 def flush_audit(session, request_id: str | None = None) -> None:
     """Write the pending notes in one statement (the caller commits)."""
     from sqlalchemy import insert

@@ -47,9 +47,7 @@ ADMISSION_WRITERS = (Role.ADMIN, Role.NURSE, Role.HOSPITAL)
 
 def _forbid(session: Session, detail: str) -> Forbidden:
     """Mark the audit note just taken as refused, and build the error to raise."""
-    pending = audit.pending_audit(session)
-    if pending:
-        pending[-1]["outcome"] = audit.AuditOutcome.FORBIDDEN.value
+    audit.mark_last(session, audit.AuditOutcome.FORBIDDEN)
     return Forbidden(detail)
 
 

@@ -83,7 +83,7 @@ def _scoped(
     """Visibility first (404), then the role (403), noting the attempt either way."""
     patient = read_patient_scoped(session, p, patient_id, resource_type, action, resource_id)
     if not p.has(*roles):
-        audit.pending_audit(session)[-1]["outcome"] = audit.AuditOutcome.FORBIDDEN.value
+        audit.mark_last(session, audit.AuditOutcome.FORBIDDEN)
         raise Forbidden("your role may not do this with network meetings")
     return patient
 
@@ -848,7 +848,7 @@ def update_action_item(
             )
         )
         if not reached:
-            audit.pending_audit(session)[-1]["outcome"] = audit.AuditOutcome.NOT_FOUND.value
+            audit.mark_last(session, audit.AuditOutcome.NOT_FOUND)
             raise NotFound("no such action item")
         if status == ActionItemStatus.CANCELLED:
             raise Forbidden("only the bridge nurse may cancel an action item")

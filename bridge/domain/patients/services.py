@@ -119,7 +119,7 @@ def write_patient_scoped(
     """Visibility first (404), then the role (403), noting the attempt either way."""
     patient = read_patient_scoped(session, p, patient_id, resource_type, action)
     if not p.has(*roles):
-        audit.pending_audit(session)[-1]["outcome"] = audit.AuditOutcome.FORBIDDEN.value
+        audit.mark_last(session, audit.AuditOutcome.FORBIDDEN)
         raise Forbidden("your role may not change this patient's records")
     return patient
 
@@ -390,7 +390,7 @@ def access_log(
     """Who looked at the patient's data: for admins and the patient's own nurse."""
     read_patient_scoped(session, p, patient_id, "access_log", AuditAction.READ)
     if not may_read_access_log(session, p, patient_id):
-        audit.pending_audit(session)[-1]["outcome"] = audit.AuditOutcome.FORBIDDEN.value
+        audit.mark_last(session, audit.AuditOutcome.FORBIDDEN)
         raise Forbidden("only an admin or the patient's nurse may read the access log")
     stmt = select(AuditEvent).where(AuditEvent.patient_id == patient_id)
     return paginate(
