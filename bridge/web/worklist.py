@@ -322,7 +322,7 @@ def meetings_panel(
                 else _("Requested network meeting"),
                 href=url_for("web.meeting", meeting_id=m.id),
                 detail=label("meeting_status", m.status),
-                overdue=bool(m.hold_by and m.status == MeetingStatus.REQUESTED and m.hold_by < now),
+                overdue=m.overdue(now),
             )
             for m in rows
         ],
@@ -423,12 +423,11 @@ def course_items(
             when = m.scheduled_start or m.hold_by
             if when is None or not (first <= local_day(when) <= last):
                 continue
-            late = m.status == MeetingStatus.REQUESTED and m.hold_by is not None and m.hold_by < now
             items.append(
                 TimelineItem(
                     "meeting",
                     local_day(when),
-                    overdue=late,
+                    overdue=m.overdue(now),
                     label=_(
                         "Network meeting (%(status)s)", status=label("meeting_status", m.status)
                     ),

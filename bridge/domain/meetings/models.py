@@ -136,6 +136,15 @@ class NetworkMeeting(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    def overdue(self, now: datetime) -> bool:
+        """Requested and past the regional hold-by date: late until it is planned."""
+        return meeting_request_is_overdue(self.status, self.hold_by, now)
+
+
+def meeting_request_is_overdue(status: str, hold_by: datetime | None, now: datetime) -> bool:
+    """A requested meeting past its hold-by date; for a meeting read as columns."""
+    return status == MeetingStatus.REQUESTED and hold_by is not None and hold_by < now
+
 
 class MeetingParticipant(Base):
     __tablename__ = "meeting_participant"

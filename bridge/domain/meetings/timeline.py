@@ -15,6 +15,7 @@ from bridge.domain.meetings.models import (
     MinutesStatus,
     MinutesVersion,
     NetworkMeeting,
+    meeting_request_is_overdue,
 )
 from bridge.domain.timeline import (
     PATIENT_ID,
@@ -51,8 +52,7 @@ def meeting_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
     """Each meeting at its time (or when it was asked for), with its status."""
     status, hold_by, place = MeetingStatus(row.code), row.second_at, row.text
     title = _MEETING_TITLES[status] + (f" ({place})" if place else "")
-    # A requested meeting past the regional hold-by date is overdue until it is planned.
-    overdue = status == MeetingStatus.REQUESTED and hold_by is not None and hold_by < now
+    overdue = meeting_request_is_overdue(status, hold_by, now)
     return [TimelineItem("meeting", row.at, title, status.value, "meeting", row.id, overdue)]
 
 
