@@ -133,3 +133,17 @@ def test_minutes_transitions():
     with pytest.raises(Conflict) as exc:
         check_minutes_transition(MinutesStatus.FINAL, "draft")
     assert exc.value.extra["allowed"] == ["amended"]
+
+
+def test_a_requested_meeting_is_late_after_its_hold_by_date_until_it_is_planned():
+    from datetime import UTC, datetime
+
+    from bridge.domain.meetings.models import MeetingStatus, NetworkMeeting
+
+    hold_by = datetime(2026, 3, 6, 16, tzinfo=UTC)
+    before, after = datetime(2026, 3, 6, 15, tzinfo=UTC), datetime(2026, 3, 7, tzinfo=UTC)
+    requested = NetworkMeeting(status=MeetingStatus.REQUESTED, hold_by=hold_by)
+    assert not requested.overdue(before)
+    assert requested.overdue(after)
+    assert not NetworkMeeting(status=MeetingStatus.PLANNED, hold_by=hold_by).overdue(after)
+    assert not NetworkMeeting(status=MeetingStatus.REQUESTED, hold_by=None).overdue(after)
