@@ -15,7 +15,7 @@ from bridge.domain.meetings.distribution import (
     distribution_list,
 )
 from bridge.domain.meetings.lifecycle import check_meeting_transition, check_minutes_transition
-from bridge.domain.meetings.models import MeetingStatus, MinutesStatus
+from bridge.domain.meetings.models import MeetingStatus, MinutesStatus, NetworkMeeting
 from bridge.domain.patients.models import ConsentScope
 from bridge.domain.registry.models import OrganisationKind as K
 
@@ -136,10 +136,6 @@ def test_minutes_transitions():
 
 
 def test_a_requested_meeting_is_late_after_its_hold_by_date_until_it_is_planned():
-    from datetime import UTC, datetime
-
-    from bridge.domain.meetings.models import MeetingStatus, NetworkMeeting
-
     hold_by = datetime(2026, 3, 6, 16, tzinfo=UTC)
     before, after = datetime(2026, 3, 6, 15, tzinfo=UTC), datetime(2026, 3, 7, tzinfo=UTC)
     requested = NetworkMeeting(status=MeetingStatus.REQUESTED, hold_by=hold_by)
