@@ -40,6 +40,11 @@ def role_headers(make_actor, make_patient):
     return {role: {"Authorization": f"Bearer {a.token}"} for role, a in actors.items()}
 
 
+def test_the_spec_lists_the_operations_to_fuzz():
+    # Without operations the parametrised test below would silently become no test at all.
+    assert len(OPERATIONS) > 50
+
+
 @pytest.mark.parametrize("label", OPERATIONS)
 def test_no_server_errors_and_responses_match_the_spec(app, session, role_headers, label):
     operation = _operations(app)[label]

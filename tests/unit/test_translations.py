@@ -45,6 +45,8 @@ def test_the_compiled_catalogues_match_their_sources():
             for m in read_mo(BytesIO(mo.read_bytes()))
             if m.id and m.string
         }
+        # English pages show the msgids themselves; only Danish must carry every text.
+        assert len(compiled) > (100 if lang == "da" else 0), f"the {lang} .mo is (nearly) empty"
         assert compiled == {k: v for k, v in source.items() if v and all(v)}, (
             f"run: pybabel compile -d bridge/translations ({lang})"
         )
