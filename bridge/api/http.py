@@ -24,6 +24,11 @@ log = logging.getLogger("bridge.request")
 
 API_PREFIX = "/api/v1/"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# No body of Bridge nests deeper than a FHIR message does (about a dozen levels); the parsers
+# recurse, and a body of a few thousand brackets would exhaust Python's stack (a 500).
+MAX_JSON_DEPTH = 64
+_JSON_STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET_RE = re.compile(rb"[^\[\]{}]+")
 
 
 def current_principal() -> Principal:
@@ -62,6 +67,24 @@ def _reject_nul() -> Response | None:
             errors={"_schema": ["NUL characters are not accepted"]},
         )
     return None
+
+
+def _json_too_deep(body: bytes) -> bool:
+    # Brackets inside strings do not nest; what is left is only brackets, so the loop is short.
+    brackets = _NOT_BRACKET_RE.sub(b"", _JSON_STRING_RE.sub(b"", body))
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
+
+
+def _reject_deep_json() -> Response | None:
+    if not request.is_json or not _json_too_deep(request.get_data(cache=True)):
+        return None
+    reason = f"JSON nested more than {MAX_JSON_DEPTH} levels deep is not accepted"
+    return problem(400, "Bad request", reason, errors={"_schema": [reason]})
 
 
 def _idempotency_replay() -> Response | None:
@@ -146,7 +169,7 @@ def init_request_lifecycle(app: Flask) -> None:
         g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         if not request.path.startswith(API_PREFIX):
             return None
-        return _reject_nul() or _authenticate() or _idempotency_replay()
+        return _reject_nul() or _reject_deep_json() or _authenticate() or _idempotency_replay()
 
     @app.after_request
     def _end(response: Response) -> Response:
