@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from bridge.domain.base import utcnow
+from bridge.domain.care.models import Admission
 from bridge.domain.gaps.engine import run_gap_scan
 from bridge.domain.gaps.models import Flag, FlagStatus
 from bridge.web import discharges
@@ -214,3 +215,27 @@ def test_the_discharge_page_shows_its_own_plan_behind_a_long_history(
     page = nurse.client.get(f"/admissions/{stays[1]}").get_data(as_text=True)
     assert all(f'id="task-{t["id"]}"' in page for t in newer)
     assert not any(f'id="task-{t["id"]}"' in page for t in older)
+
+
+def test_a_hospital_user_sees_today_with_the_stays_of_their_own_department(
+    make_web_user, make_patient, make_org, session
+):
+    ward = make_org("hospital_department", specialty="psychiatry")
+    user = make_web_user("hospital", organisation=ward)
+    now = utcnow()
+    ours = make_patient(name="Hanne Afdeling")
+    theirs = make_patient(name="Ole Andetsteds")
+    for patient, department in ((ours, ward), (theirs, make_org("hospital_department"))):
+        session.add(
+            Admission(patient_id=patient.id, department_id=department.id, specialty="psychiatry",
+                      acute=True, admitted_at=now - timedelta(days=9),
+                      discharged_at=now - timedelta(days=3), destination="home")
+        )  # fmt: skip
+    session.commit()
+    assert user.login().status_code == 303
+    today = user.client.get("/today")
+    assert today.status_code == 200
+    page = today.get_data(as_text=True)
+    assert "Hanne Afdeling" in page and "Ole Andetsteds" not in page
+    for url in ("/caseload", "/flags", f"/patients/{ours.id}"):
+        assert user.client.get(url).status_code == 200, url
