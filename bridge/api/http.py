@@ -11,7 +11,7 @@ from flask import Flask, Response, g, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bridge.api.errors import problem
+from bridge.api.errors import is_database_unavailable, problem, unavailable
 from bridge.domain import idempotency
 from bridge.domain.access import Principal
 from bridge.domain.audit import flush_audit
@@ -146,18 +146,24 @@ def _finish(response: Response) -> Response:
         session.rollback()
         response = problem(409, "Conflict", "the change conflicts with data stored meanwhile")
     except DBAPIError as exc:
-        session.rollback()
-        if exc.connection_invalidated:
-            response = problem(
-                503,
-                "Service unavailable",
-                "the database is unavailable",
-                headers={"Retry-After": "5"},
-            )
+        _rollback_quietly(session)
+        if is_database_unavailable(exc):
+            log.warning("database unavailable at commit: %s", type(exc.orig).__name__)
+            response = unavailable()
         else:
             log.exception("commit failed")
             response = problem(500, "Internal server error", "an unexpected error occurred")
     return response
+
+
+def _rollback_quietly(session) -> None:
+    # On a connection the server has just closed, the rollback fails as well; the pool discards
+    # the connection either way, and the caller's answer must not become a 500 because of it.
+    try:
+        session.rollback()
+    except DBAPIError as exc:
+        if not is_database_unavailable(exc):
+            raise
 
 
 def init_request_lifecycle(app: Flask) -> None:
