@@ -27,6 +27,10 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # No body of Bridge nests deeper than a FHIR message does (about a dozen levels); the parsers
 # recurse, and a body of a few thousand brackets would exhaust Python's stack (a 500).
 MAX_JSON_DEPTH = 64
+# Path plus query string, in bytes as sent. The longest the API needs is a list URL with a cursor
+# (at most 500 characters) and its filters, well under 1 KB; 4 KB leaves room and stays below
+# gunicorn's request-line limit (bridge/gunicorn_conf.py), so the app answers these itself.
+MAX_URL_BYTES = 4096
 _JSON_STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET_RE = re.compile(rb"[^\[\]{}]+")
 
@@ -40,6 +44,14 @@ def _unauthorised(detail: str) -> Response:
     return problem(
         401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="bridge"'}
     )
+
+
+def _reject_long_url() -> Response | None:
+    raw_path = request.environ.get("PATH_INFO", "")  # bytes as sent, decoded as latin-1
+    if len(raw_path) + len(request.query_string) <= MAX_URL_BYTES:
+        return None
+    reason = f"the URL is longer than {MAX_URL_BYTES} bytes"
+    return problem(414, "URI too long", reason, errors={"_url": [reason]})
 
 
 def _authenticate() -> Response | None:
@@ -173,8 +185,9 @@ def init_request_lifecycle(app: Flask) -> None:
     def _start() -> Response | None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
-        if not request.path.startswith(API_PREFIX):
-            return None
+        too_long = _reject_long_url()
+        if too_long is not None or not request.path.startswith(API_PREFIX):
+            return too_long
         return _reject_nul() or _reject_deep_json() or _authenticate() or _idempotency_replay()
 
     @app.after_request
