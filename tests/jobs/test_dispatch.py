@@ -69,6 +69,7 @@ def settings():
     return DispatchSettings(
         base_url="https://bridge.example",
         sender=SENDER,
+        sender_phone="38683868",
         mail_from="bridge@bridge.example",
         policy=RetryPolicy(rng=random.Random(3)),
         lease=timedelta(minutes=5),

@@ -45,6 +45,7 @@ def make_input(**changes: Any) -> CareCommunicationInput:
         "patient": PatientRef(cpr="2509479989", name="Bruno Elmer"),
         "sent_at": datetime(2024, 6, 1, 13, 55, tzinfo=ZoneInfo("Europe/Copenhagen")),
         "author_name": "Anna Marie Hansen",
+        "author_phone": "38683868",
         "link": None,
     }
     values.update(changes)
