@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from flask import Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
@@ -97,3 +98,11 @@ def minutes_attachments(session: Session, rows: list[Notification]) -> dict[int,
             )
         ]
     return found
+
+
+def pdf_response(doc: MinutesDocument) -> Response:
+    """The PDF as a download; never cached, as it holds health data."""
+    response = Response(render_minutes_pdf(doc), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename(doc)}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

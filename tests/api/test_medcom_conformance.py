@@ -183,3 +183,56 @@ def test_without_any_phone_the_message_fails_with_the_reason_unsent(
     finally:
         transport.close()
     assert summary.failed == 1 and not receiver.received
+
+
+def test_minutes_pdf_downloads_for_readers_only_and_is_logged(
+    session, make_actor, make_org, make_patient
+):
+    gp_org = make_org("gp_practice")
+    nurse = make_actor("nurse")
+    patient = make_patient(nurse=nurse, gp=gp_org)
+    meeting = held_meeting(nurse, patient.id, [org_participant(gp_org.id)])
+    draft_minutes(nurse, meeting["id"])
+    finalise(nurse, meeting["id"])
+    url = f"/api/v1/meetings/{meeting['id']}/minutes/1/pdf"
+
+    r = nurse.get(url)
+    other = make_actor("nurse").get(url)
+    missing = nurse.get(f"/api/v1/meetings/{meeting['id']}/minutes/9/pdf")
+
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    assert r.data.startswith(b"%PDF-") and r.headers["Cache-Control"] == "no-store"
+    assert other.status_code == 404 and missing.status_code == 404
+    log = nurse.get(f"/api/v1/patients/{patient.id}/access-log").json["items"]
+    assert any(e.get("resource_type") == "network_meeting" for e in log)
+
+
+def test_a_message_over_the_size_limit_is_refused_before_it_is_sent():
+    from datetime import UTC, datetime
+
+    from bridge.domain.fhir_messages import Attachment, PatientRef
+    from bridge.domain.notifications.channels import MAX_MESSAGE_BYTES, fhir_bundle
+
+    common = {
+        "message_header_id": "0b7e4f1c-0000-4000-8000-000000000001",
+        "bundle_id": "0b7e4f1c-0000-4000-8000-000000000002",
+        "kind": "minutes_final",
+        "subject": "Referat",
+        "body": "Referatet er vedhæftet.",
+        "sender": SENDER,
+        "receiver": OrganisationRef("Lægerne Herlev Torv", "953741000016009", "5790001348120"),
+        "patient": PatientRef(cpr="2509479989", name="Bruno Elmer"),
+        "created_at": datetime(2026, 1, 5, 12, tzinfo=UTC),
+        "now": datetime(2026, 1, 5, 12, tzinfo=UTC),
+        "author_name": "Anna Hansen",
+        "author_phone": "38683868",
+        "link": None,
+    }
+
+    def pdf(size: int) -> tuple[Attachment, ...]:
+        return (Attachment("Referat", "application/pdf", b"%PDF-" + b"x" * size, common["now"]),)
+
+    fits = fhir_bundle(**common, attachments=pdf(MAX_MESSAGE_BYTES // 2))
+    assert len(fits) <= MAX_MESSAGE_BYTES
+    with pytest.raises(ValueError, match="over the limit"):
+        fhir_bundle(**common, attachments=pdf(MAX_MESSAGE_BYTES))
