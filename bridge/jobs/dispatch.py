@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bridge.documents.minutes_pdf import minutes_attachments
 from bridge.domain.fhir_messages import OrganisationRef
 from bridge.domain.notifications.channels import RetryPolicy
 from bridge.domain.notifications.dispatcher import DispatchSettings, dispatch_once
@@ -46,6 +47,8 @@ def settings_from(config: Mapping[str, Any]) -> tuple[DispatchSettings, Transpor
             max_age=timedelta(hours=float(_setting(config, "NOTIFY_MAX_AGE_HOURS", 24)))
         ),
         lease=timedelta(seconds=float(_setting(config, "NOTIFY_LEASE_SECONDS", 300))),
+        sender_phone=_setting(config, "MEDCOM_SENDER_PHONE") or None,
+        attachments=minutes_attachments,
     )
     smtp = SmtpSettings(
         host=_setting(config, "SMTP_HOST", "localhost"),

@@ -10,8 +10,10 @@ from typing import Any
 from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from bridge.documents.minutes_pdf import pdf_response
 from bridge.domain.errors import RuleViolation
 from bridge.domain.meetings import services
+from bridge.domain.meetings.minutes_document import minutes_document
 from bridge.domain.meetings.models import (
     MeetingStatus,
     MinutesStatus,
@@ -334,3 +336,10 @@ def minutes_save(meeting_id: int, version_no: int):
         )
     done = "final" if finalise else "saved"
     return redirect(url_for("web.meeting", meeting_id=meeting_id, done=done), 303)
+
+
+@bp.get("/meetings/<int:meeting_id>/minutes/<int:version_no>/pdf")
+@login_required
+def minutes_pdf(meeting_id: int, version_no: int):
+    """The minutes as PDF, for whoever may read them (checked and logged by the service)."""
+    return pdf_response(minutes_document(db.session, g.principal, meeting_id, version_no))
