@@ -14,12 +14,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from bridge.domain.errors import DomainError
+from bridge.domain.errors import DomainError, NotFound
 
 log = logging.getLogger("bridge.api")
 
 PROBLEM_TYPE_BASE = "https://bridge.example/problems/"
 PROBLEM_JSON = "application/problem+json"
+NOT_FOUND_DETAIL = "no such resource, or not one you may see"
 
 
 class ProblemSchema(Schema):
@@ -129,7 +130,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
-        return problem(exc.status, exc.title, exc.detail, errors=exc.errors, **exc.extra)
+        if isinstance(exc, NotFound):
+            # One answer for every 404: which check refused ("no such meeting" or "no such
+            # patient") would tell a foreign object from one that does not exist.
+            return problem(404, NotFound.title, NOT_FOUND_DETAIL)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        return problem(
+            exc.status, exc.title, exc.detail, errors=exc.errors, headers=headers, **exc.extra
+        )
 
     @app.errorhandler(StaleDataError)
     def _stale(exc: StaleDataError):

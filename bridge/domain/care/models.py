@@ -15,12 +15,14 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    bindparam,
     exists,
+    or_,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bridge.domain.access import register_visibility
+from bridge.domain.access import register_visibility, treatment_access_since
 from bridge.domain.base import Base, UTCDateTime, utcnow
 from bridge.domain.registry.models import Role, Specialty, str_enum
 
@@ -276,11 +278,18 @@ def follow_up_is_overdue(status: str, due_at: datetime, now: datetime) -> bool:
 
 
 def _hospital_sees_admitted(p) -> ColumnElement[bool]:
-    """Hospital staff see the patients who have (had) a stay in their own department."""
+    """Hospital staff see the patients in a stay in their own department, and for the
+    configured period after its discharge (the treatment relation); then the sight ends."""
     from bridge.domain.patients.models import Patient
 
     return exists().where(
-        Admission.patient_id == Patient.id, Admission.department_id == p.organisation_id
+        Admission.patient_id == Patient.id,
+        Admission.department_id == p.organisation_id,
+        or_(
+            Admission.discharged_at.is_(None),
+            Admission.discharged_at
+            >= bindparam("treatment_since", callable_=treatment_access_since, type_=UTCDateTime()),
+        ),
     )
 
 
