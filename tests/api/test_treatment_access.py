@@ -189,3 +189,29 @@ def test_audit_rows_record_the_basis(session, make_actor, make_patient):
     rows = session.scalars(select(AuditEvent).where(AuditEvent.staff_id == nurse.id)).all()
     assert rows and {r.basis for r in rows} == {"caseload"}
     assert gp_actor.principal(session).basis == "listed"
+
+
+def test_an_open_follow_up_task_of_the_department_keeps_its_sight_until_done(
+    session, hospital, ward, make_patient
+):
+    from bridge.domain.care.models import FollowUpTask, ResponsibleKind
+
+    patient = make_patient()
+    stay = hospital.post("/api/v1/admissions", json=_admission(ward, 90, cpr=patient.cpr)).json
+    hospital.post(
+        f"/api/v1/admissions/{stay['id']}/discharge",
+        json={"discharged_at": _ago(60), "destination": "home"},
+    )
+    task = FollowUpTask(
+        patient_id=patient.id,
+        admission_id=stay["id"],
+        title="Ambulant kontrol",
+        responsible_kind=ResponsibleKind.HOSPITAL,
+        responsible_organisation_id=ward.id,
+        due_at=datetime.now(UTC) + timedelta(days=5),
+    )
+    session.add(task)
+    session.commit()
+    assert hospital.get(f"/api/v1/patients/{patient.id}").status_code == 200
+    assert hospital.post(f"/api/v1/follow-ups/{task.id}/complete", json={}).status_code == 200
+    assert hospital.get(f"/api/v1/patients/{patient.id}").status_code == 404

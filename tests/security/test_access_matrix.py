@@ -122,12 +122,8 @@ def _example(spec: dict, schema: dict, name: str, ids: dict[str, object], contex
 
 def _body(spec: dict, schema: dict, ids: dict[str, object], context: dict) -> dict:
     properties = schema.get("properties", {})
-    wanted = [
-        n
-        for n in properties
-        if n in schema.get("required", [])
-        or (n == "patient_id" and "cpr" not in ids.get("_by", ""))
-    ]
+    # The required fields, and the patient the body names (optional where a CPR may replace it).
+    wanted = [n for n in properties if n in schema.get("required", []) or n == "patient_id"]
     return {
         n: _example(spec, properties[n], n, ids, context)
         for n in wanted
@@ -290,12 +286,24 @@ def handed_over(session, make_actor, make_patient, make_org):
 @pytest.fixture
 def treatment_ended(session, make_actor, make_patient, make_org):
     """A patient discharged from the side's department a day longer ago than the treatment
-    period, and seen by no other relation of that department."""
+    period, whose follow-up tasks the department has done."""
     days = access_settings().treatment_access_days + 1
     actors, side, missing, context = _build_side(
         session, make_actor, make_patient, make_org, "0147", discharged_days_ago=days
     )
-    return actors["hospital"], side, missing, context
+    hospital = actors["hospital"]
+    # The department did its part of the follow-up: an open task of its own would keep sight.
+    tasks = session.scalars(
+        select(FollowUpTask.id).where(
+            FollowUpTask.patient_id == side.patient.id,
+            FollowUpTask.responsible_organisation_id == hospital.organisation_id,
+        )
+    ).all()
+    assert tasks, "the side's discharge planned no task for the department"
+    for task_id in tasks:
+        done = hospital.post(f"/api/v1/follow-ups/{task_id}/complete", json={})
+        assert done.status_code == 200, done.json
+    return hospital, side, missing, context
 
 
 def _run(app, actor, operations, spec, foreign: Side, missing: dict, context: dict) -> tuple:

@@ -20,7 +20,7 @@ from sqlalchemy import (
     or_,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from bridge.domain.access import register_visibility, treatment_access_since
 from bridge.domain.base import Base, UTCDateTime, utcnow
@@ -277,12 +277,18 @@ def follow_up_is_overdue(status: str, due_at: datetime, now: datetime) -> bool:
     return status == FollowUpStatus.OPEN and due_at < now
 
 
+# An alias: a list of tasks filtered by the rule below must not correlate it with its own rows
+# (built once; aliasing costs enough to show in a request's profile).
+_TASK = aliased(FollowUpTask)
+
+
 def _hospital_sees_admitted(p) -> ColumnElement[bool]:
     """Hospital staff see the patients in a stay in their own department, and for the
-    configured period after its discharge (the treatment relation); then the sight ends."""
+    configured period after its discharge (the treatment relation); then the sight ends, unless
+    the department still has an open follow-up task for the patient (until it is done)."""
     from bridge.domain.patients.models import Patient
 
-    return exists().where(
+    in_treatment = exists().where(
         Admission.patient_id == Patient.id,
         Admission.department_id == p.organisation_id,
         or_(
@@ -291,6 +297,13 @@ def _hospital_sees_admitted(p) -> ColumnElement[bool]:
             >= bindparam("treatment_since", callable_=treatment_access_since, type_=UTCDateTime()),
         ),
     )
+    task = _TASK
+    following_up = exists().where(
+        task.patient_id == Patient.id,
+        task.responsible_organisation_id == p.organisation_id,
+        task.status == FollowUpStatus.OPEN,
+    )
+    return or_(in_treatment, following_up)
 
 
 # The foundation's designed hook: registering here means every query through patient_visible
