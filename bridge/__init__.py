@@ -21,6 +21,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     configure_logging(app.config["LOG_LEVEL"])
+    from bridge.domain.access import configure_access
+
+    configure_access(
+        treatment_access_days=app.config["BRIDGE_TREATMENT_ACCESS_DAYS"],
+        registrations_per_day=app.config["BRIDGE_REGISTRATIONS_PER_DAY"],
+    )
 
     from bridge.api import init_api
     from bridge.api.errors import register_error_handlers

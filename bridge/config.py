@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,20 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def int_setting(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    """A whole-number setting, refused at start (not at first use) when it is not one."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Settings read from BRIDGE_* / standard environment variables."""
     default_db = "sqlite:///" + str(Path(instance_path) / "bridge-demo.sqlite3")
@@ -28,6 +43,13 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "MAX_CONTENT_LENGTH": int(env.get("BRIDGE_MAX_BODY_BYTES", 1024 * 1024)),
         "BRIDGE_BASE_URL": env.get("BRIDGE_BASE_URL", "http://localhost:5000"),
+        # How long a hospital department keeps sight of a patient after discharging them.
+        "BRIDGE_TREATMENT_ACCESS_DAYS": int_setting(env, "BRIDGE_TREATMENT_ACCESS_DAYS", 30),
+        # Registrations and care requests one staff member may make in 24 hours: each may tell
+        # her that a CPR number is in Bridge, so probing must stay slow and visible.
+        "BRIDGE_REGISTRATIONS_PER_DAY": int_setting(
+            env, "BRIDGE_REGISTRATIONS_PER_DAY", 20, minimum=1
+        ),
     }
 
 

@@ -11,6 +11,7 @@ API_BLUEPRINTS = (
     "bridge.api.staff",
     "bridge.api.nurses",
     "bridge.api.patients",
+    "bridge.api.care_requests",
     "bridge.api.flags",
     "bridge.api.notifications",
     "bridge.api.meetings",

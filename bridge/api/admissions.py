@@ -23,7 +23,15 @@ MAX_PARTICIPANTS = 50
 
 class AdmissionSchema(StrictSchema):
     id = Id(dump_only=True)
-    patient_id = Id(required=True)
+    patient_id = Id(metadata={"description": "a patient you may already see; otherwise give `cpr`"})
+    cpr = fields.String(
+        load_only=True,
+        validate=validate.Length(max=11),
+        metadata={
+            "description": "full CPR number of the person admitted, for a department that may "
+            "not yet see them (instead of patient_id)"
+        },
+    )
     department_id = Id(
         required=True, metadata={"description": "a hospital department (psychiatric or somatic)"}
     )

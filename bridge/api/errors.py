@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from bridge.domain.errors import DomainError
+from bridge.domain.errors import DomainError, NotFound
 
 log = logging.getLogger("bridge.api")
 
@@ -23,6 +23,7 @@ PROBLEM_JSON = "application/problem+json"
 # How long a client should wait before retrying while the database is away: a restart or a
 # failover takes seconds.
 RETRY_AFTER_SECONDS = 5
+NOT_FOUND_DETAIL = "no such resource, or not one you may see"
 
 
 class ProblemSchema(Schema):
@@ -132,7 +133,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
-        return problem(exc.status, exc.title, exc.detail, errors=exc.errors, **exc.extra)
+        if isinstance(exc, NotFound):
+            # One answer for every 404: which check refused ("no such meeting" or "no such
+            # patient") would tell a foreign object from one that does not exist.
+            return problem(404, NotFound.title, NOT_FOUND_DETAIL)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        return problem(
+            exc.status, exc.title, exc.detail, errors=exc.errors, headers=headers, **exc.extra
+        )
 
     @app.errorhandler(StaleDataError)
     def _stale(exc: StaleDataError):

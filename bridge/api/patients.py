@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.api.care_requests import CareRequestSchema
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.schemas import (
     CopenhagenDateTime,
@@ -17,7 +19,7 @@ from bridge.api.schemas import (
 )
 from bridge.domain.audit import AuditAction
 from bridge.domain.patients import services
-from bridge.domain.patients.models import CareTeamRole, ConsentScope, PatientStatus
+from bridge.domain.patients.models import CareRequest, CareTeamRole, ConsentScope, PatientStatus
 from bridge.domain.registry.models import OrganisationKind
 from bridge.extensions import db
 
@@ -44,13 +46,22 @@ class PatientSchema(StrictSchema):
     municipality_id = Id(required=True)
     gp_practice_id = Id(allow_none=True)
     status = fields.Enum(PatientStatus, by_value=True, load_default=PatientStatus.ACTIVE)
+    care_request_reason = text(
+        500,
+        load_only=True,
+        allow_none=True,
+        metadata={
+            "description": "why you ask to join the person's care, should they already be in "
+            "Bridge as someone else's patient (then the answer is 202 with a care request)"
+        },
+    )
     created_at = CopenhagenDateTime(dump_only=True)
     updated_at = CopenhagenDateTime(dump_only=True)
 
 
 class PatientPatchSchema(PatientSchema):
     class Meta:
-        exclude = ("cpr",)
+        exclude = ("cpr", "care_request_reason")
 
     status = fields.Enum(PatientStatus, by_value=True)
 
@@ -131,6 +142,13 @@ class AccessLogEntrySchema(StrictSchema):
     resource_type = fields.String()
     resource_id = fields.String(allow_none=True)
     outcome = fields.String()
+    basis = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "what gave the caller sight: caseload, treatment (a hospital stay), "
+            "residence, listed, admin, care_request"
+        },
+    )
 
 
 PatientPageSchema = page_schema(PatientSchema, "PatientPage")
@@ -153,9 +171,18 @@ class Patients(MethodView):
 
     @blp.arguments(PatientSchema)
     @blp.response(201, PatientSchema)
+    @blp.alt_response(
+        202,
+        schema=CareRequestSchema,
+        description="the person is already in Bridge as a patient you may not see: a request to "
+        "join their care went to their nurse (rate-limited, in the patient's access log)",
+    )
     def post(self, data):
         """Register a patient (nurse, admin)"""
-        return with_etag(services.register_patient(db.session, current_principal(), data), 201)
+        result = services.register_patient(db.session, current_principal(), data)
+        if isinstance(result, CareRequest):
+            return jsonify(CareRequestSchema().dump(result)), 202
+        return with_etag(result, 201)
 
 
 @blp.route("/search")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import ColumnElement, Select, bindparam, exists, false, or_, select, true, union
 from sqlalchemy.orm import Session, aliased
 
+from bridge.domain.base import utcnow
 from bridge.domain.errors import Forbidden, NotFound
 from bridge.domain.patients.models import Enrollment, Patient
 from bridge.domain.registry.models import Organisation, OrganisationKind, Role, Staff
@@ -28,6 +30,12 @@ class Principal:
     # The municipality the caller's organisation is, or belongs to (for municipality staff).
     municipality_id: int | None = None
 
+    @property
+    def basis(self) -> str:
+        """Through which relations this caller sees patients, for the access log: a hospital
+        department's reads say "treatment", so the patient can tell them from a nurse's."""
+        return ",".join(sorted({_ROLE_BASIS.get(role, role) for role in self.roles}))
+
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
 
@@ -35,6 +43,45 @@ class Principal:
         """Raise Forbidden unless the caller holds one of ``roles``."""
         if not self.has(*roles):
             raise Forbidden("your role may not do this")
+
+
+# What gives each role sight of a patient (see patient_visible).
+_ROLE_BASIS = {
+    Role.ADMIN: "admin",
+    Role.NURSE: "caseload",
+    Role.MUNICIPALITY: "residence",
+    Role.GP: "listed",
+    Role.HOSPITAL: "treatment",
+}
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    """The settings of the access rules (read in bridge/config.py, set by the app factory)."""
+
+    treatment_access_days: int = 30
+    registrations_per_day: int = 20
+
+
+_settings = AccessSettings()
+
+
+def configure_access(**values: int) -> None:
+    """Apply the configured access settings (once, when the app is built)."""
+    global _settings
+    _settings = AccessSettings(**values)
+
+
+def access_settings() -> AccessSettings:
+    return _settings
+
+
+def treatment_access_since() -> datetime:
+    """Stays discharged before this moment no longer give their department sight.
+
+    Evaluated at each execution (a bind parameter's callable), so the cached visibility
+    condition never freezes "now"."""
+    return utcnow() - timedelta(days=_settings.treatment_access_days)
 
 
 def municipality_of(
@@ -92,16 +139,17 @@ def _nurse_rule(p: Principal) -> ColumnElement[bool]:
     # instead of testing EXISTS against every patient row.
     enrollment, other, registered = _ENROLLMENT, _OTHER_ENROLLMENT, _REGISTERED
     active = enrollment.end_date.is_(None)
+    # Sight follows the course: whoever enrolled the patient, or held the course before a
+    # handover, no longer sees them once the course is another nurse's.
     hers = select(enrollment.patient_id).where(active, enrollment.nurse_id == p.staff_id)
-    enrolled_by_her = select(enrollment.patient_id).where(
-        active, enrollment.enrolled_by_id == p.staff_id
-    )
-    # A nurse who has just registered a patient must see them to enrol them.
-    registered_unenrolled = select(registered.id).where(
+    # A nurse who has just registered a patient must see them to record their details and enrol
+    # them (possibly with another nurse). That sight ends with the first course, whoever's it is,
+    # and does not come back when a later course ends.
+    registered_never_enrolled = select(registered.id).where(
         registered.registered_by_id == p.staff_id,
-        ~exists().where(other.patient_id == registered.id, other.end_date.is_(None)),
+        ~exists().where(other.patient_id == registered.id),
     )
-    return Patient.id.in_(union(hers, enrolled_by_her, registered_unenrolled))
+    return Patient.id.in_(union(hers, registered_never_enrolled))
 
 
 # Kept per caller: a worker serves the same callers over and over, and building the condition

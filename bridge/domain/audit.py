@@ -37,6 +37,9 @@ class AuditEvent(Base):
     resource_id: Mapped[str | None] = mapped_column(String(64))
     patient_id: Mapped[int | None] = mapped_column(BigInteger)
     outcome: Mapped[str] = mapped_column(String(20))
+    # The relation through which the caller sees patients ("treatment" for a hospital
+    # department's stay, "caseload" for a nurse ...), so the patient's log tells them apart.
+    basis: Mapped[str | None] = mapped_column(String(60))
     request_id: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -57,6 +60,7 @@ def record(
     resource_id: object | None,
     patient_id: int | None,
     outcome: str = AuditOutcome.OK,
+    basis: str | None = None,
 ) -> None:
     """Note an access on the session; whoever owns the transaction writes the notes.
 
@@ -73,6 +77,7 @@ def record(
             "resource_id": None if resource_id is None else str(resource_id),
             "patient_id": patient_id,
             "outcome": str(outcome),
+            "basis": basis or getattr(principal, "basis", None),
         }
     )
 
@@ -101,6 +106,7 @@ _AUDIT_COLUMNS = {
     "resource_id": "varchar",
     "patient_id": "bigint",
     "outcome": "varchar",
+    "basis": "varchar",
     "request_id": "varchar",
 }
 _UNNEST_INSERT = text(

@@ -62,3 +62,14 @@ class PreconditionRequired(DomainError):
 
     status = 428
     title = "Precondition required"
+
+
+class TooManyRequests(DomainError):
+    """The caller has done this too often lately; ``retry_after`` says when to try again."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra):
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after

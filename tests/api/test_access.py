@@ -107,7 +107,9 @@ def test_search_by_cpr_does_not_find_foreign_patient(world):
     assert r.status_code == 404
 
 
-def test_nurse_sees_patient_she_registered_until_someone_else_enrols_them(make_actor, municipality):
+def test_nurse_sees_patient_she_registered_until_she_enrols_them_with_another(
+    make_actor, municipality
+):
     nurse, other = make_actor("nurse"), make_actor("nurse")
     created = nurse.post(
         "/api/v1/patients",
@@ -117,8 +119,9 @@ def test_nurse_sees_patient_she_registered_until_someone_else_enrols_them(make_a
     assert nurse.get(url).status_code == 200
     r = nurse.post(f"{url}/enrollments", json={"nurse_id": other.id, "reason": "overdraget"})
     assert r.status_code == 201, r.json
-    # she enrolled them, so she still sees them; the assigned nurse does too
-    assert nurse.get(url).status_code == 200
+    # Enrolling them with another nurse hands them over: only the course's nurse sees them now.
+    assert r.json["nurse_id"] == other.id
+    assert nurse.get(url).status_code == 404
     assert other.get(url).status_code == 200
 
 

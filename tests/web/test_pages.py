@@ -246,3 +246,19 @@ def test_the_access_log_is_left_off_for_a_reader_who_may_not_see_it(
     rows = audit_rows(session, staff_id=caseworker.id, patient_id=patient.id)
     assert rows and "access_log" not in {r.resource_type for r in rows}
     assert {r.outcome for r in rows} == {"ok"}
+
+
+def test_a_handed_over_patient_leaves_the_caseload_page(nurse, make_patient, make_actor):
+    successor = make_actor("nurse")
+    patient = make_patient(nurse=nurse.actor, name="Karen Overdraget")
+    assert "Karen Overdraget" in nurse.client.get("/caseload").get_data(as_text=True)
+    course = nurse.actor.get(f"/api/v1/patients/{patient.id}/enrollments").json[0]
+    r = nurse.actor.patch(
+        f"/api/v1/patients/{patient.id}/enrollments/{course['id']}",
+        json={"nurse_id": successor.id},
+        headers={"If-Match": "*"},
+    )
+    assert r.status_code == 200, r.json
+    assert "Karen Overdraget" not in nurse.client.get("/caseload").get_data(as_text=True)
+    assert "Karen Overdraget" not in nurse.client.get("/today").get_data(as_text=True)
+    assert nurse.client.get(f"/patients/{patient.id}").status_code == 404

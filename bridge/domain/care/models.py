@@ -15,12 +15,14 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    bindparam,
     exists,
+    or_,
     text,
 )
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
-from bridge.domain.access import register_visibility
+from bridge.domain.access import register_visibility, treatment_access_since
 from bridge.domain.base import Base, UTCDateTime, utcnow
 from bridge.domain.registry.models import Role, Specialty, str_enum
 
@@ -279,13 +281,34 @@ def follow_up_is_overdue(status: str, due_at: datetime, now: datetime) -> bool:
 # discharges) would otherwise correlate the rule's admission with its own and leave the EXISTS
 # with no FROM at all. Built once, as aliasing is not free.
 _STAY = aliased(Admission)
+# An alias: a list of tasks filtered by the rule below must not correlate it with its own rows
+# (built once; aliasing costs enough to show in a request's profile).
+_TASK = aliased(FollowUpTask)
 
 
 def _hospital_sees_admitted(p) -> ColumnElement[bool]:
-    """Hospital staff see the patients who have (had) a stay in their own department."""
+    """Hospital staff see the patients in a stay in their own department, and for the
+    configured period after its discharge (the treatment relation); then the sight ends, unless
+    the department still has an open follow-up task for the patient (until it is done)."""
     from bridge.domain.patients.models import Patient
 
-    return exists().where(_STAY.patient_id == Patient.id, _STAY.department_id == p.organisation_id)
+    stay = _STAY
+    in_treatment = exists().where(
+        stay.patient_id == Patient.id,
+        stay.department_id == p.organisation_id,
+        or_(
+            stay.discharged_at.is_(None),
+            stay.discharged_at
+            >= bindparam("treatment_since", callable_=treatment_access_since, type_=UTCDateTime()),
+        ),
+    )
+    task = _TASK
+    following_up = exists().where(
+        task.patient_id == Patient.id,
+        task.responsible_organisation_id == p.organisation_id,
+        task.status == FollowUpStatus.OPEN,
+    )
+    return or_(in_treatment, following_up)
 
 
 # The foundation's designed hook: registering here means every query through patient_visible

@@ -30,6 +30,7 @@ from bridge.domain.care.models import (
 )
 from bridge.domain.care.queries import READMISSION_DAYS, patient_admission_flags
 from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from bridge.domain.identifiers import parse_cpr
 from bridge.domain.pagination import Page, SortKey, paginate
 from bridge.domain.patients.models import CareTeamMember, CareTeamRole, Enrollment, Patient
 from bridge.domain.patients.services import read_patient_scoped, write_patient_scoped
@@ -74,35 +75,7 @@ def register_admission(
 ) -> Admission:
     """Register a stay: hospital staff for their own department, or the nurse."""
     now = now or utcnow()
-    patient_id = data["patient_id"]
-    if p.has(*COORDINATORS) or not p.has(Role.HOSPITAL):
-        write_patient_scoped(session, p, patient_id, "admission", AuditAction.CREATE, COORDINATORS)
-    else:
-        # The department cannot see the patient before the stay exists: admitting is what
-        # gives it sight, so it only needs the patient to exist and the department to be its own.
-        if data["department_id"] != p.organisation_id:
-            audit.record(
-                session,
-                p,
-                AuditAction.CREATE,
-                "admission",
-                None,
-                patient_id,
-                audit.AuditOutcome.FORBIDDEN,
-            )
-            raise Forbidden("hospital staff register admissions to their own department")
-        exists_ = session.get(Patient, patient_id) is not None
-        audit.record(
-            session,
-            p,
-            AuditAction.CREATE,
-            "admission",
-            None,
-            patient_id,
-            audit.AuditOutcome.OK if exists_ else audit.AuditOutcome.NOT_FOUND,
-        )
-        if not exists_:
-            raise NotFound("no such patient")
+    patient_id = _admitted_patient(session, p, data)
     department = _department(session, data["department_id"])
     rules.check_not_future(data["admitted_at"], now, "admitted_at")
     open_stay = session.scalar(
@@ -132,6 +105,53 @@ def register_admission(
         raise Conflict("the patient already has an open admission in this department") from None
     _mark_flags(session, patient_id, [admission])
     return admission
+
+
+def _admitted_patient(session: Session, p: Principal, data: dict[str, Any]) -> int:
+    """The patient an admission is for, checked and noted in their access log.
+
+    A caller names by internal id only a patient she may already see. A hospital department
+    admitting someone it does not yet see names the person in front of it by full CPR number
+    (in the body, never a URL); admitting is then what gives it sight, for the stay and the
+    treatment period after it.
+    """
+    if (data.get("patient_id") is None) == (data.get("cpr") is None):
+        raise RuleViolation("give either patient_id or cpr", field="patient_id")
+    hospital_only = p.has(Role.HOSPITAL) and not p.has(*COORDINATORS)
+    if hospital_only and data["department_id"] != p.organisation_id:
+        audit.record(
+            session,
+            p,
+            AuditAction.CREATE,
+            "admission",
+            None,
+            data.get("patient_id"),
+            audit.AuditOutcome.FORBIDDEN,
+        )
+        raise Forbidden("hospital staff register admissions to their own department")
+    if data.get("cpr") is None:
+        write_patient_scoped(
+            session, p, data["patient_id"], "admission", AuditAction.CREATE, ADMISSION_WRITERS
+        )
+        return data["patient_id"]
+    try:
+        digits = parse_cpr(data["cpr"]).digits
+    except ValueError as exc:
+        raise RuleViolation(str(exc), field="cpr") from None
+    stmt = select(Patient.id).where(Patient.cpr == digits)
+    if not hospital_only:
+        stmt = stmt.where(patient_visible(p))
+    patient_id = session.scalar(stmt)
+    if patient_id is None:
+        audit.record(
+            session, p, AuditAction.CREATE, "admission", None, None, audit.AuditOutcome.NOT_FOUND
+        )
+        raise NotFound("no patient with that CPR number")
+    if hospital_only:
+        audit.record(session, p, AuditAction.CREATE, "admission", None, patient_id)
+        return patient_id
+    write_patient_scoped(session, p, patient_id, "admission", AuditAction.CREATE, ADMISSION_WRITERS)
+    return patient_id
 
 
 def _visible_admission(session: Session, p: Principal, admission_id: int, action: str) -> Admission:

@@ -196,3 +196,50 @@ class Consent(Base):
     @property
     def active(self) -> bool:
         return self.withdrawn_at is None
+
+
+class CareRequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class CareRequest(Base):
+    """A nurse's request to join the care of a person who is already in Bridge but not hers.
+
+    It is what registering an already registered CPR number becomes: the requester learns only
+    that a request was sent; the patient's current nurse (or an admin, when nobody holds the
+    course) decides. Accepting hands the course to the requester.
+    """
+
+    __tablename__ = "care_request"
+    __table_args__ = (
+        Index("ix_care_request_requested_by_id_created_at", "requested_by_id", "created_at"),
+        Index("ix_care_request_patient_id_status", "patient_id", "status"),
+        CheckConstraint(
+            "(status = 'pending') = (decided_at IS NULL)", name="decided_when_not_pending"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[CareRequestStatus] = mapped_column(
+        str_enum(CareRequestStatus, "care_request_status"), default=CareRequestStatus.PENDING
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    # Set by the services: whether this caller may see the patient the request is about.
+    patient_shown = False
+
+    @property
+    def shown_patient_id(self) -> int | None:
+        """The patient's id for a caller who may see them; nobody else learns it."""
+        return self.patient_id if self.patient_shown else None
