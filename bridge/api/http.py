@@ -24,6 +24,10 @@ log = logging.getLogger("bridge.request")
 
 API_PREFIX = "/api/v1/"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# A year, the lifetime browsers and the preload list expect. Sent only on HTTPS answers (a
+# browser ignores it over plain HTTP); behind a proxy, gunicorn marks a request secure from
+# X-Forwarded-Proto when it comes from FORWARDED_ALLOW_IPS.
+HSTS = "max-age=31536000"
 
 
 def current_principal() -> Principal:
@@ -153,6 +157,8 @@ def init_request_lifecycle(app: Flask) -> None:
         if request.path.startswith(API_PREFIX) or "principal" in g:
             response = _finish(response)
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if request.path.startswith(API_PREFIX):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
