@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,18 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number above zero, or a start-up error naming the variable."""
+    raw = env.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Settings read from BRIDGE_* / standard environment variables."""
     default_db = "sqlite:///" + str(Path(instance_path) / "bridge-demo.sqlite3")
@@ -28,6 +41,11 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "MAX_CONTENT_LENGTH": int(env.get("BRIDGE_MAX_BODY_BYTES", 1024 * 1024)),
         "BRIDGE_BASE_URL": env.get("BRIDGE_BASE_URL", "http://localhost:5000"),
+        # Failed API-token attempts one client address may make per window before it gets 429.
+        "BRIDGE_TOKEN_FAILURE_LIMIT": positive_int(env, "BRIDGE_TOKEN_FAILURE_LIMIT", 20),
+        "BRIDGE_TOKEN_FAILURE_WINDOW_SECONDS": positive_int(
+            env, "BRIDGE_TOKEN_FAILURE_WINDOW_SECONDS", 60
+        ),
     }
 
 
