@@ -26,6 +26,7 @@ from bridge.domain.fhir_messages import Acknowledgement, OrganisationRef, Patien
 from bridge.domain.fhir_messages import parse_acknowledgement as parse_ack
 from bridge.domain.notifications import channels, texts
 from bridge.domain.notifications.channels import RetryPolicy
+from bridge.domain.notifications.destinations import DestinationPolicy
 from bridge.domain.notifications.models import (
     Channel,
     DeliveryEndpoint,
@@ -56,6 +57,8 @@ class DispatchSettings:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     lease: timedelta = timedelta(minutes=5)
     workers: int = 8  # messages on the wire at once (one HTTP connection each, kept alive)
+    # Hosts beyond the public internet that receivers may live on (BRIDGE_ENDPOINT_ALLOWED_HOSTS).
+    destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
 
     def absolute(self, link: str) -> str:
         if link.startswith(("http://", "https://")):
@@ -122,7 +125,9 @@ def dispatch_once(
     """
     settings = settings or DispatchSettings()
     own_transport = transport is None
-    transport = transport or Transport(http_connections=settings.workers)
+    transport = transport or Transport(
+        http_connections=settings.workers, destinations=settings.destinations
+    )
     summary = DispatchSummary()
     try:
         jobs = _claim(session, now, batch_size, settings)
