@@ -21,3 +21,11 @@ graceful_timeout = 20
 max_requests = 20000
 max_requests_jitter = 2000
 accesslog = None
+# Request limits, set deliberately rather than left to gunicorn's defaults. The app refuses a
+# URL over 4 KB itself, with a problem+json 414 (bridge.api.http.MAX_URL_BYTES); the request-line
+# limit sits above that as the backstop, and beyond it gunicorn answers its own plain 414 before
+# the app sees the request. 8190 is the largest request line gunicorn accepts.
+limit_request_line = 8190
+# No header Bridge reads is long: a bearer token is under 100 bytes, cookies a few hundred.
+limit_request_field_size = 8190
+limit_request_fields = 50

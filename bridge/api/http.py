@@ -12,7 +12,7 @@ from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bridge.api.errors import problem
+from bridge.api.errors import is_database_unavailable, problem, unavailable
 from bridge.domain import idempotency
 from bridge.domain.access import Principal
 from bridge.domain.audit import flush_audit
@@ -30,6 +30,15 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # browser ignores it over plain HTTP); behind a proxy, gunicorn marks a request secure from
 # X-Forwarded-Proto when it comes from FORWARDED_ALLOW_IPS.
 HSTS = "max-age=31536000"
+# No body of Bridge nests deeper than a FHIR message does (about a dozen levels); the parsers
+# recurse, and a body of a few thousand brackets would exhaust Python's stack (a 500).
+MAX_JSON_DEPTH = 64
+# Path plus query string, in bytes as sent. The longest the API needs is a list URL with a cursor
+# (at most 500 characters) and its filters, well under 1 KB; 4 KB leaves room and stays below
+# gunicorn's request-line limit (bridge/gunicorn_conf.py), so the app answers these itself.
+MAX_URL_BYTES = 4096
+_JSON_STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET_RE = re.compile(rb"[^\[\]{}]+")
 
 
 def current_principal() -> Principal:
@@ -41,6 +50,14 @@ def _unauthorised(detail: str) -> Response:
     return problem(
         401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="bridge"'}
     )
+
+
+def _reject_long_url() -> Response | None:
+    raw_path = request.environ.get("PATH_INFO", "")  # bytes as sent, decoded as latin-1
+    if len(raw_path) + len(request.query_string) <= MAX_URL_BYTES:
+        return None
+    reason = f"the URL is longer than {MAX_URL_BYTES} bytes"
+    return problem(414, "URI too long", reason, errors={"_url": [reason]})
 
 
 def _authenticate() -> Response | None:
@@ -92,6 +109,24 @@ def _reject_nul() -> Response | None:
             errors={"_schema": ["NUL characters are not accepted"]},
         )
     return None
+
+
+def _json_too_deep(body: bytes) -> bool:
+    # Brackets inside strings do not nest; what is left is only brackets, so the loop is short.
+    brackets = _NOT_BRACKET_RE.sub(b"", _JSON_STRING_RE.sub(b"", body))
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
+
+
+def _reject_deep_json() -> Response | None:
+    if not request.is_json or not _json_too_deep(request.get_data(cache=True)):
+        return None
+    reason = f"JSON nested more than {MAX_JSON_DEPTH} levels deep is not accepted"
+    return problem(400, "Bad request", reason, errors={"_schema": [reason]})
 
 
 def _idempotency_replay() -> Response | None:
@@ -153,18 +188,24 @@ def _finish(response: Response) -> Response:
         session.rollback()
         response = problem(409, "Conflict", "the change conflicts with data stored meanwhile")
     except DBAPIError as exc:
-        session.rollback()
-        if exc.connection_invalidated:
-            response = problem(
-                503,
-                "Service unavailable",
-                "the database is unavailable",
-                headers={"Retry-After": "5"},
-            )
+        _rollback_quietly(session)
+        if is_database_unavailable(exc):
+            log.warning("database unavailable at commit: %s", type(exc.orig).__name__)
+            response = unavailable()
         else:
             log.exception("commit failed")
             response = problem(500, "Internal server error", "an unexpected error occurred")
     return response
+
+
+def _rollback_quietly(session) -> None:
+    # On a connection the server has just closed, the rollback fails as well; the pool discards
+    # the connection either way, and the caller's answer must not become a 500 because of it.
+    try:
+        session.rollback()
+    except DBAPIError as exc:
+        if not is_database_unavailable(exc):
+            raise
 
 
 def init_request_lifecycle(app: Flask) -> None:
@@ -174,9 +215,10 @@ def init_request_lifecycle(app: Flask) -> None:
     def _start() -> Response | None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
-        if not request.path.startswith(API_PREFIX):
-            return None
-        return _reject_nul() or _authenticate() or _idempotency_replay()
+        too_long = _reject_long_url()
+        if too_long is not None or not request.path.startswith(API_PREFIX):
+            return too_long
+        return _reject_nul() or _reject_deep_json() or _authenticate() or _idempotency_replay()
 
     @app.after_request
     def _end(response: Response) -> Response:

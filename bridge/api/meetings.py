@@ -16,7 +16,9 @@ from bridge.api.schemas import (
     page_schema,
     text,
 )
+from bridge.documents.minutes_pdf import pdf_response
 from bridge.domain.meetings import services
+from bridge.domain.meetings.minutes_document import minutes_document
 from bridge.domain.meetings.models import (
     ActionItemStatus,
     MeetingStatus,
@@ -368,3 +370,12 @@ class Distributions(MethodView):
     def get(self, meeting_id):
         """Who received which version of the minutes, and how far delivery got"""
         return services.list_distributions(db.session, current_principal(), meeting_id)
+
+
+@blp.route("/<int:meeting_id>/minutes/<int:version_no>/pdf")
+class MinutesPdf(MethodView):
+    @blp.response(200, content_type="application/pdf", description="The minutes as PDF/A")
+    def get(self, meeting_id, version_no):
+        """The minutes as a Danish PDF document (the GP's MedCom attachment, CPR masked)"""
+        doc = minutes_document(db.session, current_principal(), meeting_id, version_no)
+        return pdf_response(doc)

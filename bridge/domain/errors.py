@@ -46,6 +46,8 @@ class RuleViolation(DomainError):
     def __init__(self, detail: str, *, field: str | None = None, **extra):
         errors = {field: [detail]} if field else None
         super().__init__(detail, errors=errors, **extra)
+        # The web forms put the message beside the input the rule is about.
+        self.field = field
 
 
 class PreconditionFailed(DomainError):

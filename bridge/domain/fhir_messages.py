@@ -13,6 +13,8 @@ codes itself.  Pure Python, no web framework.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import re
 import uuid
@@ -92,7 +94,38 @@ ACK_PROFILES: Final[dict[str, str]] = {
     "Organization": _MSG + "medcom-messaging-organization",
 }
 
-CATEGORIES: Final = frozenset({"carecoordination", "discharge"})
+#: MedCom's CareCommunication categories (CodeSystem medcom-careCommunication-categoryCodes).
+CATEGORIES: Final = frozenset(
+    {
+        "alcohol-and-drug-treatment",
+        "assistive-devices",
+        "carecoordination",
+        "decease",
+        "discharge",
+        "examination-results",
+        "healthcare",
+        "home-care-assessment",
+        "medicine",
+        "nursing",
+        "outpatient",
+        "psychiatry-social-disability",
+        "regarding-referral",
+        "telemedicine",
+        "training",
+        "acute-ambulant",
+        "extended-care-responsibility",
+        "other",
+    }
+)
+#: Danish display names of the categories Bridge uses, for the narrative.
+CATEGORY_LABELS: Final = {
+    "carecoordination": "Forløbskoordinering",
+    "discharge": "Udskrivelse",
+    "psychiatry-social-disability": "Psykiatri, socialområdet, handicap",
+    "nursing": "Sygepleje",
+}
+#: Attachment types MedCom allows (ValueSet medcom-core-attachmentMimeTypes) that Bridge sends.
+ATTACHMENT_TYPES: Final = frozenset({"application/pdf"})
 ACK_CODES: Final = frozenset({"ok", "transient-error", "fatal-error"})
 
 #: Base of entry fullUrls (``<base>/<Type>/<id>``, the MedCom style, with relative references).
@@ -103,6 +136,17 @@ _FHIR_ID_RE: Final = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 # XML 1.0 forbids these even when escaped; a FHIR string may not hold them either.
 _CONTROL_RE: Final = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://bridge/medcom/carecommunication")
+
+
+def stable_uuid4(seed: str, role: str) -> str:
+    """A UUID in version 4 form that is the same for the same ``seed`` and ``role``.
+
+    MedCom states UUID v4 for ids and identifiers, yet a resend must repeat its content. The
+    seed is the MessageHeader id, itself a random v4, so the derived value is as unguessable
+    and unique as a random one; only the version and variant bits are fixed.
+    """
+    digest = hashlib.sha256(f"{_ID_NAMESPACE}/{seed}/{role}".encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 # --- input and output types -------------------------------------------------------------------
@@ -140,7 +184,19 @@ class CareCommunicationInput:
     author_name: str
     link: str | None
     author_role: str = "sygeplejerske"
+    #: MedCom's authorContact (1..1): her own line or her organisation's.
     author_phone: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A document sent inside the message (base64 in ``payload.contentAttachment.data``)."""
+
+    title: str
+    content_type: str
+    data: bytes
+    created: datetime
 
 
 @dataclass(frozen=True)
@@ -184,6 +240,14 @@ def build_care_communication(
     if not patient_name:
         raise ValueError("patient name is empty")
     phone = (msg.author_phone or "").strip() or None
+    if phone is None:
+        raise ValueError("author_phone is missing: MedCom requires a phone number (authorContact)")
+    for attachment in msg.attachments:
+        if attachment.content_type not in ATTACHMENT_TYPES:
+            raise ValueError(f"attachment type {attachment.content_type!r} is not allowed")
+        if not attachment.title.strip() or not attachment.data:
+            raise ValueError("an attachment needs a title and content")
+        _aware(attachment.created, "attachment created")
     link = msg.link.strip() if msg.link else None
     if link is not None and urlsplit(link).scheme not in ("http", "https"):
         raise ValueError("link must be an http(s) URL")
@@ -193,7 +257,7 @@ def build_care_communication(
     # Every id except Bundle.id derives from the MessageHeader id: a resend is the same message
     # in a new envelope, so its content must not change.
     def derived(role: str) -> str:
-        return str(uuid.uuid5(_ID_NAMESPACE, f"{msg.message_header_id}/{role}"))
+        return stable_uuid4(msg.message_header_id, role)
 
     header_id = msg.message_header_id
     ids = {
@@ -208,7 +272,10 @@ def build_care_communication(
     sender_ref = {"reference": f"Organization/{sender_id}"}
     role_ref = {"reference": f"PractitionerRole/{ids['PractitionerRole']}"}
     common_ext = [{"url": _EXT_DATETIME, "valueDateTime": when}]
-    author_ext = [{"url": _EXT_PRACTITIONER, "valueReference": role_ref}]
+    author_ext = [
+        {"url": _EXT_PRACTITIONER, "valueReference": role_ref},
+        {"url": _EXT_CONTACT, "valueContactPoint": {"system": "phone", "value": phone}},
+    ]
     text_ext = [
         *common_ext,
         {
@@ -217,11 +284,29 @@ def build_care_communication(
         },
         *author_ext,
     ]
-    if phone:
-        text_ext.append(
-            {"url": _EXT_CONTACT, "valueContactPoint": {"system": "phone", "value": phone}}
-        )
     payload: list[dict[str, Any]] = [{"extension": text_ext, "contentString": text}]
+    attachment_ids = []
+    for index, attachment in enumerate(msg.attachments):
+        attachment_id = f"urn:uuid:{derived(f'payload/attachment/{index}')}"
+        attachment_ids.append(attachment_id)
+        payload.append(
+            {
+                "extension": [
+                    *common_ext,
+                    {
+                        "url": _EXT_IDENTIFIER,
+                        "valueIdentifier": {"value": attachment_id, "assigner": sender_ref},
+                    },
+                    *author_ext,
+                ],
+                "contentAttachment": {
+                    "contentType": attachment.content_type,
+                    "data": base64.b64encode(attachment.data).decode("ascii"),
+                    "title": _clean_text(attachment.title).strip(),
+                    "creation": _fhir_datetime(attachment.created),
+                },
+            }
+        )
     if link is not None:
         payload.append(
             {
@@ -236,9 +321,9 @@ def build_care_communication(
                 "contentAttachment": {"url": link, "title": link},
             }
         )
-    payload_ids = [text_payload_id] + ([link_payload_id] if link else [])
+    payload_ids = [text_payload_id, *attachment_ids] + ([link_payload_id] if link else [])
 
-    category_label = "Forløbskoordinering" if msg.category == "carecoordination" else "Udskrivelse"
+    category_label = CATEGORY_LABELS.get(msg.category, msg.category)
     comm_div = [
         _p("Kategori", f"{category_label} ({msg.category})"),
         *([_p("Emne", topic)] if topic else []),
@@ -248,6 +333,7 @@ def build_care_communication(
         _p("Tidspunkt", when),
         *([_p("Kontakt", phone)] if phone else []),
         f"<p>{_escape_lines(text)}</p>",
+        *[_p("Bilag", a.title) for a in msg.attachments],
         *([_p("Link", link)] if link else []),
     ]
     communication: dict[str, Any] = {
@@ -340,8 +426,14 @@ def build_acknowledgement(
     *,
     timestamp: datetime | None = None,
     full_url_base: str = DEFAULT_FULL_URL_BASE,
+    acknowledged_message: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Build a validated MedCom Acknowledgement answering the message with ``for_header_id``."""
+    """Build a validated MedCom Acknowledgement answering the message with ``for_header_id``.
+
+    ``acknowledged_message`` is the received Bundle: as in MedCom's examples, the
+    acknowledgement then repeats that message's own Provenance (what happened to it, by whom)
+    before its own, with the agent pointing at the message's sender (this answer's receiver).
+    """
     _check_fhir_id(for_header_id, "for_header_id")
     if code not in ACK_CODES:
         raise ValueError(f"acknowledgement code must be one of {sorted(ACK_CODES)}, not {code!r}")
@@ -353,6 +445,11 @@ def build_acknowledgement(
     header_id, provenance_id, outcome_id = (str(uuid.uuid4()) for _ in range(3))
     sender_id, receiver_id = str(uuid.uuid4()), str(uuid.uuid4())
     sender_ref = {"reference": f"Organization/{sender_id}"}
+    receiver_ref = {"reference": f"Organization/{receiver_id}"}
+    echoed = [
+        _echoed_provenance(p, for_header_id, receiver_ref)
+        for p in _provenance_of(acknowledged_message, for_header_id)
+    ]
 
     response: dict[str, Any] = {"identifier": for_header_id, "code": code}
     resources: list[dict[str, Any]] = [
@@ -373,6 +470,7 @@ def build_acknowledgement(
             "source": {"endpoint": SOR_ENDPOINT_PREFIX + str(sender.sor_code)},
             "response": response,
         },
+        *echoed,
         {
             "resourceType": "Provenance",
             "id": provenance_id,
@@ -461,6 +559,47 @@ def parse_acknowledgement(bundle: dict[str, Any]) -> Acknowledgement:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _provenance_of(bundle: dict[str, Any] | None, header_id: str) -> list[dict[str, Any]]:
+    """The Provenance entries of a received message that are about its MessageHeader."""
+    if not isinstance(bundle, dict):
+        return []
+    found = []
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") != "Provenance":
+            continue
+        targets = [t.get("reference", "") for t in resource.get("target") or []]
+        if any(t.endswith(f"MessageHeader/{header_id}") for t in targets):
+            found.append(resource)
+    return found
+
+
+def _echoed_provenance(
+    original: dict[str, Any], header_id: str, agent: dict[str, str]
+) -> dict[str, Any]:
+    """A copy of the acknowledged message's Provenance for the acknowledgement Bundle."""
+    provenance_id = str(uuid.uuid4())
+    activity = ((original.get("activity") or {}).get("coding") or [{}])[0]
+    code = activity.get("code") if activity.get("system") == ACTIVITY_CODE_SYSTEM else None
+    if not code:
+        raise ValueError("the acknowledged message's Provenance has no MedCom activity code")
+    occurred = original.get("occurredDateTime") or original.get("recorded")
+    recorded = original.get("recorded") or occurred
+    if not occurred:
+        raise ValueError("the acknowledged message's Provenance has no time")
+    return {
+        "resourceType": "Provenance",
+        "id": provenance_id,
+        "meta": {"profile": [ACK_PROFILES["Provenance"]]},
+        "text": _narrative(_p("Aktivitet", code), _p("Tidspunkt", str(occurred))),
+        "target": [{"reference": f"MessageHeader/{header_id}"}],
+        "occurredDateTime": occurred,
+        "recorded": recorded,
+        "activity": {"coding": [{"system": ACTIVITY_CODE_SYSTEM, "code": code}]},
+        "agent": [{"who": agent}],
+    }
 
 
 def _check_fhir_id(value: str, what: str) -> None:

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, or_
@@ -47,23 +47,65 @@ def _encode(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, n: int) -> list[Any]:
+def _kind(key: SortKey) -> tuple[type, bool]:
+    """The Python type a cursor value of ``key`` must have, and whether it must carry a zone."""
+    sql_type = key.column.type
+    sql_type = getattr(sql_type, "impl_instance", sql_type)  # a TypeDecorator's stored type
+    return sql_type.python_type, bool(getattr(sql_type, "timezone", False))
+
+
+# Every integer key is at most a bigint; a larger number is not one of our positions.
+_BIGINT = range(-(2**63), 2**63)
+
+
+def _fits(value: Any, kind: type, aware: bool) -> bool:
+    # type() rather than isinstance(): True is an int and a datetime is a date, and neither may
+    # stand in for the other in a comparison PostgreSQL has to type.
+    if type(value) is not kind:
+        return False
+    if kind is int:
+        return value in _BIGINT
+    if kind is datetime:
+        if value.tzinfo is None or not aware:
+            return value.tzinfo is None and not aware
+        value.astimezone(UTC)  # stored in UTC: year 1 at +14:00 cannot be (OverflowError)
+        return True
+    if kind is str:
+        return "\x00" not in value
+    if kind is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    return True
+
+
+def _decode(cursor: str, kinds: list[tuple[type, bool]]) -> list[Any]:
+    """The values of a cursor, each of the type its key has; anything else is the caller's error.
+
+    A cursor is opaque but not signed, so it is input like any other: a value of the wrong type
+    would otherwise reach the database as a comparison it cannot make (a 500, not a 422).
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
-        if not isinstance(values, list) or len(values) != n:
+        if not isinstance(values, list) or len(values) != len(kinds):
             raise ValueError
         out = []
-        for v in values:
-            if isinstance(v, dict) and "dt" in v:
+        for v, (kind, aware) in zip(values, kinds, strict=True):
+            if isinstance(v, dict) and v.keys() == {"dt"}:
                 v = datetime.fromisoformat(v["dt"])
-            elif isinstance(v, dict) and "d" in v:
+            elif isinstance(v, dict) and v.keys() == {"d"}:
                 v = date.fromisoformat(v["d"])
-            elif not isinstance(v, int | str | float | bool | None):
+            if not _fits(v, kind, aware):
                 raise ValueError
             out.append(v)
         return out
-    except (ValueError, binascii.Error, UnicodeDecodeError, TypeError):
+    except (
+        ValueError,
+        OverflowError,
+        binascii.Error,
+        UnicodeDecodeError,
+        TypeError,
+        RecursionError,
+    ):
         raise RuleViolation("cursor is not valid for this list", field="cursor") from None
 
 
@@ -87,7 +129,7 @@ def paginate(
 ) -> Page:
     """Run ``stmt`` for one page. The last key must be unique (the primary key)."""
     if cursor:
-        stmt = stmt.where(_after(keys, _decode(cursor, len(keys))))
+        stmt = stmt.where(_after(keys, _decode(cursor, [_kind(k) for k in keys])))
     order = [k.column.desc() if k.descending else k.column.asc() for k in keys]
     rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
     next_cursor = None

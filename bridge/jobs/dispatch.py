@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bridge.config import endpoint_policy
+from bridge.documents.minutes_pdf import minutes_attachments
 from bridge.domain.fhir_messages import OrganisationRef
 from bridge.domain.notifications.channels import RetryPolicy
 from bridge.domain.notifications.dispatcher import DispatchSettings, dispatch_once
@@ -48,6 +49,8 @@ def settings_from(config: Mapping[str, Any]) -> tuple[DispatchSettings, Transpor
         ),
         lease=timedelta(seconds=float(_setting(config, "NOTIFY_LEASE_SECONDS", 300))),
         destinations=endpoint_policy(config),
+        sender_phone=_setting(config, "MEDCOM_SENDER_PHONE") or None,
+        attachments=minutes_attachments,
     )
     smtp = SmtpSettings(
         host=_setting(config, "SMTP_HOST", "localhost"),

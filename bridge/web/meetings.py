@@ -10,8 +10,10 @@ from typing import Any
 from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from bridge.documents.minutes_pdf import pdf_response
 from bridge.domain.errors import RuleViolation
 from bridge.domain.meetings import services
+from bridge.domain.meetings.minutes_document import minutes_document
 from bridge.domain.meetings.models import (
     MeetingStatus,
     MinutesStatus,
@@ -40,6 +42,15 @@ TREATING = {
 
 
 # --- planning -----------------------------------------------------------------------------------
+
+
+def _rule_message(exc: RuleViolation) -> str:
+    """The user's language for a rule these forms can break; the domain's own words otherwise."""
+    texts = {
+        "scheduled_end": _("The meeting must end after it starts."),
+        "summary": _("Final minutes need a summary."),
+    }
+    return texts.get(exc.field or "", exc.detail)
 
 
 def _planning_choices(patient_id: int) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -94,7 +105,7 @@ def meeting_create(patient_id: int):
         meeting = services.create_meeting(db.session, g.principal, data)
     except RuleViolation as exc:
         field_name = {"scheduled_end": "end", "scheduled_start": "start"}.get(exc.field, "form")
-        return _render_new(patient_id, {field_name: exc.detail}, 422)
+        return _render_new(patient_id, {field_name: _rule_message(exc)}, 422)
     return redirect(url_for("web.meeting", meeting_id=meeting.id), 303)
 
 
@@ -320,6 +331,15 @@ def minutes_save(meeting_id: int, version_no: int):
             services.finalise_minutes(db.session, p, version)
     except RuleViolation as exc:
         key = exc.field if exc.field in ("summary", "decisions") else "items"
-        return _render_meeting(meeting_id, draft=draft, errors={key: exc.detail}, status=422)
+        return _render_meeting(
+            meeting_id, draft=draft, errors={key: _rule_message(exc)}, status=422
+        )
     done = "final" if finalise else "saved"
     return redirect(url_for("web.meeting", meeting_id=meeting_id, done=done), 303)
+
+
+@bp.get("/meetings/<int:meeting_id>/minutes/<int:version_no>/pdf")
+@login_required
+def minutes_pdf(meeting_id: int, version_no: int):
+    """The minutes as PDF, for whoever may read them (checked and logged by the service)."""
+    return pdf_response(minutes_document(db.session, g.principal, meeting_id, version_no))

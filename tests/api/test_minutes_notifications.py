@@ -259,6 +259,7 @@ def test_webhook_delivery_moves_the_distribution_to_delivered(
     settings = DispatchSettings(
         base_url="https://bridge.example",
         sender=OrganisationRef("Bridge", "265161000016000", "5790000209354"),
+        sender_phone="38683868",
         policy=RetryPolicy(rng=random.Random(3)),
         lease=timedelta(minutes=5),
     )

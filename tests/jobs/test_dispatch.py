@@ -69,6 +69,7 @@ def settings():
     return DispatchSettings(
         base_url="https://bridge.example",
         sender=SENDER,
+        sender_phone="38683868",
         mail_from="bridge@bridge.example",
         policy=RetryPolicy(rng=random.Random(3)),
         lease=timedelta(minutes=5),
@@ -618,6 +619,27 @@ def test_two_dispatchers_deliver_each_of_2000_notifications_exactly_once(app, re
     assert statuses == {S.DELIVERED: total}
     assert sum(claimed) == total
     assert all(claimed)  # both dispatchers really took part
+
+
+def test_a_receiver_that_keeps_answering_transient_error_gets_three_sends_then_failed(
+    session, gp, receiver, settings, transport
+):
+    org, patient = gp
+    add_endpoint(session, org, "fhir", url=receiver.url("/fhir"))
+    row = enqueue(session, org, patient)[Channel.FHIR]
+    receiver_ref = OrganisationRef(org.name, org.sor_code, org.gln)
+    nack = build_acknowledgement(row.message_header_id, "transient-error", receiver_ref, SENDER)
+    receiver.default = (200, {}, json.dumps(nack).encode())
+    now = utcnow()
+
+    # A day of dispatcher passes, every two hours: well past every backoff.
+    for hour in range(0, 24, 2):
+        run(session, now + timedelta(hours=hour), settings, transport)
+
+    assert len(receiver.received) == 3  # the original and two resends, as MedCom allows
+    row = reload(session, row)
+    assert row.status == S.FAILED and row.next_attempt_at is None
+    assert row.last_error == "negative acknowledgement: transient-error after 3 sends"
 
 
 # --- where delivery may go --------------------------------------------------------------------

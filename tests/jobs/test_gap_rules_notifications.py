@@ -46,7 +46,9 @@ def practice(make_org, make_patient, make_actor):
 
 
 def dispatch(session, at, transport):
-    settings = DispatchSettings(sender=SENDER, policy=RetryPolicy(rng=random.Random(1)))
+    settings = DispatchSettings(
+        sender=SENDER, sender_phone="38683868", policy=RetryPolicy(rng=random.Random(1))
+    )
     return dispatch_once(session, at, settings=settings, transport=transport)
 
 

@@ -1,5 +1,6 @@
 """Every string and list a client can send has an upper bound (so no field takes megabytes)."""
 
+import pytest
 from marshmallow import Schema, fields, validate
 
 
@@ -61,3 +62,34 @@ def test_every_string_and_list_input_is_bounded(app):
     for name, schema in schemas.items():
         problems += [f"{name}.{p}" for p in _unbounded_inputs(schema)]
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"name": ' + "[" * 5_000 + "]" * 5_000 + "}",
+        '{"name": ' + '{"a": ' * 3_000 + "1" + "}" * 3_000 + "}",
+        "[" * 100_000,  # not even well formed
+    ],
+    ids=["array", "in-a-field", "objects", "unclosed"],
+)
+def test_json_nested_absurdly_deep_is_a_bad_request(make_actor, body):
+    nurse = make_actor("nurse")
+    r = nurse.client.post(
+        "/api/v1/patients",
+        data=body,
+        headers=nurse.headers({"Content-Type": "application/json"}),
+    )
+    assert r.status_code == 400, r.get_data(as_text=True)[:300]
+    assert r.mimetype == "application/problem+json"
+    assert "nested" in r.json["detail"]
+
+
+def test_brackets_inside_strings_and_ordinary_nesting_are_not_depth(make_actor):
+    nurse = make_actor("nurse")
+    body = {"name": "[" * 5_000, "x": [[[[[[[[[[{"a": [1]}]]]]]]]]]]}
+    r = nurse.post("/api/v1/patients", json=body)
+    # Refused for its fields (no cpr, unknown x), not for its shape.
+    assert r.status_code == 422, r.json
+    assert "nested" not in r.json["detail"]

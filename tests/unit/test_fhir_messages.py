@@ -45,6 +45,7 @@ def make_input(**changes: Any) -> CareCommunicationInput:
         "patient": PatientRef(cpr="2509479989", name="Bruno Elmer"),
         "sent_at": datetime(2024, 6, 1, 13, 55, tzinfo=ZoneInfo("Europe/Copenhagen")),
         "author_name": "Anna Marie Hansen",
+        "author_phone": "38683868",
         "link": None,
     }
     values.update(changes)
@@ -229,20 +230,21 @@ def test_provenance_records_a_new_message_like_cc01(examples: Path) -> None:
     }
 
 
-def test_payload_carries_the_same_extensions_as_cc01_except_contact_when_no_phone(
+def test_payload_carries_the_same_extensions_as_cc01_and_needs_a_phone(
     examples: Path,
 ) -> None:
     example = only(load(examples, "cc-01-new-message.json"), "Communication")
     example_urls = [ext["url"] for ext in example["payload"][0]["extension"]]
 
-    without_phone = only(build_care_communication(make_input()), "Communication")
     with_phone = only(
         build_care_communication(make_input(author_phone="38683868")), "Communication"
     )
 
     assert [ext["url"] for ext in with_phone["payload"][0]["extension"]] == example_urls
-    assert [ext["url"] for ext in without_phone["payload"][0]["extension"]] == example_urls[:3]
     assert with_phone["payload"][0]["contentString"] == make_input().text
+    # authorContact is 1..1 in CareCommunication 5.0.2: no phone, no message.
+    with pytest.raises(ValueError, match="authorContact"):
+        build_care_communication(make_input(author_phone=None))
 
 
 def test_author_is_a_practitioner_role_with_name_and_role_code(examples: Path) -> None:

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from bridge.domain.base import utcnow
+from bridge.domain.care.models import Admission
 from bridge.domain.gaps.engine import run_gap_scan
 from bridge.domain.gaps.models import Flag, FlagStatus
 from bridge.web import discharges
@@ -214,3 +215,63 @@ def test_the_discharge_page_shows_its_own_plan_behind_a_long_history(
     page = nurse.client.get(f"/admissions/{stays[1]}").get_data(as_text=True)
     assert all(f'id="task-{t["id"]}"' in page for t in newer)
     assert not any(f'id="task-{t["id"]}"' in page for t in older)
+
+
+def test_a_hospital_user_sees_today_with_the_stays_of_their_own_department(
+    make_web_user, make_patient, make_org, session
+):
+    ward = make_org("hospital_department", specialty="psychiatry")
+    user = make_web_user("hospital", organisation=ward)
+    now = utcnow()
+    ours = make_patient(name="Hanne Afdeling")
+    theirs = make_patient(name="Ole Andetsteds")
+    for patient, department in ((ours, ward), (theirs, make_org("hospital_department"))):
+        session.add(
+            Admission(patient_id=patient.id, department_id=department.id, specialty="psychiatry",
+                      acute=True, admitted_at=now - timedelta(days=9),
+                      discharged_at=now - timedelta(days=3), destination="home")
+        )  # fmt: skip
+    session.commit()
+    assert user.login().status_code == 303
+    today = user.client.get("/today")
+    assert today.status_code == 200
+    page = today.get_data(as_text=True)
+    assert "Hanne Afdeling" in page and "Ole Andetsteds" not in page
+    for url in ("/caseload", "/flags", f"/patients/{ours.id}"):
+        assert user.client.get(url).status_code == 200, url
+
+
+def test_a_meeting_that_ends_before_it_starts_is_shown_again_with_the_error(nurse, make_patient):
+    patient = make_patient(nurse=nurse.actor)
+    url = f"/patients/{patient.id}/meetings/new"
+    r = nurse.post(f"/patients/{patient.id}/meetings",
+                   {"date": "2030-03-04", "start": "11:00", "end": "10:00",
+                    "place": "Klinik Nord", "agenda": "Bolig og job", "participant": "patient"},
+                   token_from=url)  # fmt: skip
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert "Mødet skal slutte, efter det er begyndt." in page
+    assert 'id="end-error"' in page
+    assert 'value="2030-03-04"' in page and 'value="11:00"' in page and 'value="10:00"' in page
+    assert 'value="Klinik Nord"' in page and "Bolig og job</textarea>" in page
+
+
+def test_finalising_minutes_without_a_summary_keeps_the_text_and_says_why(nurse, make_patient):
+    patient = make_patient(nurse=nurse.actor)
+    meeting = held_meeting(nurse.actor, patient.id)
+    meeting_url = f"/meetings/{meeting['id']}"
+    r = nurse.post(f"{meeting_url}/minutes", {"summary": "Udkast", "version": "0"},
+                   token_from=meeting_url)  # fmt: skip
+    assert r.status_code == 303
+    page = nurse.client.get(meeting_url).get_data(as_text=True)
+    version = page.split('name="version" value="')[1].split('"')[0]
+    r = nurse.post(f"{meeting_url}/minutes/1",
+                   {"summary": "  ", "decisions": "Bostøtte søges", "version": version,
+                    "do": "finalise"}, token_from=meeting_url)  # fmt: skip
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert "Et endeligt referat skal have et resumé." in page
+    assert 'id="summary-error"' in page and ">Bostøtte søges</textarea>" in page
+    # Nothing half-written: the stored draft still has its old summary and is not final.
+    stored = nurse.actor.get(f"/api/v1/meetings/{meeting['id']}/minutes").json
+    assert [(v["status"], v["summary"]) for v in stored] == [("draft", "Udkast")]

@@ -18,7 +18,7 @@ from sqlalchemy import (
     exists,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from bridge.domain.access import register_visibility
 from bridge.domain.base import Base, UTCDateTime, utcnow
@@ -275,13 +275,17 @@ def follow_up_is_overdue(status: str, due_at: datetime, now: datetime) -> bool:
     return status == FollowUpStatus.OPEN and due_at < now
 
 
+# The rule's own alias: a query that already selects from admission (the Today page's recent
+# discharges) would otherwise correlate the rule's admission with its own and leave the EXISTS
+# with no FROM at all. Built once, as aliasing is not free.
+_STAY = aliased(Admission)
+
+
 def _hospital_sees_admitted(p) -> ColumnElement[bool]:
     """Hospital staff see the patients who have (had) a stay in their own department."""
     from bridge.domain.patients.models import Patient
 
-    return exists().where(
-        Admission.patient_id == Patient.id, Admission.department_id == p.organisation_id
-    )
+    return exists().where(_STAY.patient_id == Patient.id, _STAY.department_id == p.organisation_id)
 
 
 # The foundation's designed hook: registering here means every query through patient_visible

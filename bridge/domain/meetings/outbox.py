@@ -98,6 +98,7 @@ def notify_distributions(
                     },
                     "link": link,
                     "title": title,
+                    "author_staff_id": version.finalised_by_id,
                     "action_items": [
                         f"{i.description} (frist {i.due_date:%d.%m.%Y})"
                         if i.due_date

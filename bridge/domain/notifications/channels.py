@@ -18,6 +18,7 @@ from email.utils import format_datetime, make_msgid, parsedate_to_datetime
 from typing import Any, Final
 
 from bridge.domain.fhir_messages import (
+    Attachment,
     CareCommunicationInput,
     OrganisationRef,
     PatientRef,
@@ -27,6 +28,18 @@ from bridge.domain.fhir_messages import (
 WEBHOOK_SECRET_PREFIX: Final = "whsec_"
 WEBHOOK_SECRET_BYTES: Final = 32  # the spec asks for at least 24
 FHIR_CONTENT_TYPE: Final = "application/fhir+json"
+#: The largest message Bridge sends, attachments included (the serialised Bundle). MedCom's
+#: profiles set no figure; this keeps a message well inside what MedCom's network providers
+#: carry, and the minutes PDF (tens of kilobytes) far below it.
+MAX_MESSAGE_BYTES: Final = 2 * 1024 * 1024
+#: MedCom category per notification kind (CodeSystem medcom-careCommunication-categoryCodes).
+CATEGORY_BY_KIND: Final = {
+    "minutes_final": "carecoordination",
+    "minutes_amended": "carecoordination",
+    "discharge": "discharge",
+    "task_assigned": "carecoordination",
+    "task_overdue": "carecoordination",
+}
 
 
 # --- webhooks (Standard Webhooks) -------------------------------------------------------------
@@ -79,7 +92,13 @@ def webhook_headers(msg_id: str, secrets_: list[str], body: bytes, now: datetime
 
 
 def category_for(kind: str) -> str:
-    """MedCom CareCommunication category: discharges are ``discharge``, the rest coordination."""
+    """MedCom CareCommunication category: discharges are ``discharge``, the rest coordination.
+
+    Network meetings and their tasks coordinate the care of one person across sectors, which
+    is MedCom's ``carecoordination`` (forløbskoordinering).
+    """
+    if kind in CATEGORY_BY_KIND:
+        return CATEGORY_BY_KIND[kind]
     return "discharge" if kind.startswith("discharge") else "carecoordination"
 
 
@@ -97,6 +116,9 @@ def fhir_bundle(
     now: datetime,
     author_name: str,
     link: str | None,
+    author_phone: str | None = None,
+    attachments: tuple[Attachment, ...] = (),
+    max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> bytes:
     """A CareCommunication Bundle: same content and MessageHeader id, a new envelope per send."""
     bundle = build_care_communication(
@@ -111,11 +133,16 @@ def fhir_bundle(
             sent_at=created_at,
             author_name=author_name,
             link=link if link and link.startswith(("http://", "https://")) else None,
+            author_phone=author_phone,
+            attachments=attachments,
         ),
         bundle_id,
         timestamp=now,
     )
-    return json.dumps(bundle, separators=(",", ":")).encode()
+    body = json.dumps(bundle, separators=(",", ":")).encode()
+    if len(body) > max_bytes:
+        raise ValueError(f"the message is {len(body)} bytes, over the limit of {max_bytes}")
+    return body
 
 
 # --- email ------------------------------------------------------------------------------------

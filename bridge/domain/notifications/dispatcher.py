@@ -13,6 +13,7 @@ import logging
 import smtplib
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from bridge.domain.fhir_messages import Acknowledgement, OrganisationRef, PatientRef
+from bridge.domain.fhir_messages import Acknowledgement, Attachment, OrganisationRef, PatientRef
 from bridge.domain.fhir_messages import parse_acknowledgement as parse_ack
 from bridge.domain.notifications import channels, texts
 from bridge.domain.notifications.channels import RetryPolicy
@@ -40,7 +41,7 @@ from bridge.domain.notifications.services import (
 )
 from bridge.domain.notifications.transport import HttpResponse, Transport, TransportError
 from bridge.domain.patients.models import Patient
-from bridge.domain.registry.models import Organisation
+from bridge.domain.registry.models import Organisation, Staff
 
 log = logging.getLogger("bridge.notifications")
 S = NotificationStatus
@@ -59,6 +60,11 @@ class DispatchSettings:
     workers: int = 8  # messages on the wire at once (one HTTP connection each, kept alive)
     # Hosts beyond the public internet that receivers may live on (BRIDGE_ENDPOINT_ALLOWED_HOSTS).
     destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
+    # MedCom's authorContact when neither the author nor her organisation has a phone.
+    sender_phone: str | None = None
+    # Documents to attach, per notification id, for a batch of FHIR rows (the minutes PDF).
+    # Injected, because rendering a document is an adapter's work, not the domain's.
+    attachments: Callable[[Session, list[Notification]], dict[int, list[Attachment]]] | None = None
 
     def absolute(self, link: str) -> str:
         if link.startswith(("http://", "https://")):
@@ -266,7 +272,42 @@ def _claim(
         if fhir
         else {}
     )
-    return [_build(n, endpoints.get(n.endpoint_id), orgs, patients, now, settings) for n in rows]
+    authors = _authors(session, fhir)
+    attachments = settings.attachments(session, fhir) if fhir and settings.attachments else {}
+    return [
+        _build(
+            n,
+            endpoints.get(n.endpoint_id),
+            orgs,
+            patients,
+            now,
+            settings,
+            authors.get(n.payload.get("author_staff_id") or 0),
+            tuple(attachments.get(n.id, ())),
+        )
+        for n in rows
+    ]
+
+
+@dataclass(frozen=True)
+class _Author:
+    name: str
+    phone: str | None
+
+
+def _authors(session: Session, rows: list[Notification]) -> dict[int, _Author]:
+    """The staff members who sign these messages, with a phone: hers, else her organisation's."""
+    ids = {n.payload.get("author_staff_id") for n in rows} - {None}
+    if not ids:
+        return {}
+    return {
+        staff_id: _Author(name, (phone or org_phone or "").strip() or None)
+        for staff_id, name, phone, org_phone in session.execute(
+            select(Staff.id, Staff.name, Staff.phone, Organisation.phone)
+            .join(Organisation, Organisation.id == Staff.organisation_id)
+            .where(Staff.id.in_(ids))
+        )
+    }
 
 
 def _build(
@@ -276,6 +317,8 @@ def _build(
     patients: dict[int, Patient],
     now: datetime,
     settings: DispatchSettings,
+    author: _Author | None = None,
+    attachments: tuple[Attachment, ...] = (),
 ) -> _Job:
     job = {"id": n.id, "token": n.claim_token, "channel": n.channel, "endpoint_id": n.endpoint_id}
     if endpoint is None or not endpoint.active:
@@ -322,8 +365,12 @@ def _build(
             patient=PatientRef(cpr=patient.cpr, name=patient.name),
             created_at=n.created_at,
             now=now,
-            author_name=payload.get("author_name") or texts.DEFAULT_AUTHOR,
+            author_name=author.name
+            if author
+            else payload.get("author_name") or texts.DEFAULT_AUTHOR,
+            author_phone=(author.phone if author else None) or settings.sender_phone,
             link=link,
+            attachments=attachments,
         )
     except ValueError as exc:
         # The builder's messages name fields and organisations, never the patient's data.

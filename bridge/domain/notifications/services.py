@@ -165,6 +165,8 @@ def _bodies(
         "ref": dict(payload.get("ref") or {}),
         "link": str(payload.get("link") or ""),
         "author_name": str(payload.get("author_name") or texts.DEFAULT_AUTHOR),
+        # The person who signs a MedCom message: her name and phone are read when it is sent.
+        "author_staff_id": payload.get("author_staff_id"),
     }
     health = {
         **base,
@@ -371,11 +373,18 @@ def apply_acknowledgement(
         n.status, n.acknowledged_at = S.ACKNOWLEDGED, now
         n.next_attempt_at, n.last_error = None, None
     elif ack.code == "transient-error":
-        if now - n.created_at >= policy.max_age:
+        # MedCom: the original and at most two resends, whatever made them necessary; a
+        # receiver that keeps answering transient-error is failed (and flagged) like a silent one.
+        if n.resends >= policy.max_resends:
+            n.status, n.next_attempt_at = S.FAILED, None
+            n.last_error = f"negative acknowledgement: transient-error after {n.resends + 1} sends"
+        elif now - n.created_at >= policy.max_age:
             n.status, n.next_attempt_at = S.DEAD, None
+            n.last_error = "negative acknowledgement: transient-error"
         else:
+            n.resends += 1
             n.status, n.next_attempt_at = S.PENDING, now + policy.delay(max(n.attempts, 1))
-        n.last_error = "negative acknowledgement: transient-error"
+            n.last_error = "negative acknowledgement: transient-error"
     else:
         n.status, n.next_attempt_at = S.FAILED, None
         n.last_error = f"negative acknowledgement: fatal-error: {ack.detail or 'no reason given'}"[

@@ -76,6 +76,8 @@ class Organisation(Base):
     region_code: Mapped[str | None] = mapped_column(String(5), unique=True)
     ydernummer: Mapped[str | None] = mapped_column(String(7), unique=True)
     gln: Mapped[str | None] = mapped_column(String(13), unique=True)
+    # The switchboard a MedCom receiver may call about a message (authorContact).
+    phone: Mapped[str | None] = mapped_column(String(30))
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -93,6 +95,8 @@ class Staff(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    # Her direct line; MedCom messages she authors carry it, else her organisation's phone.
+    phone: Mapped[str | None] = mapped_column(String(30))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
