@@ -1,7 +1,7 @@
 """token_failure: failed API-token attempts per client address, shared by every web worker
 
 Revision ID: trust_hardening_1
-Revises: 0006
+Revises: medcom_send_1
 
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "trust_hardening_1"
-down_revision = "0006"
+down_revision = "medcom_send_1"
 branch_labels = None
 depends_on = None
 
