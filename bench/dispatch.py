@@ -64,6 +64,7 @@ def work(url: str) -> None:
     """One dispatcher: claim and deliver batches until two claims in a row come back empty."""
     from bridge import create_app
     from bridge.domain.base import utcnow
+    from bridge.domain.notifications.destinations import DestinationPolicy
     from bridge.domain.notifications.dispatcher import DispatchSettings, dispatch_once
     from bridge.domain.notifications.transport import Transport
     from bridge.extensions import db
@@ -72,7 +73,11 @@ def work(url: str) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     delivered, empty = 0, 0
     # One transport for the whole run, as a long-running dispatcher keeps its connections.
-    transport = Transport(http_connections=DispatchSettings().workers)
+    # The benchmark's receiver listens on loopback, which must be allowed explicitly.
+    transport = Transport(
+        http_connections=DispatchSettings().workers,
+        destinations=DestinationPolicy.parse("127.0.0.1"),
+    )
     with app.app_context():
         while empty < 2:
             summary = dispatch_once(db.session, utcnow(), batch_size=100, transport=transport)

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bridge.domain.notifications.destinations import DestinationPolicy
+
 
 def normalise_database_url(url: str) -> str:
     """Accept the URL forms people paste and name the driver that is installed (psycopg2).
@@ -33,6 +35,21 @@ def int_setting(env: Mapping[str, str], name: str, default: int, minimum: int = 
     return value
 
 
+def endpoint_policy(config: Mapping[str, Any]) -> DestinationPolicy:
+    """The delivery-endpoint allowance; a plain string (a test's config) is parsed too."""
+    value = config.get("BRIDGE_ENDPOINT_ALLOWED_HOSTS")
+    if isinstance(value, DestinationPolicy):
+        return value
+    return DestinationPolicy.parse(value or "")
+
+
+def _allowed_hosts(env: Mapping[str, str]) -> DestinationPolicy:
+    try:
+        return DestinationPolicy.parse(env.get("BRIDGE_ENDPOINT_ALLOWED_HOSTS", ""))
+    except ValueError as exc:
+        raise ValueError(f"BRIDGE_ENDPOINT_ALLOWED_HOSTS: {exc}") from None
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Settings read from BRIDGE_* / standard environment variables."""
     default_db = "sqlite:///" + str(Path(instance_path) / "bridge-demo.sqlite3")
@@ -49,6 +66,14 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # her that a CPR number is in Bridge, so probing must stay slow and visible.
         "BRIDGE_REGISTRATIONS_PER_DAY": int_setting(
             env, "BRIDGE_REGISTRATIONS_PER_DAY", 20, minimum=1
+        ),
+        # Hosts off the public internet that delivery endpoints may point at (tests, on-premises
+        # receivers); none by default, so endpoints must be public HTTPS.
+        "BRIDGE_ENDPOINT_ALLOWED_HOSTS": _allowed_hosts(env),
+        # Failed API-token attempts one client address may make per window before it gets 429.
+        "BRIDGE_TOKEN_FAILURE_LIMIT": int_setting(env, "BRIDGE_TOKEN_FAILURE_LIMIT", 20, minimum=1),
+        "BRIDGE_TOKEN_FAILURE_WINDOW_SECONDS": int_setting(
+            env, "BRIDGE_TOKEN_FAILURE_WINDOW_SECONDS", 60, minimum=1
         ),
     }
 

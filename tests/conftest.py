@@ -55,7 +55,13 @@ def database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def app(database_url: str):
     app = create_app(
-        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test"}
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test",
+            # The delivery tests' receivers (tests/receivers.py) listen on loopback.
+            "BRIDGE_ENDPOINT_ALLOWED_HOSTS": "127.0.0.1",
+        }
     )
     with app.app_context():
         upgrade()

@@ -9,6 +9,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from bridge.domain.notifications.destinations import DestinationPolicy
+
+#: The receivers here listen on loopback, which Bridge delivers to only when allowed.
+LOOPBACK = DestinationPolicy.parse("127.0.0.1")
+
 
 @dataclass
 class Received:

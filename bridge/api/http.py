@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -15,6 +16,7 @@ from bridge.api.errors import is_database_unavailable, problem, unavailable
 from bridge.domain import idempotency
 from bridge.domain.access import Principal
 from bridge.domain.audit import flush_audit
+from bridge.domain.auth.throttle import ThrottleSettings, count_failure
 from bridge.domain.base import utcnow
 from bridge.domain.errors import PreconditionFailed, PreconditionRequired
 from bridge.domain.registry.services import authenticate_token
@@ -24,6 +26,10 @@ log = logging.getLogger("bridge.request")
 
 API_PREFIX = "/api/v1/"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# A year, the lifetime browsers and the preload list expect. Sent only on HTTPS answers (a
+# browser ignores it over plain HTTP); behind a proxy, gunicorn marks a request secure from
+# X-Forwarded-Proto when it comes from FORWARDED_ALLOW_IPS.
+HSTS = "max-age=31536000"
 # No body of Bridge nests deeper than a FHIR message does (about a dozen levels); the parsers
 # recurse, and a body of a few thousand brackets would exhaust Python's stack (a 500).
 MAX_JSON_DEPTH = 64
@@ -61,11 +67,35 @@ def _authenticate() -> Response | None:
         return _unauthorised("send an API token as 'Authorization: Bearer <token>'")
     if scheme.lower() != "bearer" or not secret.strip():
         return _unauthorised("only the Bearer scheme is accepted")
-    principal = authenticate_token(db.session, secret.strip(), utcnow())
+    now = utcnow()
+    principal = authenticate_token(db.session, secret.strip(), now)
     if principal is None:
-        return _unauthorised("the token is unknown, expired or revoked")
+        return _token_failed(now)
     g.principal = principal
     return None
+
+
+def _token_failed(now: datetime) -> Response:
+    """Count the failure against the client's address; past the limit answer 429.
+
+    Only failures reach this, so a valid token is never slowed nor costs a statement here.
+    """
+    config = current_app.config
+    settings = ThrottleSettings(
+        limit=config["BRIDGE_TOKEN_FAILURE_LIMIT"],
+        window=timedelta(seconds=config["BRIDGE_TOKEN_FAILURE_WINDOW_SECONDS"]),
+    )
+    verdict = count_failure(db.session, request.remote_addr or "unknown", now, settings)
+    # The count must outlast this request, which is answered with an error and rolled back.
+    db.session.commit()
+    if verdict.throttled:
+        return problem(
+            429,
+            "Too many requests",
+            "too many failed token attempts from this address; try again later",
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
+    return _unauthorised("the token is unknown, expired or revoked")
 
 
 def _reject_nul() -> Response | None:
@@ -195,6 +225,8 @@ def init_request_lifecycle(app: Flask) -> None:
         if request.path.startswith(API_PREFIX) or "principal" in g:
             response = _finish(response)
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if request.path.startswith(API_PREFIX):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

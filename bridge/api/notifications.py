@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import request
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -18,6 +18,7 @@ from bridge.api.schemas import (
     page_schema,
     text,
 )
+from bridge.config import endpoint_policy
 from bridge.domain.base import utcnow
 from bridge.domain.notifications import services
 from bridge.domain.notifications.models import Channel, NotificationStatus
@@ -157,7 +158,9 @@ class Endpoints(MethodView):
     @blp.response(201, EndpointWithSecretSchema)
     def post(self, data, org_id):
         """Configure a FHIR, webhook or email endpoint (admin; a webhook's secret is shown once)"""
-        return services.create_endpoint(db.session, current_principal(), org_id, data)
+        return services.create_endpoint(
+            db.session, current_principal(), org_id, data, endpoint_policy(current_app.config)
+        )
 
 
 @blp.route("/organisations/<int:org_id>/endpoints/<int:endpoint_id>")
@@ -166,7 +169,14 @@ class EndpointById(MethodView):
     @blp.response(200, EndpointSchema)
     def patch(self, data, org_id, endpoint_id):
         """Change an endpoint's address, or re-enable it after a 410 (admin)"""
-        return services.update_endpoint(db.session, current_principal(), org_id, endpoint_id, data)
+        return services.update_endpoint(
+            db.session,
+            current_principal(),
+            org_id,
+            endpoint_id,
+            data,
+            endpoint_policy(current_app.config),
+        )
 
 
 @blp.route("/organisations/<int:org_id>/endpoints/<int:endpoint_id>/rotate-secret")

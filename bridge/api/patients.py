@@ -149,6 +149,18 @@ class AccessLogEntrySchema(StrictSchema):
             "residence, listed, admin, care_request"
         },
     )
+    shown = fields.List(
+        fields.String(),
+        attribute="shown_items",
+        metadata={"description": "what the access read: '<action> <resource type> <id>' each"},
+    )
+
+
+class AccessLogArgsSchema(PageArgsSchema):
+    include_listed = fields.Boolean(
+        load_default=False,
+        metadata={"description": "also the times the patient was a row of a working list"},
+    )
 
 
 PatientPageSchema = page_schema(PatientSchema, "PatientPage")
@@ -316,7 +328,7 @@ class ConsentWithdraw(MethodView):
 
 @blp.route("/<int:patient_id>/access-log")
 class AccessLog(MethodView):
-    @blp.arguments(PageArgsSchema, location="query")
+    @blp.arguments(AccessLogArgsSchema, location="query")
     @blp.response(200, AccessLogPageSchema)
     def get(self, args, patient_id):
         """Who read or changed the patient's data (admin, the patient's nurse)"""
@@ -326,4 +338,5 @@ class AccessLog(MethodView):
             patient_id,
             cursor=args["cursor"],
             limit=args["limit"],
+            include_listed=args["include_listed"],
         )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+import json
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, insert, text
+from sqlalchemy import BigInteger, Index, String, Text, insert, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.domain.base import Base, BigId, UTCDateTime, utcnow
@@ -20,7 +21,12 @@ class AuditOutcome(enum.StrEnum):
 
 class AuditEvent(Base):
     """One access. No foreign keys: the log outlives what it talks about, and records attempts
-    on ids that never existed."""
+    on ids that never existed.
+
+    A request that reads several things of one patient (the patient page: the patient, the
+    stays, the relatives, the access log, ...) is one event of that patient; ``shown`` lists
+    what it read, one ``"<action> <resource type> <id>"`` per thing.
+    """
 
     __tablename__ = "audit_event"
     __table_args__ = (
@@ -41,11 +47,20 @@ class AuditEvent(Base):
     # department's stay, "caseload" for a nurse ...), so the patient's log tells them apart.
     basis: Mapped[str | None] = mapped_column(String(60))
     request_id: Mapped[str | None] = mapped_column(String(64))
+    shown: Mapped[str | None] = mapped_column(Text)  # a JSON list of strings
+
+    @property
+    def shown_items(self) -> list[str]:
+        return json.loads(self.shown) if self.shown else []
 
 
 class AuditAction(enum.StrEnum):
     READ = "read"
     LIST = "list"
+    # The patient appeared as one row of a working list of many patients (caseload, worklist,
+    # meetings, follow-ups, stays): kept, but left out of the access log unless asked for, so
+    # the nurse's own list views do not bury who opened the record.
+    LISTED = "listed"
     SEARCH = "search"
     CREATE = "create"
     UPDATE = "update"
@@ -108,6 +123,7 @@ _AUDIT_COLUMNS = {
     "outcome": "varchar",
     "basis": "varchar",
     "request_id": "varchar",
+    "shown": "text",
 }
 _UNNEST_INSERT = text(
     f"INSERT INTO {AuditEvent.__tablename__} ({', '.join(_AUDIT_COLUMNS)}) SELECT * FROM unnest("
@@ -116,9 +132,55 @@ _UNNEST_INSERT = text(
 )
 
 
+# How much of the record a collapsed event shows: the strongest action names the event, and a
+# read of the full CPR number (revealed on purpose) names it above everything else.
+_ACCESS_RANK = {
+    AuditAction.READ: 0,
+    AuditAction.SEARCH: 1,
+    AuditAction.LIST: 2,
+    AuditAction.LISTED: 3,
+}
+_REVEALING = frozenset({"patient_cpr"})
+
+
+def _rank(note: dict) -> tuple[int, int]:
+    return (note["resource_type"] not in _REVEALING, _ACCESS_RANK[note["action"]])
+
+
+def collapse(notes: list[dict]) -> list[dict]:
+    """One event per patient, outcome and kind of access: a request's reads of one patient are
+    one access (naming the strongest action), each kind of change stays its own event."""
+    events: dict[tuple, dict] = {}
+    rows: list[dict] = []
+    for note in notes:
+        entry = f"{note['action']} {note['resource_type']} {note['resource_id'] or ''}".rstrip()
+        if note["patient_id"] is None:
+            rows.append({**note, "shown": None})
+            continue
+        reading = note["action"] in _ACCESS_RANK
+        key = (note["patient_id"], note["outcome"], "access" if reading else note["action"])
+        event = events.get(key)
+        if event is None:
+            event = events[key] = {**note, "shown": [entry]}
+            rows.append(event)
+            continue
+        if entry not in event["shown"]:
+            event["shown"].append(entry)
+        if reading and _rank(note) < _rank(event):
+            event.update(
+                action=note["action"],
+                resource_type=note["resource_type"],
+                resource_id=note["resource_id"],
+            )
+    for row in rows:
+        if row["shown"] is not None:
+            row["shown"] = json.dumps(row["shown"])
+    return rows
+
+
 def flush_audit(session, request_id: str | None = None) -> None:
-    """Write the pending notes in one statement (the caller commits)."""
-    rows = session.info.pop("bridge.audit", [])
+    """Write the pending notes, one event per patient, in one statement (the caller commits)."""
+    rows = collapse(session.info.pop("bridge.audit", []))
     if not rows:
         return
     for row in rows:

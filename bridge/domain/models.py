@@ -2,6 +2,7 @@
 
 from bridge.domain.audit import AuditEvent
 from bridge.domain.auth.models import StaffLogin
+from bridge.domain.auth.throttle import TokenFailure
 from bridge.domain.care.models import (
     Admission,
     FollowUpTask,
@@ -70,4 +71,5 @@ __all__ = [
     "StaffRole",
     "StatutoryPlan",
     "StatutoryPlanParticipant",
+    "TokenFailure",
 ]

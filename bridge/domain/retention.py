@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bridge.domain.audit import AuditEvent
+from bridge.domain.auth.throttle import TokenFailure
 from bridge.domain.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from bridge.domain.idempotency import IdempotencyRecord
 from bridge.domain.jobruns import JobRun
@@ -58,4 +59,9 @@ def purge_expired(
             if deleted < policy.batch_size:
                 break
         summary[name] = total
+    # One row per client address, reset in place by its next failure: a day-old row only
+    # remembers an address that stopped trying.
+    summary["token_failure"] = session.execute(
+        delete(TokenFailure).where(TokenFailure.window_start < now - timedelta(days=1))
+    ).rowcount
     return summary

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bridge.config import endpoint_policy
 from bridge.documents.minutes_pdf import minutes_attachments
 from bridge.domain.fhir_messages import OrganisationRef
 from bridge.domain.notifications.channels import RetryPolicy
@@ -47,6 +48,7 @@ def settings_from(config: Mapping[str, Any]) -> tuple[DispatchSettings, Transpor
             max_age=timedelta(hours=float(_setting(config, "NOTIFY_MAX_AGE_HOURS", 24)))
         ),
         lease=timedelta(seconds=float(_setting(config, "NOTIFY_LEASE_SECONDS", 300))),
+        destinations=endpoint_policy(config),
         sender_phone=_setting(config, "MEDCOM_SENDER_PHONE") or None,
         attachments=minutes_attachments,
     )
@@ -58,7 +60,7 @@ def settings_from(config: Mapping[str, Any]) -> tuple[DispatchSettings, Transpor
         password=_setting(config, "SMTP_PASSWORD") or None,
     )
     timeout = float(_setting(config, "NOTIFY_HTTP_TIMEOUT_SECONDS", 10))
-    return settings, Transport(http_timeout=timeout, smtp=smtp)
+    return settings, Transport(http_timeout=timeout, smtp=smtp, destinations=settings.destinations)
 
 
 def dispatch_notifications(session: Session, now: datetime) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from bridge.domain.notifications.models import Channel, DeliveryEndpoint
 from bridge.domain.notifications.transport import Transport
 from tests.api.meetings_support import draft_minutes, finalise, held_meeting, org_participant
 from tests.medcom_validator import errors, get_validator
-from tests.receivers import HttpReceiver
+from tests.receivers import LOOPBACK, HttpReceiver
 
 SENDER = OrganisationRef("Psykiatrisk Center Ballerup", "265161000016000", "5790000209354")
 
@@ -100,7 +100,7 @@ def test_every_message_bridge_sends_validates_with_no_errors(
         policy=RetryPolicy(rng=random.Random(3)),
         attachments=minutes_attachments,
     )
-    transport = Transport(http_timeout=5)
+    transport = Transport(http_timeout=5, destinations=LOOPBACK)
     try:
         dispatch_once(session, utcnow(), settings=settings, transport=transport)
     finally:
@@ -172,7 +172,7 @@ def test_without_any_phone_the_message_fails_with_the_reason_unsent(
     meeting = held_meeting(nurse, patient.id)
     draft_minutes(nurse, meeting["id"])
     finalise(nurse, meeting["id"])
-    transport = Transport(http_timeout=5)
+    transport = Transport(http_timeout=5, destinations=LOOPBACK)
     try:
         summary = dispatch_once(
             session,

@@ -25,7 +25,7 @@ from tests.api.meetings_support import (
     org_participant,
 )
 from tests.conftest import medcom_example
-from tests.receivers import HttpReceiver
+from tests.receivers import LOOPBACK, HttpReceiver
 
 
 @pytest.fixture
@@ -263,7 +263,7 @@ def test_webhook_delivery_moves_the_distribution_to_delivered(
         policy=RetryPolicy(rng=random.Random(3)),
         lease=timedelta(minutes=5),
     )
-    transport = Transport(http_timeout=2)
+    transport = Transport(http_timeout=2, destinations=LOOPBACK)
     try:
         summary = dispatch_once(session, utcnow(), settings=settings, transport=transport)
     finally:

@@ -30,7 +30,7 @@ from bridge.domain.notifications.models import (
 from bridge.domain.notifications.transport import MAX_ANSWER_BYTES, SmtpSettings, Transport
 from bridge.domain.registry.models import Organisation, OrganisationKind
 from bridge.extensions import db
-from tests.receivers import HttpReceiver, free_port
+from tests.receivers import LOOPBACK, HttpReceiver, free_port
 from tests.unit.test_notification_channels import verify_standard_webhook
 
 S = NotificationStatus
@@ -78,7 +78,7 @@ def settings():
 
 @pytest.fixture
 def transport():
-    t = Transport(http_timeout=2)
+    t = Transport(http_timeout=2, destinations=LOOPBACK)
     yield t
     t.close()
 
@@ -297,7 +297,7 @@ def test_receiver_down_then_slow_then_back_everything_arrives_under_one_id_each(
         secret=generate_webhook_secret(),
     )
     rows = [enqueue(session, org, patient, key=f"slow-{i}")[Channel.WEBHOOK] for i in range(6)]
-    fast_fail = Transport(http_timeout=0.3)
+    fast_fail = Transport(http_timeout=0.3, destinations=LOOPBACK)
     now = utcnow()
     try:
         down = run(session, now, settings, fast_fail)  # nobody listens
@@ -339,7 +339,7 @@ class Crash(BaseException):
 
 class CrashingTransport(Transport):
     def __init__(self, after: int) -> None:
-        super().__init__(http_timeout=2)
+        super().__init__(http_timeout=2, destinations=LOOPBACK)
         self.left = after
 
     def post(self, url, body, headers):
@@ -582,7 +582,7 @@ def test_two_dispatchers_deliver_each_of_2000_notifications_exactly_once(app, re
     claimed = [0, 0]
 
     def worker(index: int) -> None:
-        transport = Transport(http_timeout=5)
+        transport = Transport(http_timeout=5, destinations=LOOPBACK)
         with Session(bind=engine) as own:
             while (
                 s := dispatch_once(own, now, batch_size=50, settings=settings, transport=transport)
@@ -640,3 +640,45 @@ def test_a_receiver_that_keeps_answering_transient_error_gets_three_sends_then_f
     row = reload(session, row)
     assert row.status == S.FAILED and row.next_attempt_at is None
     assert row.last_error == "negative acknowledgement: transient-error after 3 sends"
+
+
+# --- where delivery may go --------------------------------------------------------------------
+
+
+def test_a_name_that_now_resolves_to_loopback_gets_nothing(session, gp, receiver, settings):
+    # Registered while the name pointed at a public address; at delivery it resolves to
+    # loopback (DNS rebinding). The address connected to is judged, so nothing is sent.
+    org, patient = gp
+    add_endpoint(
+        session,
+        org,
+        "webhook",
+        url=f"http://localhost:{receiver.port}/hook",
+        secret=generate_webhook_secret(),
+    )
+    row = enqueue(session, org, patient)[Channel.WEBHOOK]
+    strict = Transport(http_timeout=2)
+    try:
+        summary = run(session, utcnow(), settings, strict)
+    finally:
+        strict.close()
+    assert summary.retried == 1 and receiver.received == []
+    assert "destination refused" in reload(session, row).last_error
+
+
+def test_an_allowed_on_premises_receiver_is_delivered_to(session, gp, receiver, settings):
+    org, patient = gp
+    add_endpoint(
+        session,
+        org,
+        "webhook",
+        url=f"http://localhost:{receiver.port}/hook",
+        secret=generate_webhook_secret(),
+    )
+    row = enqueue(session, org, patient)[Channel.WEBHOOK]
+    allowed = Transport(http_timeout=2, destinations=LOOPBACK)
+    try:
+        run(session, utcnow(), settings, allowed)
+    finally:
+        allowed.close()
+    assert reload(session, row).status == S.DELIVERED and len(receiver.received) == 1

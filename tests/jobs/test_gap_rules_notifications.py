@@ -16,7 +16,7 @@ from bridge.domain.notifications.dispatcher import DispatchSettings, dispatch_on
 from bridge.domain.notifications.models import Channel, DeliveryEndpoint
 from bridge.domain.notifications.transport import Transport
 from tests.jobs.gap_support import live, resolved, scan
-from tests.receivers import HttpReceiver
+from tests.receivers import LOOPBACK, HttpReceiver
 
 SENDER = OrganisationRef("Psykiatrisk Center Ballerup", "265161000016000", "5790000209354")
 RULE = "notification_failed"
@@ -31,7 +31,7 @@ def receiver():
 
 @pytest.fixture
 def transport():
-    t = Transport(http_timeout=2)
+    t = Transport(http_timeout=2, destinations=LOOPBACK)
     yield t
     t.close()
 

@@ -353,7 +353,7 @@ def list_follow_ups(
         limit=limit,
     )
     for task in page.items:
-        audit.record(session, p, AuditAction.LIST, "follow_up", task.id, task.patient_id)
+        audit.record(session, p, AuditAction.LISTED, "follow_up", task.id, task.patient_id)
     return page
 
 
@@ -581,7 +581,7 @@ def list_recent_discharges(
     )
     status = plan_status(session, [a.id for a in admissions], now)
     for a in admissions:
-        audit.record(session, p, AuditAction.LIST, "admission", a.id, a.patient_id)
+        audit.record(session, p, AuditAction.LISTED, "admission", a.id, a.patient_id)
     return [(a, status.get(a.id, PlanStatus())) for a in admissions]
 
 

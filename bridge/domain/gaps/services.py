@@ -94,7 +94,7 @@ def list_flags(
     )
     for flag in page.items:
         if flag.patient_id is not None:
-            audit.record(session, p, AuditAction.LIST, "flag", flag.id, flag.patient_id)
+            audit.record(session, p, AuditAction.LISTED, "flag", flag.id, flag.patient_id)
     return page
 
 

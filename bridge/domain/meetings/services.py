@@ -289,7 +289,7 @@ def list_meetings(
         stmt = stmt.where(NetworkMeeting.status == status)
     page = paginate(session, stmt, [SortKey(NetworkMeeting.id, "id")], cursor=cursor, limit=limit)
     for m in page.items:
-        audit.record(session, p, AuditAction.LIST, "network_meeting", m.id, m.patient_id)
+        audit.record(session, p, AuditAction.LISTED, "network_meeting", m.id, m.patient_id)
     return page
 
 
@@ -1198,7 +1198,7 @@ def list_meetings_between(
         )
     )
     for m in meetings:
-        audit.record(session, p, AuditAction.LIST, "network_meeting", m.id, m.patient_id)
+        audit.record(session, p, AuditAction.LISTED, "network_meeting", m.id, m.patient_id)
     return meetings
 
 

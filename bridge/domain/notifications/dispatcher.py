@@ -27,6 +27,7 @@ from bridge.domain.fhir_messages import Acknowledgement, Attachment, Organisatio
 from bridge.domain.fhir_messages import parse_acknowledgement as parse_ack
 from bridge.domain.notifications import channels, texts
 from bridge.domain.notifications.channels import RetryPolicy
+from bridge.domain.notifications.destinations import DestinationPolicy
 from bridge.domain.notifications.models import (
     Channel,
     DeliveryEndpoint,
@@ -57,6 +58,8 @@ class DispatchSettings:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     lease: timedelta = timedelta(minutes=5)
     workers: int = 8  # messages on the wire at once (one HTTP connection each, kept alive)
+    # Hosts beyond the public internet that receivers may live on (BRIDGE_ENDPOINT_ALLOWED_HOSTS).
+    destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
     # MedCom's authorContact when neither the author nor her organisation has a phone.
     sender_phone: str | None = None
     # Documents to attach, per notification id, for a batch of FHIR rows (the minutes PDF).
@@ -128,7 +131,9 @@ def dispatch_once(
     """
     settings = settings or DispatchSettings()
     own_transport = transport is None
-    transport = transport or Transport(http_connections=settings.workers)
+    transport = transport or Transport(
+        http_connections=settings.workers, destinations=settings.destinations
+    )
     summary = DispatchSummary()
     try:
         jobs = _claim(session, now, batch_size, settings)

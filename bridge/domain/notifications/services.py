@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +25,7 @@ from bridge.domain.fhir_messages import Acknowledgement, parse_acknowledgement
 from bridge.domain.identifiers import mask_cpr
 from bridge.domain.notifications import texts
 from bridge.domain.notifications.channels import RetryPolicy, generate_webhook_secret
+from bridge.domain.notifications.destinations import DestinationPolicy, check_url
 from bridge.domain.notifications.models import (
     HEALTH_DATA_CHANNELS,
     Channel,
@@ -537,15 +537,12 @@ class EndpointWithSecret:
     secret: str | None
 
 
-def _check_url(url: str | None) -> str:
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise RuleViolation("url must be an http(s) URL", field="url")
-    return str(url)
-
-
 def create_endpoint(
-    session: Session, p: Principal, organisation_id: int, data: dict[str, Any]
+    session: Session,
+    p: Principal,
+    organisation_id: int,
+    data: dict[str, Any],
+    destinations: DestinationPolicy,
 ) -> EndpointWithSecret:
     """Configure a FHIR, webhook or email endpoint for an organisation (admin)."""
     p.require(Role.ADMIN)
@@ -563,7 +560,7 @@ def create_endpoint(
     else:
         if data.get("email"):
             raise RuleViolation("only an email endpoint has an email address", field="email")
-        endpoint.url = _check_url(data.get("url"))
+        endpoint.url = check_url(data.get("url"), destinations)
     if channel == Channel.WEBHOOK:
         secret = endpoint.secret = generate_webhook_secret()
     session.add(endpoint)
@@ -601,7 +598,12 @@ def list_endpoints(session: Session, p: Principal, organisation_id: int) -> list
 
 
 def update_endpoint(
-    session: Session, p: Principal, organisation_id: int, endpoint_id: int, data: dict[str, Any]
+    session: Session,
+    p: Principal,
+    organisation_id: int,
+    endpoint_id: int,
+    data: dict[str, Any],
+    destinations: DestinationPolicy,
 ) -> DeliveryEndpoint:
     """Change an endpoint's address or (re)activate it, e.g. after a receiver's 410 (admin)."""
     p.require(Role.ADMIN)
@@ -609,7 +611,7 @@ def update_endpoint(
     if "url" in data:
         if endpoint.channel == Channel.EMAIL:
             raise RuleViolation("an email endpoint has no url", field="url")
-        endpoint.url = _check_url(data["url"])
+        endpoint.url = check_url(data["url"], destinations)
     if "email" in data:
         if endpoint.channel != Channel.EMAIL or not data["email"]:
             raise RuleViolation("only an email endpoint has an email address", field="email")

@@ -9,6 +9,10 @@ from email.message import EmailMessage
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from bridge.domain.notifications.destinations import DestinationPolicy
 
 MAX_ANSWER_BYTES = 1 << 20  # of an HTTP answer's body; the rest is not read
 
@@ -34,6 +38,50 @@ class SmtpSettings:
     timeout: float = 10.0
 
 
+class DestinationRefused(Exception):
+    """The connection reached an address Bridge may not deliver to."""
+
+
+def _checked(connection_cls: type[HTTPConnection], policy: DestinationPolicy):
+    """A connection class that refuses, once connected, a peer address the policy forbids.
+
+    The address judged is the one the socket is connected to, not a second lookup of the name,
+    so a name that resolves to a public address when registered and to a private one at
+    delivery (DNS rebinding) gets nothing: the refusal comes before a byte is sent.
+    """
+
+    class Checked(connection_cls):  # type: ignore[misc,valid-type]
+        def _new_conn(self):
+            sock = super()._new_conn()
+            address = sock.getpeername()[0]
+            if not policy.address_allowed(self.host, address):
+                sock.close()
+                raise DestinationRefused(f"{address} is not a public address")
+            return sock
+
+    return Checked
+
+
+class _CheckedAdapter(HTTPAdapter):
+    def __init__(self, policy: DestinationPolicy, **kw) -> None:
+        self._policy = policy
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args, **kw) -> None:
+        super().init_poolmanager(*args, **kw)
+        http = type(
+            "CheckedHTTPPool",
+            (HTTPConnectionPool,),
+            {"ConnectionCls": _checked(HTTPConnection, self._policy)},
+        )
+        https = type(
+            "CheckedHTTPSPool",
+            (HTTPSConnectionPool,),
+            {"ConnectionCls": _checked(HTTPSConnection, self._policy)},
+        )
+        self.poolmanager.pool_classes_by_scheme = {"http": http, "https": https}
+
+
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
     """Receivers must not be able to set state that travels with later messages."""
 
@@ -55,12 +103,19 @@ class Transport:
         http_timeout: float = 10.0,
         smtp: SmtpSettings | None = None,
         http_connections: int = 16,
+        destinations: DestinationPolicy | None = None,
     ) -> None:
         self.http_timeout = http_timeout
         self.smtp = smtp or SmtpSettings()
         self._http = requests.Session()
         self._http.cookies.set_policy(_NoCookies())
-        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=http_connections)
+        # A proxy from the environment would make the proxy the peer the address check judges.
+        self._http.trust_env = False
+        adapter = _CheckedAdapter(
+            destinations or DestinationPolicy(),
+            pool_connections=16,
+            pool_maxsize=http_connections,
+        )
         self._http.mount("http://", adapter)
         self._http.mount("https://", adapter)
 
@@ -79,6 +134,8 @@ class Transport:
                         break
         except requests.RequestException as exc:
             raise TransportError(type(exc).__name__) from None
+        except DestinationRefused as exc:
+            raise TransportError(f"destination refused: {exc}") from None
         return HttpResponse(
             status=r.status_code,
             headers={k.lower(): v for k, v in r.headers.items()},

@@ -218,7 +218,7 @@ def list_patients(
         stmt = stmt.where(Patient.name.ilike(f"%{_escape_like(name)}%", escape="\\"))
     page = paginate(session, stmt, [SortKey(Patient.id, "id")], cursor=cursor, limit=limit)
     for patient in page.items:
-        audit.record(session, p, AuditAction.LIST, "patient", patient.id, patient.id)
+        audit.record(session, p, AuditAction.LISTED, "patient", patient.id, patient.id)
     return page
 
 
@@ -461,14 +461,26 @@ def may_read_access_log(session: Session, p: Principal, patient_id: int) -> bool
 
 
 def access_log(
-    session: Session, p: Principal, patient_id: int, *, cursor: str | None, limit: int
+    session: Session,
+    p: Principal,
+    patient_id: int,
+    *,
+    cursor: str | None,
+    limit: int,
+    include_listed: bool = False,
 ) -> Page[AuditEvent]:
-    """Who looked at the patient's data: for admins and the patient's own nurse."""
+    """Who looked at the patient's data: for admins and the patient's own nurse.
+
+    Appearances as a row of a working list (``listed``) are left out unless asked for: a nurse
+    opens her caseload many times a day, and the log is read to see who opened the record.
+    """
     read_patient_scoped(session, p, patient_id, "access_log", AuditAction.READ)
     if not may_read_access_log(session, p, patient_id):
         audit.mark_last(session, audit.AuditOutcome.FORBIDDEN)
         raise Forbidden("only an admin or the patient's nurse may read the access log")
     stmt = select(AuditEvent).where(AuditEvent.patient_id == patient_id)
+    if not include_listed:
+        stmt = stmt.where(AuditEvent.action != AuditAction.LISTED)
     return paginate(
         session, stmt, [SortKey(AuditEvent.id, "id", descending=True)], cursor=cursor, limit=limit
     )
