@@ -16,7 +16,7 @@ from bridge.api.schemas import (
     page_schema,
     text,
 )
-from bridge.domain.meetings import services
+from bridge.domain.meetings import recipients, services
 from bridge.domain.meetings.models import (
     ActionItemStatus,
     MeetingStatus,
@@ -326,9 +326,10 @@ class MinutesAmendments(MethodView):
 class MinutesByVersion(MethodView):
     @blp.response(200, MinutesSchema)
     def get(self, meeting_id, version_no):
-        """Read one version of the minutes"""
+        """Read one version of the minutes (nurse, admin; a recipient organisation reads the
+        final versions distributed to it)"""
         return with_etag(
-            services.get_minutes(db.session, current_principal(), meeting_id, version_no)
+            recipients.readable_minutes(db.session, current_principal(), meeting_id, version_no)
         )
 
     @blp.arguments(MinutesPutSchema)

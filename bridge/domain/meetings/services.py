@@ -34,7 +34,7 @@ from bridge.domain.base import UTCDateTime, utcnow
 from bridge.domain.calendar import DEFAULT_CALENDAR
 from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from bridge.domain.identifiers import mask_cpr
-from bridge.domain.meetings import lifecycle, outbox
+from bridge.domain.meetings import grants, lifecycle, outbox
 from bridge.domain.meetings import timeline as _timeline_sources  # noqa: F401  (registers sources)
 from bridge.domain.meetings.distribution import (
     ConsentFact,
@@ -830,26 +830,15 @@ def update_action_item(
     if row is None:
         raise _not_found(session, p, "action_item", item_id, "action item")
     item, version, patient_id = row
-    read_patient_scoped(session, p, patient_id, "action_item", AuditAction.UPDATE, item_id)
-    if not p.has(*MEETING_ROLES):
-        mine = (
-            item.responsible_organisation_id is not None
-            and item.responsible_organisation_id
-            in (
-                p.organisation_id,
-                p.municipality_id,
-            )
-        )
-        reached = mine and session.scalar(
-            select(Distribution.id).where(
-                Distribution.minutes_version_id == version.id,
-                Distribution.recipient_organisation_id == item.responsible_organisation_id,
-                Distribution.status != DistributionStatus.BLOCKED,
-            )
-        )
-        if not reached:
-            audit.mark_last(session, audit.AuditOutcome.NOT_FOUND)
-            raise NotFound("no such action item")
+    if p.has(*MEETING_ROLES):
+        read_patient_scoped(session, p, patient_id, "action_item", AuditAction.UPDATE, item_id)
+    else:
+        # The owner's grant is the distribution that reached it, not seeing the patient: a
+        # department that took part owns items of a patient no longer admitted there.
+        owner_patient = grants.may_change_own_item(session, p, item_id)
+        if owner_patient is None:
+            raise _not_found(session, p, "action_item", item_id, "action item")
+        audit.record(session, p, AuditAction.UPDATE, "action_item", item_id, owner_patient)
         if status == ActionItemStatus.CANCELLED:
             raise Forbidden("only the bridge nurse may cancel an action item")
     if version.status != MinutesStatus.FINAL:
