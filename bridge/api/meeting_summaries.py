@@ -9,7 +9,7 @@ from typing import Any
 from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from bridge.api.http import current_principal
 from bridge.api.meetings import ActionItemSchema, DistributionSchema
@@ -34,12 +34,18 @@ blp = Blueprint(
 
 class SummaryArgsSchema(PageArgsSchema):
     updated_since = CopenhagenDateTime(load_default=None)
+    include = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["cpr"]),
+        metadata={"description": "cpr: each citizen's full CPR (each disclosure is audited)"},
+    )
 
 
 class SummaryPatientSchema(StrictSchema):
     id = Id()
     name = fields.String()
     cpr_masked = fields.String()
+    cpr = fields.String(metadata={"description": "the full CPR, only with ?include=cpr"})
 
 
 class SummaryDistributionSchema(StrictSchema):
@@ -151,6 +157,7 @@ class MeetingSummaries(MethodView):
             cursor=args["cursor"],
             limit=args["limit"],
             updated_since=args["updated_since"],
+            include_cpr=args["include"] == "cpr",
         )
         # The schema documents the page; writing it out is done by hand, since marshmallow's
         # dump of a page of nested summaries took longer than reading it from the database.

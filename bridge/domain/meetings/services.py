@@ -57,6 +57,7 @@ from bridge.domain.meetings.models import (
 from bridge.domain.notifications import acknowledge_source, register_ack_handler
 from bridge.domain.notifications.models import NotificationStatus
 from bridge.domain.pagination import Page, SortKey, _decode, _encode, paginate
+from bridge.domain.patients import cpr as cpr_disclosure
 from bridge.domain.patients.models import Consent, Enrollment, Patient, Relative
 from bridge.domain.patients.services import read_patient_scoped
 from bridge.domain.registry.models import Organisation, Role
@@ -1064,8 +1065,12 @@ def meeting_summaries(
     limit: int,
     updated_since: datetime | None = None,
     now: datetime | None = None,
+    include_cpr: bool = False,
 ) -> SummaryPage:
     """Latest final minutes of the municipality's citizens that reached it, in change order.
+
+    ``include_cpr`` adds each citizen's full CPR (the feed holds only the municipality's own
+    citizens), each one noted in the patient's access log.
 
     Fetching marks the municipality's distribution of each returned summary delivered. Four
     statements whatever the page holds: the municipality, the page, its action items, and the
@@ -1110,15 +1115,14 @@ def meeting_summaries(
     for row in rows:
         audit.record(session, p, AuditAction.LIST, "meeting_summary", row.id, row.patient_id)
         dist = delivered.get(row.id, row)
+        patient = {"id": row.patient_id, "name": row.patient_name, "cpr_masked": mask_cpr(row.cpr)}
+        if include_cpr:
+            patient["cpr"] = cpr_disclosure.disclose(session, p, row.patient_id, row.cpr)
         summaries.append(
             {
                 "id": row.id,
                 "meeting_id": row.meeting_id,
-                "patient": {
-                    "id": row.patient_id,
-                    "name": row.patient_name,
-                    "cpr_masked": mask_cpr(row.cpr),
-                },
+                "patient": patient,
                 "version_no": row.version_no,
                 "meeting_start": row.scheduled_start,
                 "meeting_end": row.scheduled_end,
