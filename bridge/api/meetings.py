@@ -196,6 +196,10 @@ class DistributionSchema(StrictSchema):
     sent_at = CopenhagenDateTime(allow_none=True)
     delivered_at = CopenhagenDateTime(allow_none=True)
     acknowledged_at = CopenhagenDateTime(allow_none=True)
+    handed_over_at = CopenhagenDateTime(allow_none=True)
+    handed_over_to = fields.String(allow_none=True)
+    handover_method = fields.String(allow_none=True)
+    handed_over_by_id = Id(allow_none=True)
 
 
 MeetingPageSchema = page_schema(MeetingSchema, "MeetingPage")
