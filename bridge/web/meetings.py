@@ -184,7 +184,8 @@ def _render_meeting(
         + [d.recipient_organisation_id for d in distributions]
         + [i.responsible_organisation_id for v in versions for i in v.action_items]
         + team_orgs
-        + [patient.municipality_id, patient.gp_practice_id],
+        + [patient.municipality_id, patient.gp_practice_id]
+        + [i.get("organisation_id") for i in (draft.items if draft else [])],
     )
     editing = latest is not None and latest.status == MinutesStatus.DRAFT
     if draft is None:
@@ -202,15 +203,34 @@ def _render_meeting(
         can_start=meeting.status == MeetingStatus.HELD and latest is None,
         draft=draft,
         item_rows=draft.items + [{}] * BLANK_ITEM_ROWS,
-        responsible_orgs=sorted(
-            {o: names.get(o, "") for o in [*team_orgs, patient.municipality_id]}.items(),
-            key=lambda kv: kv[1],
+        responsible_orgs=_responsible_choices(
+            names, team_orgs, patient, meeting, [i.get("organisation_id") for i in draft.items]
         ),
         distributions=distributions,
         theirs=theirs,
         errors=errors or {},
         notice=notice,
     ), status
+
+
+def _responsible_choices(
+    names: dict[int, str],
+    team_orgs: list[int],
+    patient: Any,
+    meeting: NetworkMeeting,
+    owners: list[int | None],
+) -> list[tuple[int, str]]:
+    """Who may own an action item: the patient's care team, GP practice and municipality, the
+    organisations at the meeting, and whoever owns an item already, so that saving the form
+    never hands an item to somebody else because its owner was missing from the list."""
+    ids = [
+        *team_orgs,
+        patient.gp_practice_id,
+        patient.municipality_id,
+        *(pt.organisation_id for pt in meeting.participants),
+        *owners,
+    ]
+    return sorted({o: names.get(o, "") for o in ids if o is not None}.items(), key=lambda kv: kv[1])
 
 
 @bp.get("/meetings/<int:meeting_id>")
