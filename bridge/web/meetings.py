@@ -10,9 +10,10 @@ from typing import Any
 from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from bridge.domain.errors import RuleViolation
-from bridge.domain.meetings import services
+from bridge.domain.errors import Conflict, RuleViolation
+from bridge.domain.meetings import ledger, services
 from bridge.domain.meetings.models import (
+    HandoverMethod,
     MeetingStatus,
     MinutesStatus,
     MinutesVersion,
@@ -237,7 +238,12 @@ def _responsible_choices(
 @login_required
 def meeting(meeting_id: int):
     """One meeting: participants, attendance, minutes and their distribution."""
-    notice = {"saved": _("The draft is saved."), "final": _("The minutes are final and sent.")}
+    notice = {
+        "saved": _("The draft is saved."),
+        "final": _("The minutes are final and sent."),
+        "released": _("The minutes are on their way to the recipient."),
+        "handed": _("The hand-over is recorded."),
+    }
     return _render_meeting(meeting_id, notice=notice.get(request.args.get("done", "")))
 
 
@@ -343,3 +349,37 @@ def minutes_save(meeting_id: int, version_no: int):
         return _render_meeting(meeting_id, draft=draft, errors={key: exc.detail}, status=422)
     done = "final" if finalise else "saved"
     return redirect(url_for("web.meeting", meeting_id=meeting_id, done=done), 303)
+
+
+# --- distribution: release a blocked row, record a hand-over ------------------------------------
+
+
+@bp.post("/meetings/<int:meeting_id>/distributions/<int:distribution_id>/release")
+@login_required
+def distribution_release(meeting_id: int, distribution_id: int):
+    """Send a row that was blocked for lack of consent, now that the consent is recorded."""
+    try:
+        ledger.release_distribution(db.session, g.principal, distribution_id)
+    except Conflict:
+        message = _("There is still no consent that covers the minutes. Record it first.")
+        return _render_meeting(meeting_id, errors={"distribution": message}, status=409)
+    return redirect(url_for("web.meeting", meeting_id=meeting_id, done="released"), 303)
+
+
+@bp.post("/meetings/<int:meeting_id>/distributions/<int:distribution_id>/handover")
+@login_required
+def distribution_handover(meeting_id: int, distribution_id: int):
+    """Record that the nurse handed a copy to the patient or a relative."""
+    to = text_field("handed_over_to", 200)
+    method = request.form.get("method", "")
+    if not to or method not in {m.value for m in HandoverMethod}:
+        message = _("Write whom the copy was handed to, and how.")
+        return _render_meeting(meeting_id, errors={"distribution": message}, status=422)
+    try:
+        ledger.record_handover(
+            db.session, g.principal, distribution_id, {"handed_over_to": to, "method": method}
+        )
+    except Conflict:
+        message = _("The hand-over could not be recorded for this recipient.")
+        return _render_meeting(meeting_id, errors={"distribution": message}, status=409)
+    return redirect(url_for("web.meeting", meeting_id=meeting_id, done="handed"), 303)
