@@ -24,6 +24,7 @@ WEB_MODULES = (
     "bridge.web.discharges",
     "bridge.web.flags",
     "bridge.web.requests",
+    "bridge.web.recipients",
 )
 
 LANGUAGES = ("da", "en")

@@ -370,7 +370,10 @@ def distribution_release(meeting_id: int, distribution_id: int):
 @login_required
 def distribution_handover(meeting_id: int, distribution_id: int):
     """Record that the nurse handed a copy to the patient or a relative."""
-    to = text_field("handed_over_to", 200)
+    try:
+        to = text_field("handed_over_to", 200)
+    except FormError as exc:
+        return _render_meeting(meeting_id, errors={"distribution": exc.message}, status=422)
     method = request.form.get("method", "")
     if not to or method not in {m.value for m in HandoverMethod}:
         message = _("Write whom the copy was handed to, and how.")

@@ -350,3 +350,80 @@ def list_own_requests(session: Session, p: Principal, *, limit: int = 50) -> lis
     for m in meetings:
         audit.record(session, p, AuditAction.LIST, "meeting_request", m.id, m.patient_id)
     return meetings
+
+
+# --- what reached the organisation --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceivedMinutes:
+    """A final minutes version distributed to the caller's organisation."""
+
+    minutes_version_id: int
+    meeting_id: int
+    version_no: int
+    finalised_at: datetime | None
+    meeting_start: datetime | None
+    patient_id: int
+    patient_name: str
+    patient_cpr_masked: str
+    distribution_id: int
+    distribution_status: str
+
+
+def list_received_minutes(
+    session: Session, p: Principal, *, limit: int = 50
+) -> list[ReceivedMinutes]:
+    """The final minutes that reached the caller's organisation, newest first (one query)."""
+    if not p.has(*RECIPIENT_ROLES):
+        raise Forbidden("received minutes are listed for a recipient organisation")
+    rows = session.execute(
+        select(
+            MinutesVersion.id,
+            MinutesVersion.meeting_id,
+            MinutesVersion.version_no,
+            MinutesVersion.finalised_at,
+            NetworkMeeting.scheduled_start,
+            Patient.id.label("patient_id"),
+            Patient.name,
+            Patient.cpr,
+            Distribution.id.label("distribution_id"),
+            Distribution.status,
+        )
+        .join(NetworkMeeting, NetworkMeeting.id == MinutesVersion.meeting_id)
+        .join(Patient, Patient.id == NetworkMeeting.patient_id)
+        .join(Distribution, Distribution.minutes_version_id == MinutesVersion.id)
+        .where(MinutesVersion.status == MinutesStatus.FINAL, reached_caller(p))
+        .order_by(MinutesVersion.finalised_at.desc(), MinutesVersion.id.desc())
+        .limit(limit)
+    ).all()
+    out = []
+    for r in rows:
+        audit.record(session, p, AuditAction.LIST, "minutes_version", r.id, r.patient_id)
+        out.append(
+            ReceivedMinutes(
+                minutes_version_id=r.id,
+                meeting_id=r.meeting_id,
+                version_no=r.version_no,
+                finalised_at=r.finalised_at,
+                meeting_start=r.scheduled_start,
+                patient_id=r.patient_id,
+                patient_name=r.name,
+                patient_cpr_masked=mask_cpr(r.cpr),
+                distribution_id=r.distribution_id,
+                distribution_status=str(r.status.value if hasattr(r.status, "value") else r.status),
+            )
+        )
+    return out
+
+
+def received_distribution(session: Session, p: Principal, minutes_version_id: int) -> int | None:
+    """The id of the caller's organisation's distribution row of a version (to acknowledge)."""
+    return session.scalar(
+        select(Distribution.id)
+        .join(MinutesVersion, MinutesVersion.id == Distribution.minutes_version_id)
+        .join(NetworkMeeting, NetworkMeeting.id == MinutesVersion.meeting_id)
+        .join(Patient, Patient.id == NetworkMeeting.patient_id)
+        .where(Distribution.minutes_version_id == minutes_version_id, reached_caller(p))
+        .limit(1)
+    )

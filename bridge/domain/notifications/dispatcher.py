@@ -292,7 +292,9 @@ def _build(
         headers = channels.webhook_headers(n.idempotency_key, endpoint.secrets_at(now), body, now)
         return _Job(**job, url=endpoint.url, body=body, headers=headers)
     if n.channel == Channel.EMAIL:
-        inbox_link = settings.absolute(f"/api/v1/inbox/{payload.get('inbox_id')}")
+        # A person reads an email: the link opens the message in the web recipient area (after
+        # login), not the API, which wants a token.
+        inbox_link = settings.absolute(f"/inbox/{payload.get('inbox_id')}")
         da = texts.render_notice(n.kind, "da", link=inbox_link)
         en = texts.render_notice(n.kind, "en", link=inbox_link)
         msg = channels.email_message(
