@@ -128,7 +128,7 @@ def received_minutes(meeting_id: int, version_no: int):
         patient_cpr_masked=mask_cpr(meeting.cpr),
         names=names,
         mine=mine,
-        distribution_id=recipients.received_distribution(db.session, p, version.id),
+        distribution=recipients.received_distribution(db.session, p, version.id),
         pdf_url=f"/api/v1/meetings/{meeting_id}/minutes/{version_no}/pdf",
     )
 

@@ -155,6 +155,14 @@ def test_the_gp_read_of_minutes_is_audited_and_others_get_404(
     ).all()
     assert [(e.action, e.outcome) for e in events] == [("read", "ok")]
 
+    # Having read them, the GP has the minutes: the distribution is delivered.
+    [row] = [
+        d
+        for d in nurse.get(f"/api/v1/meetings/{meeting['id']}/distributions").json
+        if d["recipient_role"] == "gp"
+    ]
+    assert row["status"] == "delivered" and row["delivered_at"]
+
     other_gp = make_actor("gp")
     municipality_of_elsewhere = make_actor("hospital")
     for stranger in (other_gp, municipality_of_elsewhere):

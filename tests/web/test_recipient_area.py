@@ -64,6 +64,8 @@ def test_gp_lands_in_the_inbox_opens_the_minutes_closes_its_item_and_acknowledge
         if d["recipient_role"] == "gp"
     ]
     assert row["status"] == "acknowledged"
+    again = gp.client.get(minutes_url).get_data(as_text=True)
+    assert 'id="minutes-acknowledged"' in again and 'id="ack-minutes"' not in again
 
 
 def test_gp_asks_for_a_meeting_by_cpr_and_a_wrong_cpr_is_named(setup, make_patient):

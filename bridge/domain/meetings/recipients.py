@@ -33,6 +33,7 @@ from bridge.domain.meetings.models import (
     ActionItem,
     ActionItemStatus,
     Distribution,
+    DistributionStatus,
     MeetingParticipant,
     MeetingStatus,
     MeetingUrgency,
@@ -66,7 +67,7 @@ def distributed_minutes(
 ) -> MinutesVersion:
     """A final minutes version distributed to the caller's organisation (404 otherwise)."""
     row = session.execute(
-        select(MinutesVersion, NetworkMeeting.patient_id)
+        select(MinutesVersion, NetworkMeeting.patient_id, Distribution)
         .join(NetworkMeeting, NetworkMeeting.id == MinutesVersion.meeting_id)
         .join(Patient, Patient.id == NetworkMeeting.patient_id)
         .join(Distribution, Distribution.minutes_version_id == MinutesVersion.id)
@@ -90,8 +91,11 @@ def distributed_minutes(
             AuditOutcome.NOT_FOUND,
         )
         raise NotFound("no such minutes version")
-    version, patient_id = row
+    version, patient_id, dist = row
     audit.record(session, p, AuditAction.READ, "minutes_version", version.id, patient_id)
+    # The recipient has the minutes in hand: that is delivery, as a municipality's fetch from
+    # its feed is (never backwards: an acknowledged row stays acknowledged).
+    services.mark_distribution(session, dist, DistributionStatus.DELIVERED, utcnow())
     return version
 
 
@@ -417,10 +421,12 @@ def list_received_minutes(
     return out
 
 
-def received_distribution(session: Session, p: Principal, minutes_version_id: int) -> int | None:
-    """The id of the caller's organisation's distribution row of a version (to acknowledge)."""
+def received_distribution(
+    session: Session, p: Principal, minutes_version_id: int
+) -> Distribution | None:
+    """The caller's organisation's distribution row of a version (to acknowledge)."""
     return session.scalar(
-        select(Distribution.id)
+        select(Distribution)
         .join(MinutesVersion, MinutesVersion.id == Distribution.minutes_version_id)
         .join(NetworkMeeting, NetworkMeeting.id == MinutesVersion.meeting_id)
         .join(Patient, Patient.id == NetworkMeeting.patient_id)
