@@ -16,6 +16,7 @@ API_BLUEPRINTS = (
     "bridge.api.notifications",
     "bridge.api.meetings",
     "bridge.api.meeting_summaries",
+    "bridge.api.recipients",
     "bridge.api.admissions",
     "bridge.api.patient_course",
     "bridge.api.follow_ups",

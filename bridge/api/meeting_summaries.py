@@ -9,7 +9,7 @@ from typing import Any
 from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from bridge.api.http import current_principal
 from bridge.api.meetings import ActionItemSchema, DistributionSchema
@@ -19,9 +19,10 @@ from bridge.api.schemas import (
     PageArgsSchema,
     StrictSchema,
     copenhagen_iso,
+    text,
 )
-from bridge.domain.meetings import services
-from bridge.domain.meetings.models import ActionItemStatus
+from bridge.domain.meetings import ledger, services
+from bridge.domain.meetings.models import ActionItemStatus, HandoverMethod
 from bridge.extensions import db
 
 URL_PREFIX = ""
@@ -34,12 +35,18 @@ blp = Blueprint(
 
 class SummaryArgsSchema(PageArgsSchema):
     updated_since = CopenhagenDateTime(load_default=None)
+    include = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["cpr"]),
+        metadata={"description": "cpr: each citizen's full CPR (each disclosure is audited)"},
+    )
 
 
 class SummaryPatientSchema(StrictSchema):
     id = Id()
     name = fields.String()
     cpr_masked = fields.String()
+    cpr = fields.String(metadata={"description": "the full CPR, only with ?include=cpr"})
 
 
 class SummaryDistributionSchema(StrictSchema):
@@ -151,6 +158,7 @@ class MeetingSummaries(MethodView):
             cursor=args["cursor"],
             limit=args["limit"],
             updated_since=args["updated_since"],
+            include_cpr=args["include"] == "cpr",
         )
         # The schema documents the page; writing it out is done by hand, since marshmallow's
         # dump of a page of nested summaries took longer than reading it from the database.
@@ -171,6 +179,43 @@ class DistributionAck(MethodView):
     def post(self, distribution_id):
         """Acknowledge minutes your organisation received (GP, municipality, hospital)"""
         return services.acknowledge_distribution(db.session, current_principal(), distribution_id)
+
+
+class HandoverSchema(StrictSchema):
+    handed_over_at = CopenhagenDateTime(metadata={"description": "defaults to now"})
+    handed_over_to = text(200, required=True)
+    method = fields.Enum(HandoverMethod, by_value=True, required=True)
+
+
+class ReleaseSchema(StrictSchema):
+    basis = fields.String(
+        load_default=ledger.BASIS_CONSENT,
+        validate=validate.OneOf([ledger.BASIS_CONSENT, ledger.BASIS_TREATING]),
+        metadata={
+            "description": "consent: the patient's consents as recorded now; "
+            "treating_health_care: the municipality took part as treating health-care staff"
+        },
+    )
+
+
+@blp.route("/distributions/<int:distribution_id>/handover")
+class DistributionHandover(MethodView):
+    @blp.arguments(HandoverSchema)
+    @blp.response(200, DistributionSchema)
+    def post(self, data, distribution_id):
+        """Record that a manual copy was handed over: when, to whom, how (nurse)"""
+        return ledger.record_handover(db.session, current_principal(), distribution_id, data)
+
+
+@blp.route("/distributions/<int:distribution_id>/release")
+class DistributionRelease(MethodView):
+    @blp.arguments(ReleaseSchema)
+    @blp.response(200, DistributionSchema)
+    def post(self, data, distribution_id):
+        """Deliver a row blocked for lack of consent, now that a legal basis is recorded (nurse)"""
+        return ledger.release_distribution(
+            db.session, current_principal(), distribution_id, data["basis"]
+        )
 
 
 @blp.route("/action-items/<int:item_id>")

@@ -17,7 +17,7 @@ from bridge.api.schemas import (
     text,
 )
 from bridge.documents.minutes_pdf import pdf_response
-from bridge.domain.meetings import services
+from bridge.domain.meetings import recipients, services
 from bridge.domain.meetings.minutes_document import minutes_document
 from bridge.domain.meetings.models import (
     ActionItemStatus,
@@ -198,6 +198,10 @@ class DistributionSchema(StrictSchema):
     sent_at = CopenhagenDateTime(allow_none=True)
     delivered_at = CopenhagenDateTime(allow_none=True)
     acknowledged_at = CopenhagenDateTime(allow_none=True)
+    handed_over_at = CopenhagenDateTime(allow_none=True)
+    handed_over_to = fields.String(allow_none=True)
+    handover_method = fields.String(allow_none=True)
+    handed_over_by_id = Id(allow_none=True)
 
 
 MeetingPageSchema = page_schema(MeetingSchema, "MeetingPage")
@@ -328,9 +332,10 @@ class MinutesAmendments(MethodView):
 class MinutesByVersion(MethodView):
     @blp.response(200, MinutesSchema)
     def get(self, meeting_id, version_no):
-        """Read one version of the minutes"""
+        """Read one version of the minutes (nurse, admin; a recipient organisation reads the
+        final versions distributed to it)"""
         return with_etag(
-            services.get_minutes(db.session, current_principal(), meeting_id, version_no)
+            recipients.readable_minutes(db.session, current_principal(), meeting_id, version_no)
         )
 
     @blp.arguments(MinutesPutSchema)

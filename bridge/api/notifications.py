@@ -43,6 +43,13 @@ class InboxItemSchema(StrictSchema):
     patient_id = Id(allow_none=True)
     patient_name = fields.String(allow_none=True)
     patient_cpr_masked = fields.String(allow_none=True, metadata={"description": "DDMMYY-xxxx"})
+    patient_cpr = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the full CPR, only with ?include=cpr and only for the patient's own "
+            "municipality or GP practice (each disclosure is in the patient's access log)"
+        },
+    )
     subject = fields.String()
     body = fields.String()
     link = fields.String(metadata={"description": "path of the resource in this API"})
@@ -52,6 +59,11 @@ class InboxItemSchema(StrictSchema):
 class InboxQuerySchema(PageArgsSchema):
     unacknowledged = fields.Boolean(load_default=False)
     lang = fields.String(load_default="da", validate=validate.OneOf(LANGUAGES))
+    include = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["cpr"]),
+        metadata={"description": "cpr: the full CPR of your own citizens or listed patients"},
+    )
 
 
 class NotificationStatusSchema(StrictSchema):
@@ -113,17 +125,22 @@ class Inbox(MethodView):
             limit=args["limit"],
             unacknowledged=args["unacknowledged"],
             language=args["lang"],
+            include_cpr=args["include"] == "cpr",
         )
 
 
 @blp.route("/inbox/<int:notification_id>")
 class InboxItem(MethodView):
-    @blp.arguments(InboxQuerySchema(only=("lang",)), location="query")
+    @blp.arguments(InboxQuerySchema(only=("lang", "include")), location="query")
     @blp.response(200, InboxItemSchema)
     def get(self, args, notification_id):
         """Read one message of your organisation's inbox"""
         return services.get_inbox_item(
-            db.session, current_principal(), notification_id, language=args["lang"]
+            db.session,
+            current_principal(),
+            notification_id,
+            language=args["lang"],
+            include_cpr=args["include"] == "cpr",
         )
 
 

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.care_requests import CareRequestSchema
-from bridge.api.http import current_principal, require_if_match, with_etag
+from bridge.api.http import current_principal, etag_of, require_if_match, with_etag
 from bridge.api.schemas import (
     CopenhagenDateTime,
     Id,
@@ -18,6 +18,7 @@ from bridge.api.schemas import (
     text,
 )
 from bridge.domain.audit import AuditAction
+from bridge.domain.patients import cpr as cpr_disclosure
 from bridge.domain.patients import services
 from bridge.domain.patients.models import CareRequest, CareTeamRole, ConsentScope, PatientStatus
 from bridge.domain.registry.models import OrganisationKind
@@ -40,6 +41,14 @@ class PatientSchema(StrictSchema):
         metadata={"description": "DDMMYYSSSS or DDMMYY-SSSS; never returned in full"},
     )
     cpr_masked = fields.String(dump_only=True, metadata={"description": "DDMMYY-xxxx"})
+    cpr_full = fields.String(
+        dump_only=True,
+        attribute="disclosed_cpr",
+        metadata={
+            "description": "only with ?include=cpr, for the patient's own municipality or GP "
+            "practice; each disclosure is in the patient's access log"
+        },
+    )
     name = text(200, required=True)
     birth_date = fields.Date(dump_only=True)
     sex = fields.String(dump_only=True)
@@ -61,13 +70,21 @@ class PatientSchema(StrictSchema):
 
 class PatientPatchSchema(PatientSchema):
     class Meta:
-        exclude = ("cpr", "care_request_reason")
+        exclude = ("cpr", "care_request_reason", "cpr_full")
 
     status = fields.Enum(PatientStatus, by_value=True)
 
 
 class PatientQuerySchema(PageArgsSchema):
     name = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+
+class IncludeCprSchema(StrictSchema):
+    include = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["cpr"]),
+        metadata={"description": "cpr: add the full CPR (the patient's municipality or GP)"},
+    )
 
 
 class CprSearchSchema(StrictSchema):
@@ -208,10 +225,16 @@ class PatientSearch(MethodView):
 
 @blp.route("/<int:patient_id>")
 class PatientById(MethodView):
+    @blp.arguments(IncludeCprSchema, location="query")
     @blp.response(200, PatientSchema)
-    def get(self, patient_id):
-        """Read a patient"""
-        return with_etag(services.get_patient(db.session, current_principal(), patient_id))
+    def get(self, args, patient_id):
+        """Read a patient (?include=cpr: with the full CPR, for its municipality or GP)"""
+        principal = current_principal()
+        patient = services.get_patient(db.session, principal, patient_id)
+        if args["include"] != "cpr":
+            return with_etag(patient)
+        disclosed = cpr_disclosure.patient_with_cpr(db.session, principal, patient)
+        return disclosed, 200, {"ETag": etag_of(patient)}
 
     @blp.arguments(PatientPatchSchema(partial=True))
     @blp.response(200, PatientSchema)

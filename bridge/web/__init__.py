@@ -23,6 +23,8 @@ WEB_MODULES = (
     "bridge.web.meetings",
     "bridge.web.discharges",
     "bridge.web.flags",
+    "bridge.web.requests",
+    "bridge.web.recipients",
 )
 
 LANGUAGES = ("da", "en")

@@ -106,6 +106,12 @@ LABELS: dict[str, dict[str, str]] = {
         "resolved": _N("Resolved"),
     },
     "action_item_status": {"open": _N("Open"), "done": _N("Done"), "cancelled": _N("Cancelled")},
+    "handover_method": {
+        "in_person": _N("In person"),
+        "post": _N("By post"),
+        "other": _N("Otherwise"),
+    },
+    "urgency": {"normal": _N("Normal"), "urgent": _N("Urgent")},
     "resource": {
         "patient": _N("Patient"),
         "patient_cpr": _N("Full CPR number"),

@@ -11,10 +11,11 @@ from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from bridge.documents.minutes_pdf import pdf_response
-from bridge.domain.errors import RuleViolation
-from bridge.domain.meetings import services
+from bridge.domain.errors import Conflict, RuleViolation
+from bridge.domain.meetings import ledger, services
 from bridge.domain.meetings.minutes_document import minutes_document
 from bridge.domain.meetings.models import (
+    HandoverMethod,
     MeetingStatus,
     MinutesStatus,
     MinutesVersion,
@@ -195,7 +196,8 @@ def _render_meeting(
         + [d.recipient_organisation_id for d in distributions]
         + [i.responsible_organisation_id for v in versions for i in v.action_items]
         + team_orgs
-        + [patient.municipality_id, patient.gp_practice_id],
+        + [patient.municipality_id, patient.gp_practice_id]
+        + [i.get("organisation_id") for i in (draft.items if draft else [])],
     )
     editing = latest is not None and latest.status == MinutesStatus.DRAFT
     if draft is None:
@@ -213,9 +215,8 @@ def _render_meeting(
         can_start=meeting.status == MeetingStatus.HELD and latest is None,
         draft=draft,
         item_rows=draft.items + [{}] * BLANK_ITEM_ROWS,
-        responsible_orgs=sorted(
-            {o: names.get(o, "") for o in [*team_orgs, patient.municipality_id]}.items(),
-            key=lambda kv: kv[1],
+        responsible_orgs=_responsible_choices(
+            names, team_orgs, patient, meeting, [i.get("organisation_id") for i in draft.items]
         ),
         distributions=distributions,
         theirs=theirs,
@@ -224,11 +225,36 @@ def _render_meeting(
     ), status
 
 
+def _responsible_choices(
+    names: dict[int, str],
+    team_orgs: list[int],
+    patient: Any,
+    meeting: NetworkMeeting,
+    owners: list[int | None],
+) -> list[tuple[int, str]]:
+    """Who may own an action item: the patient's care team, GP practice and municipality, the
+    organisations at the meeting, and whoever owns an item already, so that saving the form
+    never hands an item to somebody else because its owner was missing from the list."""
+    ids = [
+        *team_orgs,
+        patient.gp_practice_id,
+        patient.municipality_id,
+        *(pt.organisation_id for pt in meeting.participants),
+        *owners,
+    ]
+    return sorted({o: names.get(o, "") for o in ids if o is not None}.items(), key=lambda kv: kv[1])
+
+
 @bp.get("/meetings/<int:meeting_id>")
 @login_required
 def meeting(meeting_id: int):
     """One meeting: participants, attendance, minutes and their distribution."""
-    notice = {"saved": _("The draft is saved."), "final": _("The minutes are final and sent.")}
+    notice = {
+        "saved": _("The draft is saved."),
+        "final": _("The minutes are final and sent."),
+        "released": _("The minutes are on their way to the recipient."),
+        "handed": _("The hand-over is recorded."),
+    }
     return _render_meeting(meeting_id, notice=notice.get(request.args.get("done", "")))
 
 
@@ -343,3 +369,40 @@ def minutes_save(meeting_id: int, version_no: int):
 def minutes_pdf(meeting_id: int, version_no: int):
     """The minutes as PDF, for whoever may read them (checked and logged by the service)."""
     return pdf_response(minutes_document(db.session, g.principal, meeting_id, version_no))
+
+
+# --- distribution: release a blocked row, record a hand-over ------------------------------------
+
+
+@bp.post("/meetings/<int:meeting_id>/distributions/<int:distribution_id>/release")
+@login_required
+def distribution_release(meeting_id: int, distribution_id: int):
+    """Send a row that was blocked for lack of consent, now that the consent is recorded."""
+    try:
+        ledger.release_distribution(db.session, g.principal, distribution_id)
+    except Conflict:
+        message = _("There is still no consent that covers the minutes. Record it first.")
+        return _render_meeting(meeting_id, errors={"distribution": message}, status=409)
+    return redirect(url_for("web.meeting", meeting_id=meeting_id, done="released"), 303)
+
+
+@bp.post("/meetings/<int:meeting_id>/distributions/<int:distribution_id>/handover")
+@login_required
+def distribution_handover(meeting_id: int, distribution_id: int):
+    """Record that the nurse handed a copy to the patient or a relative."""
+    try:
+        to = text_field("handed_over_to", 200)
+    except FormError as exc:
+        return _render_meeting(meeting_id, errors={"distribution": exc.message}, status=422)
+    method = request.form.get("method", "")
+    if not to or method not in {m.value for m in HandoverMethod}:
+        message = _("Write whom the copy was handed to, and how.")
+        return _render_meeting(meeting_id, errors={"distribution": message}, status=422)
+    try:
+        ledger.record_handover(
+            db.session, g.principal, distribution_id, {"handed_over_to": to, "method": method}
+        )
+    except Conflict:
+        message = _("The hand-over could not be recorded for this recipient.")
+        return _render_meeting(meeting_id, errors={"distribution": message}, status=409)
+    return redirect(url_for("web.meeting", meeting_id=meeting_id, done="handed"), 303)

@@ -14,6 +14,7 @@ from bridge.extensions import db
 from bridge.web import bp
 from bridge.web.auth import login_required
 from bridge.web.readmodels import caseload, patient_view
+from bridge.web.recipients import is_recipient
 from bridge.web.sections import today_sections
 from bridge.web.timeline_svg import draw_timeline
 
@@ -24,6 +25,9 @@ MAX_SEARCH = 200
 @login_required
 def today():
     """The nurse's start of the day: every registered section, or its empty state."""
+    if is_recipient(g.principal):
+        # GP and municipality staff log in to the same site; their start is their inbox.
+        return redirect(url_for("web.inbox"), 303)
     sections = today_sections(db.session, g.principal, utcnow())
     return render_template("today.html", sections=sections, now=utcnow())
 

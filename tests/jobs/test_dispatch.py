@@ -494,7 +494,8 @@ def test_email_notice_arrives_without_health_data(session, gp, smtp_server, sett
     text = raw.decode("utf-8", errors="replace")
     msg = email.message_from_bytes(raw)
     body = msg.get_payload(decode=True).decode()
-    assert f"https://bridge.example/api/v1/inbox/{rows[Channel.INBOX].id}" in body
+    # The web recipient area's page of the message (a person follows an email's link).
+    assert f"https://bridge.example/inbox/{rows[Channel.INBOX].id}" in body
     for secret in (patient.name, patient.cpr, patient.cpr[:6], "Bestil blodprøver"):
         assert secret not in text and secret not in body
     assert msg["To"] == "gp@example.org"

@@ -131,3 +131,19 @@ def test_email_notice_carries_a_link_and_nothing_about_the_patient():
 
     assert "https://bridge.example/api/v1/inbox/4" in notice.body
     assert "udskrivelse" in notice.body
+
+
+def test_webhook_payload_names_the_inbox_item_the_receiver_can_fetch():
+    body = json.loads(
+        webhook_body(
+            notification_id=7,
+            kind="minutes_final",
+            ref={"type": "minutes_version", "id": 12},
+            link="https://bridge.example/api/v1/meetings/1/minutes/1",
+            now=NOW,
+            inbox_url="https://bridge.example/api/v1/inbox/7",
+        )
+    )
+
+    assert body["data"]["inbox_item_id"] == body["data"]["notification_id"] == 7
+    assert body["data"]["inbox_url"].endswith("/inbox/7")

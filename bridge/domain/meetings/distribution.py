@@ -110,7 +110,7 @@ def _consent_for(org: OrgFact, consents: list[ConsentFact], at: datetime) -> Con
     return None
 
 
-def _org_recipient(
+def org_recipient(
     org: OrgFact,
     role: RecipientRole,
     treating_participant: bool,
@@ -177,7 +177,7 @@ def distribution_list(
         if p.organisation is not None:
             orgs.setdefault(p.organisation.id, (p.organisation, RecipientRole.PARTICIPANT))
     out = [
-        _org_recipient(org, role, org_id in treating, consents, at)
+        org_recipient(org, role, org_id in treating, consents, at)
         for org_id, (org, role) in orgs.items()
     ]
     seen_relatives: set[int] = set()

@@ -82,6 +82,19 @@ class Channel(enum.StrEnum):
     MANUAL = "manual"
 
 
+class MeetingUrgency(enum.StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class HandoverMethod(enum.StrEnum):
+    """How a manual copy reached its recipient (a relative, the patient)."""
+
+    IN_PERSON = "in_person"
+    POST = "post"
+    OTHER = "other"
+
+
 class DistributionStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -116,6 +129,10 @@ class NetworkMeeting(Base):
     requested_by_person: Mapped[str | None] = mapped_column(String(200))
     requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     requested_at_discharge: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A request made by a recipient organisation through the API or its web area: why, and how
+    # urgently (MeetingUrgency values; a plain string so the set can grow without a migration).
+    request_reason: Mapped[str | None] = mapped_column(Text)
+    request_urgency: Mapped[str | None] = mapped_column(String(20))
     # When a meeting requested at discharge must be held by (the regional agreement's clock).
     hold_by: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     scheduled_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -284,3 +301,8 @@ class Distribution(Base):
     blocked_reason: Mapped[str | None] = mapped_column(String(500))
     # "consent:<id>", "relative-consent:<relative id>" or "statutory:treating-health-professionals"
     legal_basis: Mapped[str | None] = mapped_column(String(100))
+    # A manual copy handed over by the nurse: when, to whom, how (HandoverMethod), by whom.
+    handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handed_over_to: Mapped[str | None] = mapped_column(String(200))
+    handover_method: Mapped[str | None] = mapped_column(String(20))
+    handed_over_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))

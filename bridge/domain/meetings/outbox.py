@@ -95,6 +95,8 @@ def notify_distributions(
                         "version_no": version.version_no,
                         "distribution_id": d.id,
                         "patient_id": meeting.patient_id,
+                        # The recipient's own items, to close with PATCH /action-items/{id}.
+                        "action_item_ids": [i.id for i in mine],
                     },
                     "link": link,
                     "title": title,

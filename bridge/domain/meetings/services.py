@@ -34,7 +34,7 @@ from bridge.domain.base import UTCDateTime, utcnow
 from bridge.domain.calendar import DEFAULT_CALENDAR
 from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from bridge.domain.identifiers import mask_cpr
-from bridge.domain.meetings import lifecycle, outbox
+from bridge.domain.meetings import grants, lifecycle, outbox
 from bridge.domain.meetings import timeline as _timeline_sources  # noqa: F401  (registers sources)
 from bridge.domain.meetings.distribution import (
     ConsentFact,
@@ -57,6 +57,7 @@ from bridge.domain.meetings.models import (
 from bridge.domain.notifications import acknowledge_source, register_ack_handler
 from bridge.domain.notifications.models import NotificationStatus
 from bridge.domain.pagination import Page, SortKey, _decode, _encode, paginate
+from bridge.domain.patients import cpr as cpr_disclosure
 from bridge.domain.patients.models import Consent, Enrollment, Patient, Relative
 from bridge.domain.patients.services import read_patient_scoped
 from bridge.domain.registry.models import Organisation, Role
@@ -830,26 +831,15 @@ def update_action_item(
     if row is None:
         raise _not_found(session, p, "action_item", item_id, "action item")
     item, version, patient_id = row
-    read_patient_scoped(session, p, patient_id, "action_item", AuditAction.UPDATE, item_id)
-    if not p.has(*MEETING_ROLES):
-        mine = (
-            item.responsible_organisation_id is not None
-            and item.responsible_organisation_id
-            in (
-                p.organisation_id,
-                p.municipality_id,
-            )
-        )
-        reached = mine and session.scalar(
-            select(Distribution.id).where(
-                Distribution.minutes_version_id == version.id,
-                Distribution.recipient_organisation_id == item.responsible_organisation_id,
-                Distribution.status != DistributionStatus.BLOCKED,
-            )
-        )
-        if not reached:
-            audit.mark_last(session, audit.AuditOutcome.NOT_FOUND)
-            raise NotFound("no such action item")
+    if p.has(*MEETING_ROLES):
+        read_patient_scoped(session, p, patient_id, "action_item", AuditAction.UPDATE, item_id)
+    else:
+        # The owner's grant is the distribution that reached it, not seeing the patient: a
+        # department that took part owns items of a patient no longer admitted there.
+        owner_patient = grants.may_change_own_item(session, p, item_id)
+        if owner_patient is None:
+            raise _not_found(session, p, "action_item", item_id, "action item")
+        audit.record(session, p, AuditAction.UPDATE, "action_item", item_id, owner_patient)
         if status == ActionItemStatus.CANCELLED:
             raise Forbidden("only the bridge nurse may cancel an action item")
     if version.status != MinutesStatus.FINAL:
@@ -1072,8 +1062,12 @@ def meeting_summaries(
     limit: int,
     updated_since: datetime | None = None,
     now: datetime | None = None,
+    include_cpr: bool = False,
 ) -> SummaryPage:
     """Latest final minutes of the municipality's citizens that reached it, in change order.
+
+    ``include_cpr`` adds each citizen's full CPR (the feed holds only the municipality's own
+    citizens), each one noted in the patient's access log.
 
     Fetching marks the municipality's distribution of each returned summary delivered. Four
     statements whatever the page holds: the municipality, the page, its action items, and the
@@ -1118,15 +1112,14 @@ def meeting_summaries(
     for row in rows:
         audit.record(session, p, AuditAction.LIST, "meeting_summary", row.id, row.patient_id)
         dist = delivered.get(row.id, row)
+        patient = {"id": row.patient_id, "name": row.patient_name, "cpr_masked": mask_cpr(row.cpr)}
+        if include_cpr:
+            patient["cpr"] = cpr_disclosure.disclose(session, p, row.patient_id, row.cpr)
         summaries.append(
             {
                 "id": row.id,
                 "meeting_id": row.meeting_id,
-                "patient": {
-                    "id": row.patient_id,
-                    "name": row.patient_name,
-                    "cpr_masked": mask_cpr(row.cpr),
-                },
+                "patient": patient,
                 "version_no": row.version_no,
                 "meeting_start": row.scheduled_start,
                 "meeting_end": row.scheduled_end,
@@ -1224,3 +1217,8 @@ def latest_minutes_status(
         )
     )
     return {m: (no, MinutesStatus(status)) for m, no, status in rows}
+
+
+# Imported last (it builds on this module): registers the consent hook that releases minutes
+# blocked for lack of consent once the consent is recorded.
+from bridge.domain.meetings import ledger as _ledger  # noqa: E402, F401

@@ -66,13 +66,28 @@ def webhook_signature(secrets_: list[str], msg_id: str, timestamp: int, body: by
 
 
 def webhook_body(
-    *, notification_id: int, kind: str, ref: dict[str, Any], link: str, now: datetime
+    *,
+    notification_id: int,
+    kind: str,
+    ref: dict[str, Any],
+    link: str,
+    now: datetime,
+    inbox_url: str | None = None,
 ) -> bytes:
-    """The thin payload: ids, kind and a link; the receiver fetches content through the API."""
+    """The thin payload: ids, kind and links; the receiver fetches content through the API.
+
+    ``notification_id`` is the recipient's inbox item (``GET /inbox/{id}``, ``POST
+    /inbox/{id}/ack``), the one id the receiver can use; ``link`` is the resource itself.
+    """
+    data: dict[str, Any] = {"notification_id": notification_id, "kind": kind, "ref": ref}
+    data["link"] = link
+    if inbox_url is not None:
+        data["inbox_item_id"] = notification_id
+        data["inbox_url"] = inbox_url
     payload = {
         "type": f"notification.{kind}",
         "timestamp": now.isoformat(timespec="seconds"),
-        "data": {"notification_id": notification_id, "kind": kind, "ref": ref, "link": link},
+        "data": data,
     }
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 

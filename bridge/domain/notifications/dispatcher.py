@@ -327,13 +327,22 @@ def _build(
     payload: dict[str, Any] = n.payload
     link = settings.absolute(payload.get("link") or f"/api/v1/inbox/{payload.get('inbox_id')}")
     if n.channel == Channel.WEBHOOK:
+        # The receiver acts on its inbox item (the webhook row itself is not addressable).
+        inbox_id = payload.get("inbox_id") or n.id
         body = channels.webhook_body(
-            notification_id=n.id, kind=n.kind, ref=payload.get("ref", {}), link=link, now=now
+            notification_id=inbox_id,
+            kind=n.kind,
+            ref=payload.get("ref", {}),
+            link=link,
+            now=now,
+            inbox_url=settings.absolute(f"/api/v1/inbox/{inbox_id}"),
         )
         headers = channels.webhook_headers(n.idempotency_key, endpoint.secrets_at(now), body, now)
         return _Job(**job, url=endpoint.url, body=body, headers=headers)
     if n.channel == Channel.EMAIL:
-        inbox_link = settings.absolute(f"/api/v1/inbox/{payload.get('inbox_id')}")
+        # A person reads an email: the link opens the message in the web recipient area (after
+        # login), not the API, which wants a token.
+        inbox_link = settings.absolute(f"/inbox/{payload.get('inbox_id')}")
         da = texts.render_notice(n.kind, "da", link=inbox_link)
         en = texts.render_notice(n.kind, "en", link=inbox_link)
         msg = channels.email_message(

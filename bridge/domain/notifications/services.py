@@ -34,6 +34,7 @@ from bridge.domain.notifications.models import (
     NotificationStatus,
 )
 from bridge.domain.pagination import Page, SortKey, paginate
+from bridge.domain.patients import cpr as cpr_disclosure
 from bridge.domain.patients.models import Patient
 from bridge.domain.registry.models import Organisation, Role
 
@@ -434,6 +435,8 @@ class InboxItem:
     body: str
     link: str
     ref: dict[str, Any]
+    # Only when asked for, and only for the patient's own municipality or GP practice.
+    patient_cpr: str | None = None
 
 
 def list_inbox(
@@ -444,8 +447,13 @@ def list_inbox(
     limit: int,
     unacknowledged: bool = False,
     language: str = texts.DEFAULT_LANGUAGE,
+    include_cpr: bool = False,
 ) -> Page[InboxItem]:
-    """The caller's organisation's inbox, newest first (two queries per page)."""
+    """The caller's organisation's inbox, newest first (two queries per page).
+
+    ``include_cpr`` adds the full CPR to the items about patients of the caller's own
+    municipality or GP practice, each disclosure noted in the patient's access log.
+    """
     stmt = select(Notification).where(
         Notification.recipient_organisation_id == p.organisation_id,
         Notification.channel == Channel.INBOX,
@@ -455,16 +463,21 @@ def list_inbox(
     page = paginate(
         session, stmt, [SortKey(Notification.id, "id", descending=True)], cursor=cursor, limit=limit
     )
-    items = _inbox_items(session, p, page.items, language, AuditAction.LIST)
+    items = _inbox_items(session, p, page.items, language, AuditAction.LIST, include_cpr)
     return Page(items=items, next_cursor=page.next_cursor)
 
 
 def get_inbox_item(
-    session: Session, p: Principal, notification_id: int, *, language: str
+    session: Session,
+    p: Principal,
+    notification_id: int,
+    *,
+    language: str,
+    include_cpr: bool = False,
 ) -> InboxItem:
     """One message of the caller's organisation's inbox."""
     row = _inbox_row(session, p, notification_id)
-    (item,) = _inbox_items(session, p, [row], language, AuditAction.READ)
+    (item,) = _inbox_items(session, p, [row], language, AuditAction.READ, include_cpr)
     return item
 
 
@@ -482,14 +495,36 @@ def _inbox_row(session: Session, p: Principal, notification_id: int) -> Notifica
 
 
 def _inbox_items(
-    session: Session, p: Principal, rows: list[Notification], language: str, action: str
+    session: Session,
+    p: Principal,
+    rows: list[Notification],
+    language: str,
+    action: str,
+    include_cpr: bool = False,
 ) -> list[InboxItem]:
     """Rows as inbox items, with their patients' names and masked CPR in one query."""
-    patients = _patient_names(session, {n.patient_id for n in rows if n.patient_id is not None})
+    patient_ids = {n.patient_id for n in rows if n.patient_id is not None}
+    patients = _patient_names(session, patient_ids)
+    full: dict[int, str] = {}
+    if include_cpr and patient_ids:
+        full = {
+            pid: cpr
+            for pid, cpr, municipality_id, gp_id in session.execute(
+                select(
+                    Patient.id, Patient.cpr, Patient.municipality_id, Patient.gp_practice_id
+                ).where(Patient.id.in_(patient_ids))
+            )
+            if cpr_disclosure.entitled(p, municipality_id, gp_id)
+        }
+    disclosed: set[int] = set()
     items = []
     for n in rows:
         audit.record(session, p, action, "notification", n.id, n.patient_id)
         name, masked = patients.get(n.patient_id or 0, (None, None))
+        cpr = full.get(n.patient_id or 0)
+        if cpr is not None and n.patient_id not in disclosed:
+            disclosed.add(n.patient_id)
+            cpr_disclosure.disclose(session, p, n.patient_id, cpr)
         rendered = n.payload.get("text", {})
         text = rendered.get(language) or rendered.get(texts.DEFAULT_LANGUAGE, {})
         items.append(
@@ -506,6 +541,7 @@ def _inbox_items(
                 body=text.get("body", ""),
                 link=n.payload.get("link", ""),
                 ref=n.payload.get("ref", {}),
+                patient_cpr=cpr,
             )
         )
     return items

@@ -3,6 +3,7 @@ leaves an audit note."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,18 @@ from bridge.domain.patients.models import (
 from bridge.domain.registry.models import BridgeNurse, Organisation, OrganisationKind, Role, Staff
 
 CLINICAL_WRITERS = (Role.ADMIN, Role.NURSE)
+
+#: fn(session, patient_id, now): called in the transaction that records a consent, so that what
+#: waited for it (minutes blocked for lack of consent) goes out with it. Registered by the areas
+#: that need it (meetings); patients know nothing of them.
+ConsentHook = Callable[[Session, int, datetime], None]
+_consent_hooks: list[ConsentHook] = []
+
+
+def register_consent_hook(fn: ConsentHook) -> None:
+    """Have ``fn`` called after every consent recorded (once per function)."""
+    if fn not in _consent_hooks:
+        _consent_hooks.append(fn)
 
 
 def _org_of_kind(session: Session, org_id: int, kind: OrganisationKind, field: str) -> Organisation:
@@ -416,6 +429,8 @@ def give_consent(session: Session, p: Principal, patient_id: int, data: dict[str
     consent = Consent(patient_id=patient_id, given_at=given_at, recorded_by_id=p.staff_id, **data)
     session.add(consent)
     session.flush()
+    for hook in _consent_hooks:
+        hook(session, patient_id, utcnow())
     return consent
 
 
