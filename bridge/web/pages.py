@@ -10,6 +10,7 @@ from markupsafe import Markup
 from bridge.domain.base import utcnow
 from bridge.domain.errors import NotFound, RuleViolation
 from bridge.domain.patients import services
+from bridge.domain.registry.models import Role
 from bridge.extensions import db
 from bridge.web import bp
 from bridge.web.auth import login_required
@@ -25,8 +26,9 @@ MAX_SEARCH = 200
 @login_required
 def today():
     """The nurse's start of the day: every registered section, or its empty state."""
-    if is_recipient(g.principal):
-        # GP and municipality staff log in to the same site; their start is their inbox.
+    if is_recipient(g.principal) and not g.principal.has(Role.HOSPITAL):
+        # GP and municipality staff log in to the same site; their start is their inbox. A
+        # hospital department keeps its Today (its own stays and discharges) beside the inbox.
         return redirect(url_for("web.inbox"), 303)
     sections = today_sections(db.session, g.principal, utcnow())
     return render_template("today.html", sections=sections, now=utcnow())

@@ -23,7 +23,7 @@ from tests.api.meetings_support import (
     finalise,
     org_participant,
 )
-from tests.receivers import HttpReceiver
+from tests.receivers import LOOPBACK, HttpReceiver
 
 BASE = "https://bridge.example"
 
@@ -64,10 +64,11 @@ def _dispatch(session) -> None:
     settings = DispatchSettings(
         base_url=BASE,
         sender=OrganisationRef("Bridge", "265161000016000", "5790000209354"),
+        sender_phone="43431234",
         policy=RetryPolicy(rng=random.Random(3)),
         lease=timedelta(minutes=5),
     )
-    transport = Transport(http_timeout=2)
+    transport = Transport(http_timeout=2, destinations=LOOPBACK)
     try:
         dispatch_once(session, utcnow(), settings=settings, transport=transport)
     finally:
