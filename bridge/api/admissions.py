@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, with_etag
-from bridge.api.schemas import CopenhagenDateTime, Id, StrictSchema, text
+from bridge.api.schemas import CopenhagenDateTime, Day, Id, StrictSchema, text
 from bridge.domain.care import services
 from bridge.domain.care.models import SUMMARY_MAX, Destination, StatutoryPlanKind
 from bridge.domain.registry.models import Specialty
@@ -69,10 +69,10 @@ class StatutoryPlanSchema(StrictSchema):
     id = Id(dump_only=True)
     admission_id = Id(dump_only=True)
     kind = fields.Enum(StatutoryPlanKind, by_value=True, required=True)
-    agreed_on = fields.Date(metadata={"description": "defaults to today (Copenhagen)"})
+    agreed_on = Day(metadata={"description": "defaults to today (Copenhagen)"})
     patient_took_part = fields.Boolean(required=True)
     goals = text(2000, allow_none=True)
-    next_review_date = fields.Date(allow_none=True)
+    next_review_date = Day(allow_none=True)
     participant_ids = fields.List(
         Id(), load_default=list, validate=validate.Length(max=MAX_PARTICIPANTS)
     )

@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.schemas import (
     CopenhagenDateTime,
+    Day,
     Id,
     PageArgsSchema,
     StrictSchema,
@@ -63,7 +64,7 @@ class FlagActionSchema(StrictSchema):
 class ScreeningSchema(StrictSchema):
     id = Id(dump_only=True)
     patient_id = Id(dump_only=True)
-    screened_on = fields.Date(required=True)
+    screened_on = Day(required=True)
     note = text(1000, allow_none=True)
     recorded_by_id = Id(dump_only=True)
 

@@ -10,6 +10,7 @@ from marshmallow import fields, validate
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.schemas import (
     CopenhagenDateTime,
+    Day,
     Id,
     PageArgsSchema,
     StrictSchema,
@@ -138,7 +139,7 @@ class ActionItemSchema(StrictSchema):
     description = text(1000, required=True)
     responsible_organisation_id = Id(allow_none=True)
     person = text(200, allow_none=True)
-    due_date = fields.Date(allow_none=True)
+    due_date = Day(allow_none=True)
     status = fields.Enum(ActionItemStatus, by_value=True, dump_only=True)
     done_by_id = Id(dump_only=True)
     done_at = CopenhagenDateTime(dump_only=True)

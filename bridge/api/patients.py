@@ -8,7 +8,9 @@ from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.schemas import (
+    ANY_ERA,
     CopenhagenDateTime,
+    Day,
     Id,
     PageArgsSchema,
     StrictSchema,
@@ -39,7 +41,7 @@ class PatientSchema(StrictSchema):
     )
     cpr_masked = fields.String(dump_only=True, metadata={"description": "DDMMYY-xxxx"})
     name = text(200, required=True)
-    birth_date = fields.Date(dump_only=True)
+    birth_date = Day(dump_only=True, window=ANY_ERA)
     sex = fields.String(dump_only=True)
     municipality_id = Id(required=True)
     gp_practice_id = Id(allow_none=True)
@@ -76,15 +78,15 @@ class DiagnosisSchema(StrictSchema):
     code = fields.String(required=True, validate=validate.Length(max=10))
     psychiatric = fields.Boolean(dump_only=True)
     description = text(300, allow_none=True)
-    diagnosed_on = fields.Date(allow_none=True)
+    diagnosed_on = Day(allow_none=True, window=ANY_ERA)
 
 
 class EnrollmentSchema(StrictSchema):
     id = Id(dump_only=True)
     patient_id = Id(dump_only=True)
     nurse_id = Id(metadata={"description": "the bridge nurse; defaults to the caller"})
-    start_date = fields.Date()
-    end_date = fields.Date(dump_only=True)
+    start_date = Day()
+    end_date = Day(dump_only=True)
     reason = text(500, required=True)
     end_reason = fields.String(dump_only=True)
     active = fields.Boolean(dump_only=True)
@@ -93,7 +95,7 @@ class EnrollmentSchema(StrictSchema):
 
 class EnrollmentPatchSchema(StrictSchema):
     nurse_id = Id()
-    end_date = fields.Date()
+    end_date = Day()
     end_reason = text(500)
 
 

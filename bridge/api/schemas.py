@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -17,11 +18,40 @@ def copenhagen_iso(value: datetime | None) -> str | None:
     return value.astimezone(COPENHAGEN).isoformat()
 
 
-class CopenhagenDateTime(fields.AwareDateTime):
-    """ISO 8601 with an offset: shown in Copenhagen time, stored in UTC, never naive."""
+# Every date and timestamp the API takes lies in a window that fits what it means; anything
+# outside is a typing error (a year 445 would be stored, and read back with Copenhagen's 1890s
+# local mean time offset, "+00:50:20"). Registry dates (diagnoses, organisations' validity, query
+# filters) may lie far back; care records and plans (stays, consents, enrolments, meetings,
+# deadlines) belong to the era of electronic records.
+ANY_ERA = (date(1900, 1, 1), date(2100, 12, 31))
+CARE_ERA = (date(2000, 1, 1), date(2100, 12, 31))
 
-    def __init__(self, **kwargs):
-        super().__init__(format="iso", default_timezone=None, **kwargs)
+
+def _bounded(kwargs: dict[str, Any], window: tuple[date, date]) -> dict[str, Any]:
+    """The field's keyword arguments with the window stated in its documentation."""
+    if kwargs.get("dump_only"):
+        return kwargs
+    metadata = dict(kwargs.pop("metadata", None) or {})
+    stated = f"between {window[0].isoformat()} and {window[1].isoformat()}"
+    description = metadata.get("description")
+    metadata["description"] = f"{description}; {stated}" if description else stated
+    kwargs["metadata"] = metadata
+    return kwargs
+
+
+def _outside(window: tuple[date, date]) -> ValidationError:
+    return ValidationError(f"must be between {window[0].isoformat()} and {window[1].isoformat()}")
+
+
+class CopenhagenDateTime(fields.AwareDateTime):
+    """ISO 8601 with an offset: shown in Copenhagen time, stored in UTC, never naive.
+
+    A timestamp without an offset is refused (422), never guessed: the caller knows which zone
+    they mean. Only instants within ``window`` (UTC) are accepted."""
+
+    def __init__(self, *, window: tuple[date, date] = CARE_ERA, **kwargs):
+        self.window = window
+        super().__init__(format="iso", default_timezone=None, **_bounded(kwargs, window))
 
     def _serialize(self, value: datetime | None, attr, obj, **kwargs):
         return copenhagen_iso(value)
@@ -33,6 +63,28 @@ class CopenhagenDateTime(fields.AwareDateTime):
             raise ValidationError(
                 "must be an ISO 8601 timestamp with an offset, e.g. 2026-03-01T09:30:00+01:00"
             ) from exc
+        earliest = datetime.combine(self.window[0], time.min, tzinfo=UTC)
+        latest = datetime.combine(self.window[1], time.max, tzinfo=UTC)
+        try:
+            inside = earliest <= parsed <= latest
+        except OverflowError:  # year 1 or 9999 shifted by its offset
+            inside = False
+        if not inside:
+            raise _outside(self.window)
+        return parsed
+
+
+class Day(fields.Date):
+    """An ISO 8601 calendar date within ``window``."""
+
+    def __init__(self, *, window: tuple[date, date] = CARE_ERA, **kwargs):
+        self.window = window
+        super().__init__(**_bounded(kwargs, window))
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if not self.window[0] <= parsed <= self.window[1]:
+            raise _outside(self.window)
         return parsed
 
 
