@@ -7,9 +7,16 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, with_etag
-from bridge.api.schemas import CopenhagenDateTime, Day, Id, StrictSchema, text
+from bridge.api.schemas import CopenhagenDateTime, Day, Id, StrictSchema, nullable_as_stored, text
 from bridge.domain.care import services
-from bridge.domain.care.models import SUMMARY_MAX, Destination, StatutoryPlanKind
+from bridge.domain.care.models import (
+    SUMMARY_MAX,
+    Admission,
+    Destination,
+    PlanEffort,
+    StatutoryPlan,
+    StatutoryPlanKind,
+)
 from bridge.domain.registry.models import Specialty
 from bridge.extensions import db
 
@@ -21,6 +28,7 @@ blp = Blueprint(
 MAX_PARTICIPANTS = 50
 
 
+@nullable_as_stored(Admission)
 class AdmissionSchema(StrictSchema):
     id = Id(dump_only=True)
     patient_id = Id(required=True)
@@ -58,6 +66,7 @@ class DischargeSchema(StrictSchema):
     network_meeting_requested = fields.Boolean(load_default=False)
 
 
+@nullable_as_stored(PlanEffort)
 class PlanEffortSchema(StrictSchema):
     id = Id(dump_only=True)
     description = text(500, required=True)
@@ -65,6 +74,7 @@ class PlanEffortSchema(StrictSchema):
     responsible_person = text(200, allow_none=True)
 
 
+@nullable_as_stored(StatutoryPlan)
 class StatutoryPlanSchema(StrictSchema):
     id = Id(dump_only=True)
     admission_id = Id(dump_only=True)

@@ -13,17 +13,20 @@ from bridge.api.schemas import (
     Id,
     PageArgsSchema,
     StrictSchema,
+    nullable_as_stored,
     page_schema,
     text,
 )
 from bridge.domain.gaps import services
-from bridge.domain.gaps.models import FlagStatus
+from bridge.domain.gaps.models import Flag, FlagStatus, SomaticScreening
+from bridge.domain.jobruns import JobRun
 from bridge.extensions import db
 
 URL_PREFIX = ""
 blp = Blueprint("flags", __name__, description="Gaps found by the scheduled scan")
 
 
+@nullable_as_stored(Flag)
 class FlagSchema(StrictSchema):
     id = Id()
     rule = fields.String()
@@ -61,6 +64,7 @@ class FlagActionSchema(StrictSchema):
     reason = text(500, metadata={"description": "for resolve"})
 
 
+@nullable_as_stored(SomaticScreening)
 class ScreeningSchema(StrictSchema):
     id = Id(dump_only=True)
     patient_id = Id(dump_only=True)
@@ -69,6 +73,7 @@ class ScreeningSchema(StrictSchema):
     recorded_by_id = Id(dump_only=True)
 
 
+@nullable_as_stored(JobRun)
 class JobRunSchema(StrictSchema):
     id = Id()
     job = fields.String()

@@ -14,14 +14,20 @@ from bridge.api.schemas import (
     Id,
     PageArgsSchema,
     StrictSchema,
+    nullable_as_stored,
     page_schema,
     text,
 )
 from bridge.domain.meetings import services
 from bridge.domain.meetings.models import (
+    ActionItem,
     ActionItemStatus,
+    Distribution,
+    MeetingParticipant,
     MeetingStatus,
     MinutesStatus,
+    MinutesVersion,
+    NetworkMeeting,
     ParticipantKind,
     RequesterKind,
 )
@@ -38,6 +44,7 @@ MAX_PARTICIPANTS = 50
 MAX_ACTION_ITEMS = 100
 
 
+@nullable_as_stored(MeetingParticipant)
 class ParticipantSchema(StrictSchema):
     id = Id(dump_only=True)
     kind = fields.Enum(ParticipantKind, by_value=True, required=True)
@@ -67,6 +74,7 @@ class RequestSchema(StrictSchema):
     )
 
 
+@nullable_as_stored(NetworkMeeting)
 class MeetingSchema(StrictSchema):
     id = Id(dump_only=True)
     patient_id = Id(required=True)
@@ -134,6 +142,7 @@ class CancelSchema(StrictSchema):
     reason = text(500, required=True)
 
 
+@nullable_as_stored(ActionItem)
 class ActionItemSchema(StrictSchema):
     id = Id(dump_only=True)
     description = text(1000, required=True)
@@ -145,6 +154,7 @@ class ActionItemSchema(StrictSchema):
     done_at = CopenhagenDateTime(dump_only=True)
 
 
+@nullable_as_stored(MinutesVersion)
 class MinutesSchema(StrictSchema):
     id = Id(dump_only=True)
     meeting_id = Id(dump_only=True)
@@ -181,6 +191,7 @@ class AmendmentSchema(MinutesSchema):
     reason = text(1000, required=True)
 
 
+@nullable_as_stored(Distribution)
 class DistributionSchema(StrictSchema):
     id = Id()
     minutes_version_id = Id()

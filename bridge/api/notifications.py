@@ -15,12 +15,18 @@ from bridge.api.schemas import (
     Id,
     PageArgsSchema,
     StrictSchema,
+    nullable_as_stored,
     page_schema,
     text,
 )
 from bridge.domain.base import utcnow
 from bridge.domain.notifications import services
-from bridge.domain.notifications.models import Channel, NotificationStatus
+from bridge.domain.notifications.models import (
+    Channel,
+    DeliveryEndpoint,
+    Notification,
+    NotificationStatus,
+)
 from bridge.domain.notifications.texts import LANGUAGES
 from bridge.extensions import db
 
@@ -33,6 +39,7 @@ blp = Blueprint(
 )
 
 
+@nullable_as_stored(Notification)
 class InboxItemSchema(StrictSchema):
     id = Id()
     kind = fields.String()
@@ -62,6 +69,7 @@ class NotificationStatusSchema(StrictSchema):
     last_error = fields.String(allow_none=True)
 
 
+@nullable_as_stored(DeliveryEndpoint)
 class EndpointSchema(StrictSchema):
     id = Id(dump_only=True)
     organisation_id = Id(dump_only=True)
@@ -80,6 +88,7 @@ class EndpointPatchSchema(StrictSchema):
     active = fields.Boolean()
 
 
+@nullable_as_stored(DeliveryEndpoint)
 class EndpointWithSecretSchema(StrictSchema):
     endpoint = fields.Nested(EndpointSchema)
     secret = fields.String(

@@ -7,15 +7,25 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
-from bridge.api.schemas import ANY_ERA, Day, Id, PageArgsSchema, StrictSchema, page_schema, text
+from bridge.api.schemas import (
+    ANY_ERA,
+    Day,
+    Id,
+    PageArgsSchema,
+    StrictSchema,
+    nullable_as_stored,
+    page_schema,
+    text,
+)
 from bridge.domain.registry import services
-from bridge.domain.registry.models import OrganisationKind, Role, Specialty
+from bridge.domain.registry.models import Organisation, OrganisationKind, Role, Specialty
 from bridge.extensions import db
 
 URL_PREFIX = "/organisations"
 blp = Blueprint("organisations", __name__, description="Organisations taking part in care")
 
 
+@nullable_as_stored(Organisation)
 class OrganisationSchema(StrictSchema):
     id = Id(dump_only=True)
     kind = fields.Enum(OrganisationKind, by_value=True, required=True)

@@ -14,12 +14,23 @@ from bridge.api.schemas import (
     Id,
     PageArgsSchema,
     StrictSchema,
+    nullable_as_stored,
     page_schema,
     text,
 )
-from bridge.domain.audit import AuditAction
+from bridge.domain.audit import AuditAction, AuditEvent
 from bridge.domain.patients import services
-from bridge.domain.patients.models import CareTeamRole, ConsentScope, PatientStatus
+from bridge.domain.patients.models import (
+    CareTeamMember,
+    CareTeamRole,
+    Consent,
+    ConsentScope,
+    Diagnosis,
+    Enrollment,
+    Patient,
+    PatientStatus,
+    Relative,
+)
 from bridge.domain.registry.models import OrganisationKind
 from bridge.extensions import db
 
@@ -31,6 +42,7 @@ blp = Blueprint(
 )
 
 
+@nullable_as_stored(Patient)
 class PatientSchema(StrictSchema):
     id = Id(dump_only=True)
     cpr = fields.String(
@@ -65,6 +77,7 @@ class CprSearchSchema(StrictSchema):
     cpr = fields.String(required=True, validate=validate.Length(max=11))
 
 
+@nullable_as_stored(Relative)
 class RelativeSchema(StrictSchema):
     id = Id(dump_only=True)
     name = text(200, required=True)
@@ -73,6 +86,7 @@ class RelativeSchema(StrictSchema):
     may_receive_information = fields.Boolean(load_default=False)
 
 
+@nullable_as_stored(Diagnosis)
 class DiagnosisSchema(StrictSchema):
     id = Id(dump_only=True)
     code = fields.String(required=True, validate=validate.Length(max=10))
@@ -81,6 +95,7 @@ class DiagnosisSchema(StrictSchema):
     diagnosed_on = Day(allow_none=True, window=ANY_ERA)
 
 
+@nullable_as_stored(Enrollment)
 class EnrollmentSchema(StrictSchema):
     id = Id(dump_only=True)
     patient_id = Id(dump_only=True)
@@ -99,6 +114,7 @@ class EnrollmentPatchSchema(StrictSchema):
     end_reason = text(500)
 
 
+@nullable_as_stored(CareTeamMember)
 class CareTeamMemberSchema(StrictSchema):
     id = Id(dump_only=True)
     organisation_id = Id(required=True)
@@ -107,6 +123,7 @@ class CareTeamMemberSchema(StrictSchema):
     contact_info = text(200, allow_none=True)
 
 
+@nullable_as_stored(Consent)
 class ConsentSchema(StrictSchema):
     id = Id(dump_only=True)
     recipient_organisation_id = Id(allow_none=True)
@@ -124,6 +141,7 @@ class ConsentWithdrawSchema(StrictSchema):
     withdrawn_at = CopenhagenDateTime()
 
 
+@nullable_as_stored(AuditEvent)
 class AccessLogEntrySchema(StrictSchema):
     id = Id()
     occurred_at = CopenhagenDateTime()

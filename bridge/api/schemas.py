@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import inspect as sa_inspect
 
 from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -142,3 +144,24 @@ class Id(fields.Integer):
     def __init__(self, **kwargs):
         kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
         super().__init__(**kwargs)
+
+
+SchemaT = TypeVar("SchemaT", bound=type[Schema])
+
+
+def nullable_as_stored(model: type) -> Callable[[SchemaT], SchemaT]:
+    """Class decorator: a field that shows a nullable column of ``model`` may be null.
+
+    The spec then says of every such field what the database allows, and a column made nullable
+    later is documented as such without anyone remembering to. Fields that are not columns
+    (computed values) declare ``allow_none`` themselves."""
+
+    def apply(schema: SchemaT) -> SchemaT:
+        columns = sa_inspect(model).columns
+        for name, field in schema._declared_fields.items():
+            column = columns.get(field.attribute or name)
+            if column is not None and column.nullable:
+                field.allow_none = True
+        return schema
+
+    return apply
