@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import inspect as sa_inspect
 
-from bridge.domain.calendar import COPENHAGEN
+from bridge.domain.calendar import ANY_ERA, CARE_ERA, COPENHAGEN
 from bridge.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
@@ -18,15 +18,6 @@ def copenhagen_iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(COPENHAGEN).isoformat()
-
-
-# Every date and timestamp the API takes lies in a window that fits what it means; anything
-# outside is a typing error (a year 445 would be stored, and read back with Copenhagen's 1890s
-# local mean time offset, "+00:50:20"). Registry dates (diagnoses, organisations' validity, query
-# filters) may lie far back; care records and plans (stays, consents, enrolments, meetings,
-# deadlines) belong to the era of electronic records.
-ANY_ERA = (date(1900, 1, 1), date(2100, 12, 31))
-CARE_ERA = (date(2000, 1, 1), date(2100, 12, 31))
 
 
 def _bounded(kwargs: dict[str, Any], window: tuple[date, date]) -> dict[str, Any]:
@@ -43,6 +34,9 @@ def _bounded(kwargs: dict[str, Any], window: tuple[date, date]) -> dict[str, Any
 
 def _outside(window: tuple[date, date]) -> ValidationError:
     return ValidationError(f"must be between {window[0].isoformat()} and {window[1].isoformat()}")
+
+
+__all__ = ["ANY_ERA", "CARE_ERA"]  # the windows, re-exported for the schemas that name them
 
 
 class CopenhagenDateTime(fields.AwareDateTime):
