@@ -24,6 +24,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from flask_migrate import upgrade
@@ -34,8 +35,7 @@ from bridge.extensions import db
 from tests.conftest import fresh_database
 
 EXAMPLES = int(os.environ.get("BRIDGE_LIVE_FUZZ_EXAMPLES", "5"))
-# Hypothesis describes strategies from source and is not thread-safe doing so: with several
-# workers a run now and then ends in a runtime error of its own. The suite's run stays single.
+# One worker in the suite: deterministic under the fixed seed (see TOOL_RACE for more workers).
 WORKERS = int(os.environ.get("BRIDGE_LIVE_FUZZ_WORKERS", "1"))
 # The coverage phase (every boundary of every schema) is thousands of cases per role: `make fuzz`
 # runs it; the suite runs the examples, random fuzzing and the stateful sequences.
@@ -130,7 +130,32 @@ def test_live_server_answers_every_operation_as_the_spec_says(live_server, tmp_p
         "--output-truncate",
         "false",
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
     print(f"schemathesis seed {SEED}, {EXAMPLES} examples per operation, role {role}")
     print(result.stdout[-20000:])
-    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
+    failures, errors = _junit_problems(reports)
+    assert failures == [], "\n".join(failures)
+    assert errors == [], "\n".join(errors)
+    assert result.returncode in (0, 1), result.stdout[-5000:] + result.stderr[-5000:]
+
+
+# Hypothesis describes filter lambdas from their source and is not thread-safe doing so; with
+# several workers that now and then ends one test of the tool itself (the API is never called).
+TOOL_RACE = "AST constructor recursion depth mismatch"
+
+
+def _junit_problems(reports: Path) -> tuple[list[str], list[str]]:
+    """The failed checks (the API's fault) and the errors (anything else) of the run's report."""
+    failures: list[str] = []
+    errors: list[str] = []
+    for report in reports.glob("junit*.xml"):
+        for case in ElementTree.parse(report).getroot().iter("testcase"):
+            for failure in case.findall("failure"):
+                failures.append(f"{case.get('name')}: {(failure.text or '')[:2000]}")
+            for error in case.findall("error"):
+                text = error.text or ""
+                if WORKERS > 1 and TOOL_RACE in text:
+                    print(f"ignored a race inside hypothesis in {case.get('name')}")
+                    continue
+                errors.append(f"{case.get('name')}: {text[:2000]}")
+    return failures, errors
