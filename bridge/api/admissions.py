@@ -7,7 +7,15 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, with_etag
-from bridge.api.schemas import CopenhagenDateTime, Day, Id, StrictSchema, nullable_as_stored, text
+from bridge.api.schemas import (
+    CopenhagenDateTime,
+    Day,
+    Id,
+    StrictSchema,
+    id_links,
+    nullable_as_stored,
+    text,
+)
 from bridge.domain.care import services
 from bridge.domain.care.models import (
     SUMMARY_MAX,
@@ -99,6 +107,15 @@ class StatutoryPlanSchema(StrictSchema):
 class Admissions(MethodView):
     @blp.arguments(AdmissionSchema)
     @blp.response(201, AdmissionSchema)
+    @blp.doc(
+        **id_links(
+            201,
+            "admission_id",
+            "GET /api/v1/admissions/{admission_id}",
+            "POST /api/v1/admissions/{admission_id}/discharge",
+            "POST /api/v1/admissions/{admission_id}/statutory-plans",
+        )
+    )
     def post(self, data):
         """Register an admission (hospital staff for their own department, nurse, admin)"""
         return with_etag(services.register_admission(db.session, current_principal(), data), 201)

@@ -14,6 +14,7 @@ from bridge.api.schemas import (
     Id,
     PageArgsSchema,
     StrictSchema,
+    id_links,
     nullable_as_stored,
     page_schema,
     text,
@@ -236,6 +237,18 @@ class Meetings(MethodView):
 
     @blp.arguments(MeetingSchema)
     @blp.response(201, MeetingSchema)
+    @blp.doc(
+        **id_links(
+            201,
+            "meeting_id",
+            "GET /api/v1/meetings/{meeting_id}",
+            "PATCH /api/v1/meetings/{meeting_id}",
+            "POST /api/v1/meetings/{meeting_id}/plan",
+            "POST /api/v1/meetings/{meeting_id}/hold",
+            "POST /api/v1/meetings/{meeting_id}/cancel",
+            "POST /api/v1/meetings/{meeting_id}/minutes",
+        )
+    )
     def post(self, data):
         """Plan a meeting, or record a request for one (nurse, admin)"""
         days = current_app.config.get(

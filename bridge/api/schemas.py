@@ -159,3 +159,21 @@ def nullable_as_stored(model: type) -> Callable[[SchemaT], SchemaT]:
         return schema
 
     return apply
+
+
+def id_links(status: int, parameter: str, *targets: str) -> dict[str, Any]:
+    """OpenAPI links from a created resource's ``id`` to the operations that take it as
+    ``parameter``; for ``@blp.doc(**id_links(...))``. Clients (and the property-based run) can
+    then follow a create to what reads and changes the new resource.
+
+    ``targets`` are "METHOD /api/v1/path/{parameter}/..." strings."""
+    links: dict[str, Any] = {}
+    for target in targets:
+        method, path = target.split(" ", 1)
+        pointer = path.replace("~", "~0").replace("/", "~1")
+        after = path.split("{" + parameter + "}", 1)[1].strip("/").replace("/", "_")
+        links[f"{method.lower()}_{after}" if after else method.lower()] = {
+            "operationRef": f"#/paths/{pointer}/{method.lower()}",
+            "parameters": {parameter: "$response.body#/id"},
+        }
+    return {"responses": {str(status): {"links": links}}}
