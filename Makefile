@@ -42,7 +42,10 @@ bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.run
 
-## A longer property-based run of every API operation (200 examples per operation and role)
+## A longer property-based run of every API operation: in-process (200 examples per operation and
+## role) and against a live server (all phases, 50 examples per operation and role, random seed)
 fuzz: $(STAMP)
 	scripts/ensure-test-services
-	BRIDGE_FUZZ_EXAMPLES=200 BRIDGE_FUZZ_RANDOM=1 $(BIN)/python -m pytest tests/fuzz -q
+	BRIDGE_FUZZ_EXAMPLES=200 BRIDGE_FUZZ_RANDOM=1 \
+	BRIDGE_LIVE_FUZZ_EXAMPLES=50 BRIDGE_LIVE_FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+	BRIDGE_LIVE_FUZZ_REPORT=fuzz-report $(BIN)/python -m pytest tests/fuzz -q

@@ -7,9 +7,24 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, with_etag
-from bridge.api.schemas import CopenhagenDateTime, Id, StrictSchema, text
+from bridge.api.schemas import (
+    CopenhagenDateTime,
+    Day,
+    Id,
+    StrictSchema,
+    id_links,
+    nullable_as_stored,
+    text,
+)
 from bridge.domain.care import services
-from bridge.domain.care.models import SUMMARY_MAX, Destination, StatutoryPlanKind
+from bridge.domain.care.models import (
+    SUMMARY_MAX,
+    Admission,
+    Destination,
+    PlanEffort,
+    StatutoryPlan,
+    StatutoryPlanKind,
+)
 from bridge.domain.registry.models import Specialty
 from bridge.extensions import db
 
@@ -21,6 +36,7 @@ blp = Blueprint(
 MAX_PARTICIPANTS = 50
 
 
+@nullable_as_stored(Admission)
 class AdmissionSchema(StrictSchema):
     id = Id(dump_only=True)
     patient_id = Id(metadata={"description": "a patient you may already see; otherwise give `cpr`"})
@@ -66,6 +82,7 @@ class DischargeSchema(StrictSchema):
     network_meeting_requested = fields.Boolean(load_default=False)
 
 
+@nullable_as_stored(PlanEffort)
 class PlanEffortSchema(StrictSchema):
     id = Id(dump_only=True)
     description = text(500, required=True)
@@ -73,14 +90,15 @@ class PlanEffortSchema(StrictSchema):
     responsible_person = text(200, allow_none=True)
 
 
+@nullable_as_stored(StatutoryPlan)
 class StatutoryPlanSchema(StrictSchema):
     id = Id(dump_only=True)
     admission_id = Id(dump_only=True)
     kind = fields.Enum(StatutoryPlanKind, by_value=True, required=True)
-    agreed_on = fields.Date(metadata={"description": "defaults to today (Copenhagen)"})
+    agreed_on = Day(metadata={"description": "defaults to today (Copenhagen)"})
     patient_took_part = fields.Boolean(required=True)
     goals = text(2000, allow_none=True)
-    next_review_date = fields.Date(allow_none=True)
+    next_review_date = Day(allow_none=True)
     participant_ids = fields.List(
         Id(), load_default=list, validate=validate.Length(max=MAX_PARTICIPANTS)
     )
@@ -97,6 +115,15 @@ class StatutoryPlanSchema(StrictSchema):
 class Admissions(MethodView):
     @blp.arguments(AdmissionSchema)
     @blp.response(201, AdmissionSchema)
+    @blp.doc(
+        **id_links(
+            201,
+            "admission_id",
+            "GET /api/v1/admissions/{admission_id}",
+            "POST /api/v1/admissions/{admission_id}/discharge",
+            "POST /api/v1/admissions/{admission_id}/statutory-plans",
+        )
+    )
     def post(self, data):
         """Register an admission (hospital staff for their own department, nurse, admin)"""
         return with_etag(services.register_admission(db.session, current_principal(), data), 201)

@@ -36,8 +36,11 @@ class ProblemSchema(Schema):
         values=fields.List(fields.String()),
         metadata={"description": "field name -> reasons, for validation errors"},
     )
-    request_id = fields.String()
+    request_id = fields.String(allow_none=True)
     allowed = fields.List(fields.String(), metadata={"description": "allowed next states"})
+    admission_id = fields.Integer(
+        metadata={"description": "the patient's open stay in the department, for that conflict"}
+    )
 
 
 def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:

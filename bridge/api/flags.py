@@ -9,20 +9,24 @@ from marshmallow import fields, validate
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.schemas import (
     CopenhagenDateTime,
+    Day,
     Id,
     PageArgsSchema,
     StrictSchema,
+    nullable_as_stored,
     page_schema,
     text,
 )
 from bridge.domain.gaps import services
-from bridge.domain.gaps.models import FlagStatus
+from bridge.domain.gaps.models import Flag, FlagStatus, SomaticScreening
+from bridge.domain.jobruns import JobRun
 from bridge.extensions import db
 
 URL_PREFIX = ""
 blp = Blueprint("flags", __name__, description="Gaps found by the scheduled scan")
 
 
+@nullable_as_stored(Flag)
 class FlagSchema(StrictSchema):
     id = Id()
     rule = fields.String()
@@ -60,14 +64,16 @@ class FlagActionSchema(StrictSchema):
     reason = text(500, metadata={"description": "for resolve"})
 
 
+@nullable_as_stored(SomaticScreening)
 class ScreeningSchema(StrictSchema):
     id = Id(dump_only=True)
     patient_id = Id(dump_only=True)
-    screened_on = fields.Date(required=True)
+    screened_on = Day(required=True)
     note = text(1000, allow_none=True)
     recorded_by_id = Id(dump_only=True)
 
 
+@nullable_as_stored(JobRun)
 class JobRunSchema(StrictSchema):
     id = Id()
     job = fields.String()

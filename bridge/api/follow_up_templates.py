@@ -12,11 +12,12 @@ from bridge.api.schemas import (
     Id,
     PageArgsSchema,
     StrictSchema,
+    nullable_as_stored,
     page_schema,
     text,
 )
 from bridge.domain.care import templates
-from bridge.domain.care.models import FollowUpCondition, ResponsibleKind
+from bridge.domain.care.models import FollowUpCondition, FollowUpTemplate, ResponsibleKind
 from bridge.domain.registry.models import Role, Specialty
 from bridge.extensions import db
 
@@ -26,6 +27,7 @@ blp = Blueprint(
 )
 
 
+@nullable_as_stored(FollowUpTemplate)
 class FollowUpTemplateSchema(StrictSchema):
     id = Id(dump_only=True)
     region_id = Id(required=True)

@@ -12,17 +12,19 @@ from bridge.api.schemas import (
     Id,
     PageArgsSchema,
     StrictSchema,
+    nullable_as_stored,
     page_schema,
     text,
 )
 from bridge.domain.care import services
-from bridge.domain.care.models import FollowUpStatus, ResponsibleKind
+from bridge.domain.care.models import FollowUpStatus, FollowUpTask, ResponsibleKind
 from bridge.extensions import db
 
 URL_PREFIX = "/follow-ups"
 blp = Blueprint("follow_ups", __name__, description="Follow-up tasks after discharge")
 
 
+@nullable_as_stored(FollowUpTask)
 class FollowUpSchema(StrictSchema):
     id = Id(dump_only=True)
     patient_id = Id(required=True)

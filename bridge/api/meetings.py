@@ -10,9 +10,12 @@ from marshmallow import fields, validate
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.schemas import (
     CopenhagenDateTime,
+    Day,
     Id,
     PageArgsSchema,
     StrictSchema,
+    id_links,
+    nullable_as_stored,
     page_schema,
     text,
 )
@@ -20,9 +23,14 @@ from bridge.documents.minutes_pdf import pdf_response
 from bridge.domain.meetings import recipients, services
 from bridge.domain.meetings.minutes_document import minutes_document
 from bridge.domain.meetings.models import (
+    ActionItem,
     ActionItemStatus,
+    Distribution,
+    MeetingParticipant,
     MeetingStatus,
     MinutesStatus,
+    MinutesVersion,
+    NetworkMeeting,
     ParticipantKind,
     RequesterKind,
 )
@@ -39,6 +47,7 @@ MAX_PARTICIPANTS = 50
 MAX_ACTION_ITEMS = 100
 
 
+@nullable_as_stored(MeetingParticipant)
 class ParticipantSchema(StrictSchema):
     id = Id(dump_only=True)
     kind = fields.Enum(ParticipantKind, by_value=True, required=True)
@@ -68,6 +77,7 @@ class RequestSchema(StrictSchema):
     )
 
 
+@nullable_as_stored(NetworkMeeting)
 class MeetingSchema(StrictSchema):
     id = Id(dump_only=True)
     patient_id = Id(required=True)
@@ -135,17 +145,19 @@ class CancelSchema(StrictSchema):
     reason = text(500, required=True)
 
 
+@nullable_as_stored(ActionItem)
 class ActionItemSchema(StrictSchema):
     id = Id(dump_only=True)
     description = text(1000, required=True)
     responsible_organisation_id = Id(allow_none=True)
     person = text(200, allow_none=True)
-    due_date = fields.Date(allow_none=True)
+    due_date = Day(allow_none=True)
     status = fields.Enum(ActionItemStatus, by_value=True, dump_only=True)
     done_by_id = Id(dump_only=True)
     done_at = CopenhagenDateTime(dump_only=True)
 
 
+@nullable_as_stored(MinutesVersion)
 class MinutesSchema(StrictSchema):
     id = Id(dump_only=True)
     meeting_id = Id(dump_only=True)
@@ -182,6 +194,7 @@ class AmendmentSchema(MinutesSchema):
     reason = text(1000, required=True)
 
 
+@nullable_as_stored(Distribution)
 class DistributionSchema(StrictSchema):
     id = Id()
     minutes_version_id = Id()
@@ -230,6 +243,18 @@ class Meetings(MethodView):
 
     @blp.arguments(MeetingSchema)
     @blp.response(201, MeetingSchema)
+    @blp.doc(
+        **id_links(
+            201,
+            "meeting_id",
+            "GET /api/v1/meetings/{meeting_id}",
+            "PATCH /api/v1/meetings/{meeting_id}",
+            "POST /api/v1/meetings/{meeting_id}/plan",
+            "POST /api/v1/meetings/{meeting_id}/hold",
+            "POST /api/v1/meetings/{meeting_id}/cancel",
+            "POST /api/v1/meetings/{meeting_id}/minutes",
+        )
+    )
     def post(self, data):
         """Plan a meeting, or record a request for one (nurse, admin)"""
         days = current_app.config.get(

@@ -15,13 +15,19 @@ from bridge.api.schemas import (
     Id,
     PageArgsSchema,
     StrictSchema,
+    nullable_as_stored,
     page_schema,
     text,
 )
 from bridge.config import endpoint_policy
 from bridge.domain.base import utcnow
 from bridge.domain.notifications import services
-from bridge.domain.notifications.models import Channel, NotificationStatus
+from bridge.domain.notifications.models import (
+    Channel,
+    DeliveryEndpoint,
+    Notification,
+    NotificationStatus,
+)
 from bridge.domain.notifications.texts import LANGUAGES
 from bridge.extensions import db
 
@@ -34,6 +40,7 @@ blp = Blueprint(
 )
 
 
+@nullable_as_stored(Notification)
 class InboxItemSchema(StrictSchema):
     id = Id()
     kind = fields.String()
@@ -75,6 +82,7 @@ class NotificationStatusSchema(StrictSchema):
     last_error = fields.String(allow_none=True)
 
 
+@nullable_as_stored(DeliveryEndpoint)
 class EndpointSchema(StrictSchema):
     id = Id(dump_only=True)
     organisation_id = Id(dump_only=True)
@@ -93,6 +101,7 @@ class EndpointPatchSchema(StrictSchema):
     active = fields.Boolean()
 
 
+@nullable_as_stored(DeliveryEndpoint)
 class EndpointWithSecretSchema(StrictSchema):
     endpoint = fields.Nested(EndpointSchema)
     secret = fields.String(

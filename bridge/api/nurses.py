@@ -7,20 +7,22 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
-from bridge.api.schemas import Id, PageArgsSchema, StrictSchema, page_schema
+from bridge.api.schemas import Id, PageArgsSchema, StrictSchema, nullable_as_stored, page_schema
 from bridge.domain.registry import services
-from bridge.domain.registry.models import Role
+from bridge.domain.registry.models import BridgeNurse, NurseFinancing, Role
 from bridge.extensions import db
 
 URL_PREFIX = "/nurses"
 blp = Blueprint("nurses", __name__, description="Bridge nurses and their financing")
 
 
+@nullable_as_stored(NurseFinancing)
 class FinancingSchema(StrictSchema):
     municipality_id = Id(required=True)
     share = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
 
 
+@nullable_as_stored(BridgeNurse)
 class NurseSchema(StrictSchema):
     staff_id = Id(required=True)
     name = fields.Function(lambda n: n.staff.name, dump_only=True)

@@ -7,15 +7,25 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
-from bridge.api.schemas import Id, PageArgsSchema, StrictSchema, page_schema, text
+from bridge.api.schemas import (
+    ANY_ERA,
+    Day,
+    Id,
+    PageArgsSchema,
+    StrictSchema,
+    nullable_as_stored,
+    page_schema,
+    text,
+)
 from bridge.domain.registry import services
-from bridge.domain.registry.models import OrganisationKind, Role, Specialty
+from bridge.domain.registry.models import Organisation, OrganisationKind, Role, Specialty
 from bridge.extensions import db
 
 URL_PREFIX = "/organisations"
 blp = Blueprint("organisations", __name__, description="Organisations taking part in care")
 
 
+@nullable_as_stored(Organisation)
 class OrganisationSchema(StrictSchema):
     id = Id(dump_only=True)
     kind = fields.Enum(OrganisationKind, by_value=True, required=True)
@@ -33,8 +43,8 @@ class OrganisationSchema(StrictSchema):
     )
     ydernummer = fields.String(allow_none=True, validate=validate.Length(max=7))
     gln = fields.String(allow_none=True, validate=validate.Length(max=13))
-    valid_from = fields.Date(allow_none=True)
-    valid_to = fields.Date(allow_none=True)
+    valid_from = Day(allow_none=True, window=ANY_ERA)
+    valid_to = Day(allow_none=True, window=ANY_ERA)
 
 
 class OrganisationPatchSchema(OrganisationSchema):
@@ -46,7 +56,7 @@ class OrganisationPatchSchema(OrganisationSchema):
 
 class OrganisationQuerySchema(PageArgsSchema):
     kind = fields.Enum(OrganisationKind, by_value=True, load_default=None)
-    valid_on = fields.Date(load_default=None)
+    valid_on = Day(load_default=None, window=ANY_ERA)
 
 
 OrganisationPageSchema = page_schema(OrganisationSchema, "OrganisationPage")

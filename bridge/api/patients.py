@@ -10,17 +10,31 @@ from marshmallow import fields, validate
 from bridge.api.care_requests import CareRequestSchema
 from bridge.api.http import current_principal, etag_of, require_if_match, with_etag
 from bridge.api.schemas import (
+    ANY_ERA,
     CopenhagenDateTime,
+    Day,
     Id,
     PageArgsSchema,
     StrictSchema,
+    nullable_as_stored,
     page_schema,
     text,
 )
-from bridge.domain.audit import AuditAction
+from bridge.domain.audit import AuditAction, AuditEvent
 from bridge.domain.patients import cpr as cpr_disclosure
 from bridge.domain.patients import services
-from bridge.domain.patients.models import CareRequest, CareTeamRole, ConsentScope, PatientStatus
+from bridge.domain.patients.models import (
+    CareRequest,
+    CareTeamMember,
+    CareTeamRole,
+    Consent,
+    ConsentScope,
+    Diagnosis,
+    Enrollment,
+    Patient,
+    PatientStatus,
+    Relative,
+)
 from bridge.domain.registry.models import OrganisationKind
 from bridge.extensions import db
 
@@ -32,6 +46,7 @@ blp = Blueprint(
 )
 
 
+@nullable_as_stored(Patient)
 class PatientSchema(StrictSchema):
     id = Id(dump_only=True)
     cpr = fields.String(
@@ -50,7 +65,7 @@ class PatientSchema(StrictSchema):
         },
     )
     name = text(200, required=True)
-    birth_date = fields.Date(dump_only=True)
+    birth_date = Day(dump_only=True, window=ANY_ERA)
     sex = fields.String(dump_only=True)
     municipality_id = Id(required=True)
     gp_practice_id = Id(allow_none=True)
@@ -91,6 +106,7 @@ class CprSearchSchema(StrictSchema):
     cpr = fields.String(required=True, validate=validate.Length(max=11))
 
 
+@nullable_as_stored(Relative)
 class RelativeSchema(StrictSchema):
     id = Id(dump_only=True)
     name = text(200, required=True)
@@ -99,20 +115,22 @@ class RelativeSchema(StrictSchema):
     may_receive_information = fields.Boolean(load_default=False)
 
 
+@nullable_as_stored(Diagnosis)
 class DiagnosisSchema(StrictSchema):
     id = Id(dump_only=True)
     code = fields.String(required=True, validate=validate.Length(max=10))
     psychiatric = fields.Boolean(dump_only=True)
     description = text(300, allow_none=True)
-    diagnosed_on = fields.Date(allow_none=True)
+    diagnosed_on = Day(allow_none=True, window=ANY_ERA)
 
 
+@nullable_as_stored(Enrollment)
 class EnrollmentSchema(StrictSchema):
     id = Id(dump_only=True)
     patient_id = Id(dump_only=True)
     nurse_id = Id(metadata={"description": "the bridge nurse; defaults to the caller"})
-    start_date = fields.Date()
-    end_date = fields.Date(dump_only=True)
+    start_date = Day()
+    end_date = Day(dump_only=True)
     reason = text(500, required=True)
     end_reason = fields.String(dump_only=True)
     active = fields.Boolean(dump_only=True)
@@ -121,10 +139,11 @@ class EnrollmentSchema(StrictSchema):
 
 class EnrollmentPatchSchema(StrictSchema):
     nurse_id = Id()
-    end_date = fields.Date()
+    end_date = Day()
     end_reason = text(500)
 
 
+@nullable_as_stored(CareTeamMember)
 class CareTeamMemberSchema(StrictSchema):
     id = Id(dump_only=True)
     organisation_id = Id(required=True)
@@ -133,6 +152,7 @@ class CareTeamMemberSchema(StrictSchema):
     contact_info = text(200, allow_none=True)
 
 
+@nullable_as_stored(Consent)
 class ConsentSchema(StrictSchema):
     id = Id(dump_only=True)
     recipient_organisation_id = Id(allow_none=True)
@@ -150,6 +170,7 @@ class ConsentWithdrawSchema(StrictSchema):
     withdrawn_at = CopenhagenDateTime()
 
 
+@nullable_as_stored(AuditEvent)
 class AccessLogEntrySchema(StrictSchema):
     id = Id()
     occurred_at = CopenhagenDateTime()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from typing import Any, TypeVar
 
 from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import inspect as sa_inspect
 
-from bridge.domain.calendar import COPENHAGEN
+from bridge.domain.calendar import ANY_ERA, CARE_ERA, COPENHAGEN
 from bridge.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
@@ -17,11 +20,34 @@ def copenhagen_iso(value: datetime | None) -> str | None:
     return value.astimezone(COPENHAGEN).isoformat()
 
 
-class CopenhagenDateTime(fields.AwareDateTime):
-    """ISO 8601 with an offset: shown in Copenhagen time, stored in UTC, never naive."""
+def _bounded(kwargs: dict[str, Any], window: tuple[date, date]) -> dict[str, Any]:
+    """The field's keyword arguments with the window stated in its documentation."""
+    if kwargs.get("dump_only"):
+        return kwargs
+    metadata = dict(kwargs.pop("metadata", None) or {})
+    stated = f"between {window[0].isoformat()} and {window[1].isoformat()}"
+    description = metadata.get("description")
+    metadata["description"] = f"{description}; {stated}" if description else stated
+    kwargs["metadata"] = metadata
+    return kwargs
 
-    def __init__(self, **kwargs):
-        super().__init__(format="iso", default_timezone=None, **kwargs)
+
+def _outside(window: tuple[date, date]) -> ValidationError:
+    return ValidationError(f"must be between {window[0].isoformat()} and {window[1].isoformat()}")
+
+
+__all__ = ["ANY_ERA", "CARE_ERA"]  # the windows, re-exported for the schemas that name them
+
+
+class CopenhagenDateTime(fields.AwareDateTime):
+    """ISO 8601 with an offset: shown in Copenhagen time, stored in UTC, never naive.
+
+    A timestamp without an offset is refused (422), never guessed: the caller knows which zone
+    they mean. Only instants within ``window`` (UTC) are accepted."""
+
+    def __init__(self, *, window: tuple[date, date] = CARE_ERA, **kwargs):
+        self.window = window
+        super().__init__(format="iso", default_timezone=None, **_bounded(kwargs, window))
 
     def _serialize(self, value: datetime | None, attr, obj, **kwargs):
         return copenhagen_iso(value)
@@ -33,6 +59,28 @@ class CopenhagenDateTime(fields.AwareDateTime):
             raise ValidationError(
                 "must be an ISO 8601 timestamp with an offset, e.g. 2026-03-01T09:30:00+01:00"
             ) from exc
+        earliest = datetime.combine(self.window[0], time.min, tzinfo=UTC)
+        latest = datetime.combine(self.window[1], time.max, tzinfo=UTC)
+        try:
+            inside = earliest <= parsed <= latest
+        except OverflowError:  # year 1 or 9999 shifted by its offset
+            inside = False
+        if not inside:
+            raise _outside(self.window)
+        return parsed
+
+
+class Day(fields.Date):
+    """An ISO 8601 calendar date within ``window``."""
+
+    def __init__(self, *, window: tuple[date, date] = CARE_ERA, **kwargs):
+        self.window = window
+        super().__init__(**_bounded(kwargs, window))
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if not self.window[0] <= parsed <= self.window[1]:
+            raise _outside(self.window)
         return parsed
 
 
@@ -90,3 +138,42 @@ class Id(fields.Integer):
     def __init__(self, **kwargs):
         kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
         super().__init__(**kwargs)
+
+
+SchemaT = TypeVar("SchemaT", bound=type[Schema])
+
+
+def nullable_as_stored(model: type) -> Callable[[SchemaT], SchemaT]:
+    """Class decorator: a field that shows a nullable column of ``model`` may be null.
+
+    The spec then says of every such field what the database allows, and a column made nullable
+    later is documented as such without anyone remembering to. Fields that are not columns
+    (computed values) declare ``allow_none`` themselves."""
+
+    def apply(schema: SchemaT) -> SchemaT:
+        columns = sa_inspect(model).columns
+        for name, field in schema._declared_fields.items():
+            column = columns.get(field.attribute or name)
+            if column is not None and column.nullable:
+                field.allow_none = True
+        return schema
+
+    return apply
+
+
+def id_links(status: int, parameter: str, *targets: str) -> dict[str, Any]:
+    """OpenAPI links from a created resource's ``id`` to the operations that take it as
+    ``parameter``; for ``@blp.doc(**id_links(...))``. Clients (and the property-based run) can
+    then follow a create to what reads and changes the new resource.
+
+    ``targets`` are "METHOD /api/v1/path/{parameter}/..." strings."""
+    links: dict[str, Any] = {}
+    for target in targets:
+        method, path = target.split(" ", 1)
+        pointer = path.replace("~", "~0").replace("/", "~1")
+        after = path.split("{" + parameter + "}", 1)[1].strip("/").replace("/", "_")
+        links[f"{method.lower()}_{after}" if after else method.lower()] = {
+            "operationRef": f"#/paths/{pointer}/{method.lower()}",
+            "parameters": {parameter: "$response.body#/id"},
+        }
+    return {"responses": {str(status): {"links": links}}}

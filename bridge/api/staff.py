@@ -12,17 +12,19 @@ from bridge.api.schemas import (
     Id,
     PageArgsSchema,
     StrictSchema,
+    nullable_as_stored,
     page_schema,
     text,
 )
 from bridge.domain.registry import services
-from bridge.domain.registry.models import Role
+from bridge.domain.registry.models import ApiToken, Role, Staff
 from bridge.extensions import db
 
 URL_PREFIX = "/staff"
 blp = Blueprint("staff", __name__, description="Staff members and their API tokens (admin)")
 
 
+@nullable_as_stored(Staff)
 class StaffSchema(StrictSchema):
     id = Id(dump_only=True)
     organisation_id = Id(required=True)
@@ -45,6 +47,7 @@ class StaffQuerySchema(PageArgsSchema):
     organisation_id = Id(load_default=None)
 
 
+@nullable_as_stored(ApiToken)
 class TokenSchema(StrictSchema):
     id = Id(dump_only=True)
     label = text(200, allow_none=True)

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import holidays
 
 __all__ = [
+    "ANY_ERA",
+    "CARE_ERA",
     "CLOSABLE_DAYS",
     "COPENHAGEN",
     "DEFAULT_CALENDAR",
@@ -20,6 +22,14 @@ __all__ = [
 ]
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+
+# The plausible windows of the dates people type in (first and last day, inclusive). Registry
+# dates (diagnoses, organisations' validity, filters) may lie far back; care records and plans
+# (stays, consents, enrolments, meetings, deadlines) belong to the era of electronic records.
+# Outside them a date is a typing error: a year 445 would be stored, and read back in
+# Copenhagen's 1890s local mean time, "+00:50:20".
+ANY_ERA: tuple[date, date] = (date(1900, 1, 1), date(2100, 12, 31))
+CARE_ERA: tuple[date, date] = (date(2000, 1, 1), date(2100, 12, 31))
 
 # Days that are ordinary working days by law but that a region may choose to close.
 CLOSABLE_DAYS: Mapping[str, tuple[int, int]] = MappingProxyType(

@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from flask import request
 from flask_babel import gettext as _
 
-from bridge.domain.calendar import COPENHAGEN
+from bridge.domain.calendar import CARE_ERA, COPENHAGEN
 
 
 class FormError(Exception):
@@ -30,16 +30,28 @@ def text_field(name: str, max_length: int, *, required: bool = False) -> str:
 
 
 def date_field(name: str, *, required: bool = True) -> date | None:
-    """A ``YYYY-MM-DD`` date (what ``<input type=date>`` sends)."""
+    """A ``YYYY-MM-DD`` date (what ``<input type=date>`` sends) within the care era, as the API
+    takes it."""
     value = request.form.get(name, "").strip()
     if not value:
         if required:
             raise FormError(name, _("Choose a date."))
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise FormError(name, _("Write the date as YYYY-MM-DD.")) from None
+    first, last = CARE_ERA
+    if not first <= day <= last:
+        raise FormError(
+            name,
+            _(
+                "Choose a date between %(first)s and %(last)s.",
+                first=first.isoformat(),
+                last=last.isoformat(),
+            ),
+        )
+    return day
 
 
 def time_field(name: str, default: time | None = None) -> time:
