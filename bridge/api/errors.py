@@ -41,6 +41,10 @@ class ProblemSchema(Schema):
     admission_id = fields.Integer(
         metadata={"description": "the patient's open stay in the department, for that conflict"}
     )
+    reason = fields.String(
+        allow_none=True,
+        metadata={"description": "why a blocked distribution still cannot be released"},
+    )
 
 
 def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -14,14 +14,21 @@ from marshmallow import fields, validate
 from bridge.api.http import current_principal
 from bridge.api.schemas import (
     CopenhagenDateTime,
+    Day,
     Id,
     PageArgsSchema,
     StrictSchema,
+    nullable_as_stored,
     page_schema,
     text,
 )
 from bridge.domain.meetings import recipients, services
-from bridge.domain.meetings.models import ActionItemStatus, MeetingStatus, MeetingUrgency
+from bridge.domain.meetings.models import (
+    ActionItemStatus,
+    MeetingStatus,
+    MeetingUrgency,
+    NetworkMeeting,
+)
 from bridge.extensions import db
 
 URL_PREFIX = ""
@@ -37,7 +44,7 @@ class OwnActionItemSchema(StrictSchema):
     id = Id(metadata={"description": "for PATCH /action-items/{id}"})
     description = fields.String()
     person = fields.String(allow_none=True)
-    due_date = fields.Date(allow_none=True)
+    due_date = Day(allow_none=True)
     status = fields.String()
     done_at = CopenhagenDateTime(allow_none=True)
     responsible_organisation_id = Id()
@@ -81,6 +88,7 @@ class MeetingRequestSchema(StrictSchema):
     scheduled_start = CopenhagenDateTime(dump_only=True)
 
 
+@nullable_as_stored(NetworkMeeting)
 class MeetingRequestOutSchema(MeetingRequestSchema):
     reason = fields.String(attribute="request_reason", dump_only=True)
     urgency = fields.String(attribute="request_urgency", dump_only=True)
