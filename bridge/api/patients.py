@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
+from bridge.api.organisations import AsOfQuerySchema, OrganisationSchema
 from bridge.api.schemas import (
     CopenhagenDateTime,
     Id,
@@ -184,6 +185,15 @@ class PatientById(MethodView):
         )
         require_if_match(patient)
         return with_etag(services.update_patient(db.session, principal, patient, data))
+
+
+@blp.route("/<int:patient_id>/region")
+class PatientRegion(MethodView):
+    @blp.arguments(AsOfQuerySchema, location="query")
+    @blp.response(200, OrganisationSchema)
+    def get(self, args, patient_id):
+        """The region of the patient's municipality on a date"""
+        return services.patient_region(db.session, current_principal(), patient_id, args["on"])
 
 
 @blp.route("/<int:patient_id>/relatives")

@@ -28,6 +28,7 @@ class OrganisationKind(enum.StrEnum):
     GP_PRACTICE = "gp_practice"
     SPECIALIST_PRACTICE = "specialist_practice"
     SOCIAL_PSYCHIATRY_FACILITY = "social_psychiatry_facility"
+    HEALTH_COUNCIL = "health_council"
 
 
 class Specialty(enum.StrEnum):
@@ -71,19 +72,48 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     specialty: Mapped[Specialty | None] = mapped_column(str_enum(Specialty, "specialty"))
-    sor_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    # SOR codes and GLNs are unique only within overlapping validity periods (a code may be
+    # reused after its first holder closed): the services check it, and on PostgreSQL an
+    # exclusion constraint of the migration "reform_2027_1" does too.
+    sor_code: Mapped[str | None] = mapped_column(String(18), index=True)
     municipality_code: Mapped[str | None] = mapped_column(String(4), unique=True)
     region_code: Mapped[str | None] = mapped_column(String(5), unique=True)
     ydernummer: Mapped[str | None] = mapped_column(String(7), unique=True)
-    gln: Mapped[str | None] = mapped_column(String(13), unique=True)
+    gln: Mapped[str | None] = mapped_column(String(13), index=True)
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    # The organisation that takes over when this one closes (Hovedstaden -> Østdanmark).
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    parent: Mapped[Organisation | None] = relationship(remote_side=[id], lazy="raise")
+    parent: Mapped[Organisation | None] = relationship(
+        remote_side=[id], foreign_keys=[parent_id], lazy="raise"
+    )
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class OrganisationMembership(Base):
+    """An organisation's membership of a larger one for a period: a municipality or hospital of
+    a region, a municipality of a health council. Where an organisation has such rows for a
+    kind of group, they, not ``parent_id``, answer "which region on this date"."""
+
+    __tablename__ = "organisation_membership"
+    __table_args__ = (
+        CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from",
+            name="ends_after_start",
+        ),
+        Index("ix_organisation_membership_member", "organisation_id", "valid_from"),
+        Index("ix_organisation_membership_group", "group_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
 
 
 class Staff(Base):
