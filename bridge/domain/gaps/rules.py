@@ -19,6 +19,7 @@ from bridge.domain.care.rules import HOME_DESTINATIONS
 from bridge.domain.gaps.engine import ScanContext, detection, gap_rule
 from bridge.domain.gaps.models import SomaticScreening
 from bridge.domain.identifiers import PSYCHOSIS_PREFIX
+from bridge.domain.meetings.distribution import CLOSED_REASON
 from bridge.domain.meetings.models import (
     ActionItem,
     ActionItemStatus,
@@ -32,7 +33,7 @@ from bridge.domain.meetings.models import (
 )
 from bridge.domain.notifications.models import Channel, Notification, NotificationStatus
 from bridge.domain.patients.models import Diagnosis, Enrollment, Patient
-from bridge.domain.registry.models import BridgeNurse, Staff
+from bridge.domain.registry.models import BridgeNurse, Organisation, Staff
 
 HIGH, MEDIUM, LOW = 3, 2, 1
 
@@ -262,7 +263,30 @@ def distribution_blocked_by_consent(ctx: ScanContext) -> Select:
         .select_from(Distribution)
         .join(MinutesVersion, MinutesVersion.id == Distribution.minutes_version_id)
         .join(NetworkMeeting, NetworkMeeting.id == MinutesVersion.meeting_id)
-        .where(Distribution.status == DistributionStatus.BLOCKED, _latest_final())
+        .where(
+            Distribution.status == DistributionStatus.BLOCKED,
+            # A closed recipient is its own gap (gp_practice_closed), not a missing consent.
+            ~Distribution.blocked_reason.startswith(CLOSED_REASON, autoescape=True),
+            _latest_final(),
+        )
+    )
+
+
+@gap_rule("gp_practice_closed", HIGH)
+def gp_practice_closed(ctx: ScanContext) -> Select:
+    """An enrolled patient listed with a GP practice that has closed (its valid_to is before
+    today): minutes and tasks to it are blocked until the nurse records the new practice."""
+    return (
+        detection(
+            patient_id=Patient.id,
+            subject_type="patient",
+            subject_id=Patient.id,
+            message_da="Egen læges praksis er lukket — vælg borgerens nye praksis",
+            message_en="The GP practice has closed — choose the patient's new practice",
+        )
+        .join(Enrollment, and_(Enrollment.patient_id == Patient.id, _active))
+        .join(Organisation, Organisation.id == Patient.gp_practice_id)
+        .where(Organisation.valid_to < ctx.today)
     )
 
 

@@ -50,11 +50,14 @@ def valid_on(valid_from, valid_to, on: date) -> ColumnElement[bool]:
     )
 
 
+def valid_between(valid_from: date | None, valid_to: date | None, on: date) -> bool:
+    """Whether the period [valid_from, valid_to] (None = open end) contains ``on``."""
+    return (valid_from is None or valid_from <= on) and (valid_to is None or valid_to >= on)
+
+
 def is_valid_on(org: Organisation, on: date) -> bool:
     """Whether ``org`` exists on ``on``."""
-    return (org.valid_from is None or org.valid_from <= on) and (
-        org.valid_to is None or org.valid_to >= on
-    )
+    return valid_between(org.valid_from, org.valid_to, on)
 
 
 def periods_overlap(
