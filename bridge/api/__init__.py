@@ -19,6 +19,7 @@ API_BLUEPRINTS = (
     "bridge.api.patient_course",
     "bridge.api.follow_ups",
     "bridge.api.follow_up_templates",
+    "bridge.api.region_rules",
 )
 
 

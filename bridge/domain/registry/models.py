@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -197,3 +198,38 @@ class NurseFinancing(Base):
     nurse_id: Mapped[int] = mapped_column(ForeignKey("bridge_nurse.staff_id"), primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
     share: Mapped[int] = mapped_column(Integer)
+
+
+class RegionRules(Base):
+    """A region's own agreement from a date: extra closed days and gap-rule thresholds.
+
+    The row in force on a date is the one with the latest ``valid_from`` not after it. A
+    threshold left empty falls back to the national default of the gap scan.
+    """
+
+    __tablename__ = "region_rules"
+    __table_args__ = (
+        UniqueConstraint("region_id", "valid_from"),
+        CheckConstraint("gp_ack_working_days BETWEEN 1 AND 60", name="gp_ack_range"),
+        CheckConstraint(
+            "meeting_request_working_days BETWEEN 1 AND 60", name="meeting_request_range"
+        ),
+        CheckConstraint(
+            "discharge_follow_up_working_days BETWEEN 1 AND 60", name="discharge_range"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    valid_from: Mapped[date] = mapped_column(Date)
+    # Comma-separated names from calendar.CLOSABLE_DAYS, e.g. "juleaften,nytaarsaften".
+    closed_days: Mapped[str] = mapped_column(String(200), default="")
+    gp_ack_working_days: Mapped[int | None] = mapped_column(Integer)
+    meeting_request_working_days: Mapped[int | None] = mapped_column(Integer)
+    discharge_follow_up_working_days: Mapped[int | None] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def closed_day_names(self) -> list[str]:
+        return sorted(n for n in self.closed_days.split(",") if n)
