@@ -20,6 +20,7 @@ API_BLUEPRINTS = (
     "bridge.api.follow_ups",
     "bridge.api.follow_up_templates",
     "bridge.api.region_rules",
+    "bridge.api.overview",
 )
 
 
