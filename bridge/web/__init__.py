@@ -23,6 +23,7 @@ WEB_MODULES = (
     "bridge.web.meetings",
     "bridge.web.discharges",
     "bridge.web.flags",
+    "bridge.web.overview",
 )
 
 LANGUAGES = ("da", "en")
