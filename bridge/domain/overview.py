@@ -144,7 +144,8 @@ def _days_table(first: date, end: date, calendar: WorkingDayCalendar):
             name="days",
         )
         .data(rows)
-        .alias("days")
+        # A CTE rather than a VALUES in FROM: SQLite (the demo) has no column list there.
+        .cte("days")
     )
 
 
