@@ -20,7 +20,10 @@ from bridge.extensions import db
 URL_PREFIX = "/overview"
 blp = Blueprint("overview", __name__, description="Whether the bridge holds: monthly counts")
 
-_MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be a month like 2027-01")
+_MONTH = [
+    validate.Length(max=7),
+    validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be a month like 2027-01"),
+]
 
 
 class OverviewQuerySchema(StrictSchema):

@@ -25,6 +25,7 @@ class RegionRulesSchema(StrictSchema):
     closed_days = fields.List(
         fields.String(validate=validate.OneOf(sorted(CLOSABLE_DAYS))),
         load_default=list,
+        validate=validate.Length(max=len(CLOSABLE_DAYS)),
         attribute="closed_day_names",
         data_key="closed_days",
         metadata={"description": "extra closed days: " + ", ".join(sorted(CLOSABLE_DAYS))},

@@ -28,7 +28,7 @@ from tests.api.meetings_support import final_minutes
 ROLES = ("nurse", "gp", "municipality", "hospital")
 # Routes that are not about a patient (the registry, admin tools) are covered elsewhere.
 NOT_PATIENT_SCOPED = re.compile(
-    r"^/api/v1/(staff|organisations|nurses|follow-up-templates|jobs|fhir)(/|$)"
+    r"^/api/v1/(staff|organisations|nurses|follow-up-templates|jobs|fhir|regions|overview)(/|$)"
 )
 MISSING = 2**62
 
