@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import psycopg2
@@ -75,6 +75,9 @@ ENDPOINTS: list[Endpoint] = [
     _ep("follow-up read", "nurse", "/api/v1/follow-ups/{task}", "detail"),
     _ep("inbox", "gp", "/api/v1/inbox?limit=50", "list"),
     _ep("consents", "nurse", "/api/v1/patients/{patient}/consents", "list"),
+    # Issue 17: the monthly overview, a year of a region and of a health council.
+    _ep("overview region", "admin", "/api/v1/overview/{region}?from=2026-01&to=2026-12", "list"),
+    _ep("overview council", "admin", "/api/v1/overview/{council}?from=2026-01&to=2026-12", "list"),
 ]
 
 TARGET_MS = {"detail": 50.0, "list": 100.0, "baseline": None}
@@ -129,6 +132,7 @@ def build(url: str, patients: int):
     from bridge.domain.gaps.engine import run_gap_scan
     from bridge.domain.meetings.models import MeetingStatus, NetworkMeeting
     from bridge.domain.patients.models import Enrollment, Patient
+    from bridge.domain.registry.effective import health_council_of, region_of
     from bridge.domain.registry.models import Organisation, Role, Staff, StaffRole
     from bridge.domain.registry.services import issue_token
     from bridge.extensions import db
@@ -188,6 +192,8 @@ def build(url: str, patients: int):
             "admission": task.admission_id,
             "task": task.id,
             "municipality_id": patient.municipality_id,
+            "region": region_of(s, patient.municipality_id, date(2026, 6, 1)).id,
+            "council": health_council_of(s, patient.municipality_id, date(2027, 1, 1)).id,
         }
     return app, tokens, ids, counts, seeded
 

@@ -23,13 +23,14 @@ commands = click.Group()
 @commands.command("seed-reference")
 @with_appcontext
 def seed_reference_command() -> None:
-    """Load Denmark's 5 regions and 98 municipalities (safe to run again)."""
+    """Load Denmark's regions, 98 municipalities and 17 health councils (safe to run again)."""
     from bridge.domain.seeding import seed_reference
 
     counts = seed_reference(db.session)
     db.session.commit()
     click.echo(
-        f"{counts.regions} regions, {counts.municipalities} municipalities ({counts.created} new)"
+        f"{counts.regions} regions, {counts.municipalities} municipalities, "
+        f"{counts.health_councils} health councils ({counts.created} new)"
     )
 
 

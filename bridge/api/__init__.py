@@ -21,6 +21,8 @@ API_BLUEPRINTS = (
     "bridge.api.patient_course",
     "bridge.api.follow_ups",
     "bridge.api.follow_up_templates",
+    "bridge.api.region_rules",
+    "bridge.api.overview",
 )
 
 

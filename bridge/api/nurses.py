@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal, require_if_match, with_etag
+from bridge.api.organisations import AsOfQuerySchema, OrganisationSchema
 from bridge.api.schemas import Id, PageArgsSchema, StrictSchema, nullable_as_stored, page_schema
 from bridge.domain.registry import services
 from bridge.domain.registry.models import BridgeNurse, NurseFinancing, Role
@@ -76,3 +77,12 @@ class NurseById(MethodView):
         nurse = services.get_nurse(db.session, staff_id)
         require_if_match(nurse)
         return with_etag(services.update_nurse(db.session, nurse, data))
+
+
+@blp.route("/<int:staff_id>/employer")
+class NurseEmployer(MethodView):
+    @blp.arguments(AsOfQuerySchema, location="query")
+    @blp.response(200, OrganisationSchema)
+    def get(self, args, staff_id):
+        """The region that employs the nurse on a date (a merged region's successor)"""
+        return services.nurse_employer_on(db.session, staff_id, args["on"])

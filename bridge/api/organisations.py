@@ -45,6 +45,7 @@ class OrganisationSchema(StrictSchema):
     gln = fields.String(allow_none=True, validate=validate.Length(max=13))
     valid_from = Day(allow_none=True, window=ANY_ERA)
     valid_to = Day(allow_none=True, window=ANY_ERA)
+    successor_id = Id(allow_none=True)
 
 
 class OrganisationPatchSchema(OrganisationSchema):
@@ -57,6 +58,14 @@ class OrganisationPatchSchema(OrganisationSchema):
 class OrganisationQuerySchema(PageArgsSchema):
     kind = fields.Enum(OrganisationKind, by_value=True, load_default=None)
     valid_on = Day(load_default=None, window=ANY_ERA)
+
+
+class AsOfQuerySchema(StrictSchema):
+    on = fields.Date(load_default=None, metadata={"description": "the date asked about (today)"})
+
+
+class OrganisationListSchema(StrictSchema):
+    items = fields.List(fields.Nested(OrganisationSchema))
 
 
 OrganisationPageSchema = page_schema(OrganisationSchema, "OrganisationPage")
@@ -99,3 +108,34 @@ class OrganisationById(MethodView):
         org = services.get_organisation(db.session, org_id)
         require_if_match(org)
         return with_etag(services.update_organisation(db.session, org, data))
+
+
+@blp.route("/<int:org_id>/region")
+class OrganisationRegion(MethodView):
+    @blp.arguments(AsOfQuerySchema, location="query")
+    @blp.response(200, OrganisationSchema)
+    def get(self, args, org_id):
+        """The region an organisation belongs to on a date"""
+        return services.organisation_group_on(
+            db.session, org_id, OrganisationKind.REGION, args["on"]
+        )
+
+
+@blp.route("/<int:org_id>/health-council")
+class OrganisationHealthCouncil(MethodView):
+    @blp.arguments(AsOfQuerySchema, location="query")
+    @blp.response(200, OrganisationSchema)
+    def get(self, args, org_id):
+        """The health council a municipality belongs to on a date"""
+        return services.organisation_group_on(
+            db.session, org_id, OrganisationKind.HEALTH_COUNCIL, args["on"]
+        )
+
+
+@blp.route("/<int:org_id>/members")
+class OrganisationMembers(MethodView):
+    @blp.arguments(AsOfQuerySchema, location="query")
+    @blp.response(200, OrganisationListSchema)
+    def get(self, args, org_id):
+        """The members of a region or health council on a date"""
+        return {"items": services.organisation_members_on(db.session, org_id, args["on"])}

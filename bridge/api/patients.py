@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 
 from bridge.api.care_requests import CareRequestSchema
 from bridge.api.http import current_principal, etag_of, require_if_match, with_etag
+from bridge.api.organisations import AsOfQuerySchema, OrganisationSchema
 from bridge.api.schemas import (
     ANY_ERA,
     CopenhagenDateTime,
@@ -267,6 +268,15 @@ class PatientById(MethodView):
         )
         require_if_match(patient)
         return with_etag(services.update_patient(db.session, principal, patient, data))
+
+
+@blp.route("/<int:patient_id>/region")
+class PatientRegion(MethodView):
+    @blp.arguments(AsOfQuerySchema, location="query")
+    @blp.response(200, OrganisationSchema)
+    def get(self, args, patient_id):
+        """The region of the patient's municipality on a date"""
+        return services.patient_region(db.session, current_principal(), patient_id, args["on"])
 
 
 @blp.route("/<int:patient_id>/relatives")

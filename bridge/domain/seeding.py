@@ -46,11 +46,14 @@ def _rows(filename: str) -> list[dict[str, str]]:
 class ReferenceCounts:
     regions: int
     municipalities: int
+    health_councils: int
     created: int
 
 
 def seed_reference(session: Session) -> ReferenceCounts:
-    """Denmark's 5 regions and 98 municipalities; running it again changes nothing."""
+    """Denmark's regions (the 5 of 2007 and Region Østdanmark from 2027), 98 municipalities
+    with their region per period, and the 17 health councils; running it again changes
+    nothing."""
     existing = {
         (o.kind, o.region_code or o.municipality_code): o
         for o in session.scalars(
@@ -62,6 +65,8 @@ def seed_reference(session: Session) -> ReferenceCounts:
     created = 0
     regions: dict[str, Organisation] = {}
     for row in _rows("regions.csv"):
+        if not row["iso_code"]:
+            continue  # Region Østdanmark: the 2027 structure below adds it
         region = existing.get((OrganisationKind.REGION, row["iso_code"]))
         if region is None:
             region = Organisation(
@@ -85,12 +90,21 @@ def seed_reference(session: Session) -> ReferenceCounts:
         )
         created += 1
     session.flush()
+    from bridge.domain.registry.reform2027 import apply_2027_structure
+
+    reform = apply_2027_structure(session.connection())
+    # The Core writes went around the identity map: reload what the session holds.
+    session.expire_all()
+    created += reform.organisations
     # Follow-up templates are reference data per region (local agreements an admin may edit).
     from bridge.domain.care.templates import seed_follow_up_templates
 
     seed_follow_up_templates(session)
     return ReferenceCounts(
-        regions=len(regions), municipalities=len(municipalities), created=created
+        regions=len(_rows("regions.csv")),
+        municipalities=len(municipalities),
+        health_councils=len({r["council_name"] for r in _rows("health-councils.csv")}),
+        created=created,
     )
 
 

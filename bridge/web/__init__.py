@@ -25,6 +25,7 @@ WEB_MODULES = (
     "bridge.web.flags",
     "bridge.web.requests",
     "bridge.web.recipients",
+    "bridge.web.overview",
 )
 
 LANGUAGES = ("da", "en")

@@ -49,6 +49,9 @@ ADVICE: dict[str, str] = {
     "gp_minutes_not_received": _N(
         "Call the GP practice: the final minutes have not been acknowledged."
     ),
+    "gp_practice_closed": _N(
+        "Record the patient's new GP practice (the closed one's successor, if registered)."
+    ),
 }
 GENERAL_ADVICE = _N("Open the patient and decide what to do.")
 

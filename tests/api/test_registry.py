@@ -9,7 +9,8 @@ def test_reference_data_has_five_regions_and_98_municipalities(session):
             select(func.count()).select_from(Organisation).where(Organisation.kind == kind)
         )
 
-    assert count(OrganisationKind.REGION) == 5
+    # The five regions of 2007 and Region Østdanmark (from 2027).
+    assert count(OrganisationKind.REGION) == 6
     assert count(OrganisationKind.MUNICIPALITY) == 98
     aarhus = session.scalar(select(Organisation).where(Organisation.municipality_code == "0751"))
     region = session.get(Organisation, aarhus.parent_id)

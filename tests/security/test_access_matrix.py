@@ -34,7 +34,7 @@ from tests.api.meetings_support import final_minutes
 ROLES = ("nurse", "gp", "municipality", "hospital")
 # Operations that are not about a patient (the registry, admin tools) are covered elsewhere.
 NOT_PATIENT_SCOPED = re.compile(
-    r"^/api/v1/(staff|organisations|nurses|follow-up-templates|jobs|fhir)(/|$)"
+    r"^/api/v1/(staff|organisations|nurses|follow-up-templates|jobs|fhir|regions|overview)(/|$)"
 )
 # Registering a patient is not a lookup: it answers by the care-request design (test_care_requests).
 NOT_A_LOOKUP = {("POST", "/api/v1/patients")}

@@ -41,6 +41,7 @@ from bridge.domain.registry.models import (
     Role,
     Staff,
 )
+from bridge.domain.registry.region_rules import calendar_for
 
 COORDINATORS = (Role.ADMIN, Role.NURSE)
 ADMISSION_WRITERS = (Role.ADMIN, Role.NURSE, Role.HOSPITAL)
@@ -276,6 +277,12 @@ def plan_follow_up(session: Session, p: Principal, admission: Admission) -> list
     if not chosen:
         return []
     patient = session.get(Patient, admission.patient_id)
+    # Working days are those of the patient's region on the day of discharge (its closed days).
+    calendar = calendar_for(
+        session,
+        patient.municipality_id,
+        admission.discharged_at.astimezone(COPENHAGEN).date(),
+    )
     psychiatrist_id = None
     if any(t.responsible_kind == ResponsibleKind.PRACTISING_PSYCHIATRIST for t in chosen):
         psychiatrist_id = session.scalar(
@@ -309,6 +316,7 @@ def plan_follow_up(session: Session, p: Principal, admission: Admission) -> list
                 admission.discharged_at,
                 working_days=t.deadline_working_days,
                 hours=t.deadline_hours,
+                calendar=calendar,
             ),
             status=FollowUpStatus.OPEN,
             created_by_id=p.staff_id,

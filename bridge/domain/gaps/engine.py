@@ -3,7 +3,7 @@ is no longer detected, so a scan's statement count never grows with the data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,11 +22,15 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR, WorkingDayCalendar
 from bridge.domain.care.queries import READMISSION_DAYS
 from bridge.domain.gaps.models import Flag, FlagStatus
+from bridge.domain.patients.models import Patient
+from bridge.domain.registry.effective import valid_on
+from bridge.domain.registry.models import Organisation, OrganisationKind, OrganisationMembership
+from bridge.domain.registry.region_rules import RegionSettings, settings_in_force
 
 
 @dataclass(frozen=True)
@@ -50,13 +54,33 @@ class ScanContext:
     calendar: WorkingDayCalendar = DEFAULT_CALENDAR
     # For the few queries whose SQL differs between PostgreSQL and SQLite (the demo).
     dialect: str = "postgresql"
+    # Each region's own rules in force today (registry.region_rules), by region id.
+    regions: Mapping[int, RegionSettings] = field(default_factory=dict)
+
+    def region_cutoff(self, patient_id: Any, threshold: str, default_days: int) -> Any:
+        """The working-day cutoff for ``threshold`` of the patient's region today: a region's
+        own threshold and closed days where it has them, ``default_days`` and the national
+        calendar elsewhere. Still one query: a CASE on the region, read by a correlated
+        lookup of the patient's municipality's membership."""
+        default = self.working_day_cutoff(default_days)
+        cutoffs = {}
+        for region_id, settings in self.regions.items():
+            days = getattr(settings, threshold) or default_days
+            cutoff = self.working_day_cutoff(days, settings.calendar)
+            if cutoff != default:
+                cutoffs[region_id] = cutoff
+        if not cutoffs:
+            return default
+        return case(cutoffs, value=patient_region_today(patient_id, self.today), else_=default)
 
     @property
     def today(self) -> date:
         """The Copenhagen calendar date of ``now``: due dates are Danish dates."""
         return self.now.astimezone(COPENHAGEN).date()
 
-    def working_day_cutoff(self, working_days: int) -> datetime:
+    def working_day_cutoff(
+        self, working_days: int, calendar: WorkingDayCalendar | None = None
+    ) -> datetime:
         """Events strictly before this instant are more than ``working_days`` working days old.
 
         The deadline of an event depends only on its Copenhagen date, so the cutoff is the start
@@ -64,10 +88,29 @@ class ScanContext:
         """
         day = self.now.astimezone(COPENHAGEN).date()
         for _ in range(400):
-            if self.calendar.deadline_after(_start_of(day), working_days) <= self.now:
+            if (calendar or self.calendar).deadline_after(_start_of(day), working_days) <= self.now:
                 return _start_of(day + timedelta(days=1))
             day -= timedelta(days=1)
         raise AssertionError("no cutoff within 400 days")  # unreachable with a sane calendar
+
+
+def patient_region_today(patient_id: Any, today: date) -> Any:
+    """SQL: the id of the region the patient's municipality belongs to on ``today``."""
+    patient = aliased(Patient)
+    member = aliased(OrganisationMembership)
+    region = aliased(Organisation)
+    return (
+        select(member.group_id)
+        .join(region, region.id == member.group_id)
+        .join(patient, patient.municipality_id == member.organisation_id)
+        .where(
+            patient.id == patient_id,
+            region.kind == OrganisationKind.REGION,
+            valid_on(member.valid_from, member.valid_to, today),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _start_of(day) -> datetime:
@@ -212,7 +255,10 @@ def run_gap_scan(
     from bridge.domain.gaps import rules as _rules  # noqa: F401  (registers the rules)
 
     ctx = ScanContext(
-        now=now, config=config or GapConfig(), dialect=session.get_bind().dialect.name
+        now=now,
+        config=config or GapConfig(),
+        dialect=session.get_bind().dialect.name,
+        regions=settings_in_force(session, now.astimezone(COPENHAGEN).date()),
     )
     summary: dict[str, Any] = {}
     for name in rules or sorted(RULES):

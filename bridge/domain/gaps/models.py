@@ -36,6 +36,8 @@ class Flag(Base):
         # The worklist: most severe, then oldest first.
         Index("ix_flag_worklist", "status", "severity", "first_detected_at", "id"),
         Index("ix_flag_patient_id", "patient_id"),
+        # The overview counts the flags opened in a period.
+        Index("ix_flag_first_detected_at", "first_detected_at"),
         Index("ix_flag_nurse_id", "nurse_id"),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from bridge.domain.care.models import (
@@ -16,9 +16,10 @@ from bridge.domain.care.models import (
 )
 from bridge.domain.care.queries import dual_admissions_select, readmissions_select
 from bridge.domain.care.rules import HOME_DESTINATIONS
-from bridge.domain.gaps.engine import ScanContext, detection, gap_rule
+from bridge.domain.gaps.engine import ScanContext, detection, gap_rule, patient_region_today
 from bridge.domain.gaps.models import SomaticScreening
 from bridge.domain.identifiers import PSYCHOSIS_PREFIX
+from bridge.domain.meetings.distribution import CLOSED_REASON
 from bridge.domain.meetings.models import (
     ActionItem,
     ActionItemStatus,
@@ -32,7 +33,7 @@ from bridge.domain.meetings.models import (
 )
 from bridge.domain.notifications.models import Channel, Notification, NotificationStatus
 from bridge.domain.patients.models import Diagnosis, Enrollment, Patient
-from bridge.domain.registry.models import BridgeNurse, Staff
+from bridge.domain.registry.models import BridgeNurse, Organisation, Staff
 
 HIGH, MEDIUM, LOW = 3, 2, 1
 
@@ -150,7 +151,9 @@ def gp_minutes_not_received(ctx: ScanContext) -> Select:
     distribution is blocked, or is not acknowledged within 2 working days of finalisation
     (configurable; this covers minutes never sent), or there is no GP distribution at all
     because the patient had no listed GP when the minutes were finalised."""
-    cutoff = ctx.working_day_cutoff(ctx.config.gp_ack_working_days)
+    cutoff = ctx.region_cutoff(
+        NetworkMeeting.patient_id, "gp_ack_working_days", ctx.config.gp_ack_working_days
+    )
     gp = and_(
         Distribution.minutes_version_id == MinutesVersion.id,
         Distribution.recipient_role == RecipientRole.GP,
@@ -262,7 +265,30 @@ def distribution_blocked_by_consent(ctx: ScanContext) -> Select:
         .select_from(Distribution)
         .join(MinutesVersion, MinutesVersion.id == Distribution.minutes_version_id)
         .join(NetworkMeeting, NetworkMeeting.id == MinutesVersion.meeting_id)
-        .where(Distribution.status == DistributionStatus.BLOCKED, _latest_final())
+        .where(
+            Distribution.status == DistributionStatus.BLOCKED,
+            # A closed recipient is its own gap (gp_practice_closed), not a missing consent.
+            ~Distribution.blocked_reason.startswith(CLOSED_REASON, autoescape=True),
+            _latest_final(),
+        )
+    )
+
+
+@gap_rule("gp_practice_closed", HIGH)
+def gp_practice_closed(ctx: ScanContext) -> Select:
+    """An enrolled patient listed with a GP practice that has closed (its valid_to is before
+    today): minutes and tasks to it are blocked until the nurse records the new practice."""
+    return (
+        detection(
+            patient_id=Patient.id,
+            subject_type="patient",
+            subject_id=Patient.id,
+            message_da="Egen læges praksis er lukket — vælg borgerens nye praksis",
+            message_en="The GP practice has closed — choose the patient's new practice",
+        )
+        .join(Enrollment, and_(Enrollment.patient_id == Patient.id, _active))
+        .join(Organisation, Organisation.id == Patient.gp_practice_id)
+        .where(Organisation.valid_to < ctx.today)
     )
 
 
@@ -271,7 +297,11 @@ def meeting_request_not_scheduled(ctx: ScanContext) -> Select:
     """A requested network meeting not held (still requested or planned) within 5 working days
     of the request (configurable); a request made at discharge has its own deadline (hold_by),
     set by the regional agreement when it was made."""
-    cutoff = ctx.working_day_cutoff(ctx.config.meeting_request_working_days)
+    cutoff = ctx.region_cutoff(
+        NetworkMeeting.patient_id,
+        "meeting_request_working_days",
+        ctx.config.meeting_request_working_days,
+    )
     late = or_(
         NetworkMeeting.hold_by < ctx.now,
         and_(NetworkMeeting.hold_by.is_(None), NetworkMeeting.requested_at < cutoff),
@@ -307,18 +337,31 @@ def discharge_without_plan(ctx: ScanContext) -> Select:
         FollowUpTask.admission_id == Admission.id,
         FollowUpTask.status.in_([FollowUpStatus.OPEN, FollowUpStatus.DONE]),
     )
+    conditions = [
+        Admission.discharged_at.is_not(None),
+        Admission.destination.in_(sorted(HOME_DESTINATIONS)),
+        enrolled,
+        ~planned,
+    ]
+    # A region may give the plan some working days (its discharge threshold); elsewhere the
+    # gap is there from the discharge on.
+    if any(s.discharge_follow_up_working_days for s in ctx.regions.values()):
+        grace = {
+            region_id: ctx.working_day_cutoff(days, settings.calendar)
+            for region_id, settings in ctx.regions.items()
+            if (days := settings.discharge_follow_up_working_days)
+        }
+        cutoff = case(
+            grace, value=patient_region_today(Admission.patient_id, ctx.today), else_=ctx.now
+        )
+        conditions.append(Admission.discharged_at < cutoff)
     return detection(
         patient_id=Admission.patient_id,
         subject_type="admission",
         subject_id=Admission.id,
         message_da="Udskrivelse uden opfølgningsplan",
         message_en="Discharge without a follow-up plan",
-    ).where(
-        Admission.discharged_at.is_not(None),
-        Admission.destination.in_(sorted(HOME_DESTINATIONS)),
-        enrolled,
-        ~planned,
-    )
+    ).where(*conditions)
 
 
 @gap_rule("follow_up_overdue", HIGH)

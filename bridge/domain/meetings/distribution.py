@@ -50,10 +50,18 @@ TREATING_HEALTH_CARE_KINDS = frozenset(
 _SCOPES_COVERING_MINUTES = frozenset({ConsentScope.MINUTES, ConsentScope.ALL})
 
 
+# The start of every reason for a row blocked because its recipient has closed; the consent
+# gap rule tells the two kinds of blocked row apart by it.
+CLOSED_REASON = "the recipient organisation has closed"
+
+
 @dataclass(frozen=True)
 class OrgFact:
     id: int
     kind: OrganisationKind
+    # Closed on the day of finalising: nothing may be sent to a dead address.
+    closed: bool = False
+    successor_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,16 @@ def org_recipient(
         "channel": channel,
         "organisation_id": org.id,
     }
+    if org.closed:
+        successor = (
+            f"; its successor is organisation {org.successor_id}" if org.successor_id else ""
+        )
+        return Recipient(
+            **common,
+            status=DistributionStatus.BLOCKED,
+            legal_basis=None,
+            blocked_reason=CLOSED_REASON + successor,
+        )
     if statutory:
         return Recipient(**common, status=ready, legal_basis=STATUTORY_BASIS, blocked_reason=None)
     consent = _consent_for(org, consents, at)

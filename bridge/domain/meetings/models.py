@@ -201,6 +201,8 @@ class MinutesVersion(Base):
         ),
         # The municipality feed's keyset.
         Index("ix_minutes_version_change_xid_change_seq", "change_xid", "change_seq"),
+        # The overview reads final minutes by the period they were finalised in.
+        Index("ix_minutes_version_finalised_at", "finalised_at"),
         CheckConstraint(
             "status <> 'final' OR finalised_at IS NOT NULL", name="final_has_timestamp"
         ),

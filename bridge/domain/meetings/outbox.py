@@ -7,10 +7,13 @@ ack handler registered in ``services`` (source type ``distribution``).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bridge.domain.calendar import COPENHAGEN
+from bridge.domain.meetings.distribution import CLOSED_REASON
 from bridge.domain.meetings.models import (
     ActionItem,
     ActionItemStatus,
@@ -21,7 +24,9 @@ from bridge.domain.meetings.models import (
     NetworkMeeting,
 )
 from bridge.domain.notifications import NotificationEvent, enqueue_many
-from bridge.domain.notifications.models import Notification
+from bridge.domain.notifications.models import Notification, NotificationStatus
+from bridge.domain.registry.effective import copenhagen_today
+from bridge.domain.registry.models import Organisation
 
 SOURCE_TYPE = "distribution"
 MINUTES_FINAL = "minutes_final"
@@ -114,3 +119,40 @@ def notify_distributions(
             )
         )
     return enqueue_many(session, events)
+
+
+def block_distributions_to_closed_recipients(session: Session, now: datetime) -> int:
+    """Block the undelivered rows of recipients that have closed since the minutes were
+    finalised, and stop their messages, rather than let them wait forever. Set-based: two
+    statements however many rows; returns how many rows were blocked."""
+    closed = select(Organisation.id).where(Organisation.valid_to < copenhagen_today(now))
+    blocked = (
+        session.execute(
+            update(Distribution)
+            .where(
+                Distribution.status == DistributionStatus.PENDING,
+                Distribution.recipient_organisation_id.in_(closed),
+            )
+            .values(
+                status=DistributionStatus.BLOCKED,
+                blocked_reason=CLOSED_REASON,
+                legal_basis=None,
+            )
+            .returning(Distribution.id)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    if blocked:
+        session.execute(
+            update(Notification)
+            .where(
+                Notification.source_type == SOURCE_TYPE,
+                Notification.source_id.in_(blocked),
+                Notification.status == NotificationStatus.PENDING,
+            )
+            .values(status=NotificationStatus.FAILED, last_error=CLOSED_REASON)
+            .execution_options(synchronize_session=False)
+        )
+    return len(blocked)

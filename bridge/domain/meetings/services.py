@@ -60,6 +60,7 @@ from bridge.domain.pagination import Page, SortKey, _decode, _encode, paginate
 from bridge.domain.patients import cpr as cpr_disclosure
 from bridge.domain.patients.models import Consent, Enrollment, Patient, Relative
 from bridge.domain.patients.services import read_patient_scoped
+from bridge.domain.registry.effective import copenhagen_today, valid_between
 from bridge.domain.registry.models import Organisation, Role
 from bridge.domain.registry.services import municipality_id_by_code
 
@@ -566,10 +567,22 @@ def _distribute(
     org_ids = participant_org_ids | {patient.municipality_id}
     if patient.gp_practice_id is not None:
         org_ids.add(patient.gp_practice_id)
+    day = copenhagen_today(now)
     orgs = {
-        o.id: OrgFact(o.id, o.kind)
+        o.id: OrgFact(
+            o.id,
+            o.kind,
+            closed=not valid_between(o.valid_from, o.valid_to, day),
+            successor_id=o.successor_id,
+        )
         for o in session.execute(
-            select(Organisation.id, Organisation.kind).where(Organisation.id.in_(org_ids))
+            select(
+                Organisation.id,
+                Organisation.kind,
+                Organisation.valid_from,
+                Organisation.valid_to,
+                Organisation.successor_id,
+            ).where(Organisation.id.in_(org_ids))
         )
     }
     rel_ids = {pt.relative_id for pt in meeting.participants if pt.relative_id}

@@ -34,6 +34,7 @@ from bridge.domain.patients.models import (
     Patient,
     Relative,
 )
+from bridge.domain.registry.effective import copenhagen_today, region_of, require_open
 from bridge.domain.registry.models import BridgeNurse, Organisation, OrganisationKind, Role, Staff
 
 CLINICAL_WRITERS = (Role.ADMIN, Role.NURSE)
@@ -65,9 +66,11 @@ def _check_patient_organisations(session: Session, data: dict[str, Any]) -> None
             session, data["municipality_id"], OrganisationKind.MUNICIPALITY, "municipality_id"
         )
     if data.get("gp_practice_id") is not None:
-        _org_of_kind(
+        practice = _org_of_kind(
             session, data["gp_practice_id"], OrganisationKind.GP_PRACTICE, "gp_practice_id"
         )
+        # Minutes and tasks would go to a dead address: the patient must choose a new practice.
+        require_open(practice, copenhagen_today(), "gp_practice_id")
 
 
 # --- patients ---------------------------------------------------------------------------------
@@ -167,6 +170,18 @@ def _check_registration_rate(session: Session, p: Principal) -> None:
 def get_patient(session: Session, p: Principal, patient_id: int) -> Patient:
     """One patient the caller may see."""
     return read_patient_scoped(session, p, patient_id, "patient")
+
+
+def patient_region(
+    session: Session, p: Principal, patient_id: int, on: date | None
+) -> Organisation:
+    """The region of the patient's municipality on a date (default today): Region Østdanmark
+    from 2027 for a citizen of Hovedstaden or Sjælland."""
+    patient = get_patient(session, p, patient_id)
+    region = region_of(session, patient.municipality_id, on or copenhagen_today())
+    if region is None:
+        raise NotFound("the patient's municipality belongs to no region that day")
+    return region
 
 
 def read_patient_scoped(

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -28,6 +29,7 @@ class OrganisationKind(enum.StrEnum):
     GP_PRACTICE = "gp_practice"
     SPECIALIST_PRACTICE = "specialist_practice"
     SOCIAL_PSYCHIATRY_FACILITY = "social_psychiatry_facility"
+    HEALTH_COUNCIL = "health_council"
 
 
 class Specialty(enum.StrEnum):
@@ -71,21 +73,50 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     specialty: Mapped[Specialty | None] = mapped_column(str_enum(Specialty, "specialty"))
-    sor_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    # SOR codes and GLNs are unique only within overlapping validity periods (a code may be
+    # reused after its first holder closed): the services check it, and on PostgreSQL an
+    # exclusion constraint of the migration "reform_2027_1" does too.
+    sor_code: Mapped[str | None] = mapped_column(String(18), index=True)
     municipality_code: Mapped[str | None] = mapped_column(String(4), unique=True)
     region_code: Mapped[str | None] = mapped_column(String(5), unique=True)
     ydernummer: Mapped[str | None] = mapped_column(String(7), unique=True)
-    gln: Mapped[str | None] = mapped_column(String(13), unique=True)
+    gln: Mapped[str | None] = mapped_column(String(13), index=True)
     # The switchboard a MedCom receiver may call about a message (authorContact).
     phone: Mapped[str | None] = mapped_column(String(30))
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    # The organisation that takes over when this one closes (Hovedstaden -> Østdanmark).
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    parent: Mapped[Organisation | None] = relationship(remote_side=[id], lazy="raise")
+    parent: Mapped[Organisation | None] = relationship(
+        remote_side=[id], foreign_keys=[parent_id], lazy="raise"
+    )
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class OrganisationMembership(Base):
+    """An organisation's membership of a larger one for a period: a municipality or hospital of
+    a region, a municipality of a health council. Where an organisation has such rows for a
+    kind of group, they, not ``parent_id``, answer "which region on this date"."""
+
+    __tablename__ = "organisation_membership"
+    __table_args__ = (
+        CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from",
+            name="ends_after_start",
+        ),
+        Index("ix_organisation_membership_member", "organisation_id", "valid_from"),
+        Index("ix_organisation_membership_group", "group_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
 
 
 class Staff(Base):
@@ -171,3 +202,38 @@ class NurseFinancing(Base):
     nurse_id: Mapped[int] = mapped_column(ForeignKey("bridge_nurse.staff_id"), primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
     share: Mapped[int] = mapped_column(Integer)
+
+
+class RegionRules(Base):
+    """A region's own agreement from a date: extra closed days and gap-rule thresholds.
+
+    The row in force on a date is the one with the latest ``valid_from`` not after it. A
+    threshold left empty falls back to the national default of the gap scan.
+    """
+
+    __tablename__ = "region_rules"
+    __table_args__ = (
+        UniqueConstraint("region_id", "valid_from"),
+        CheckConstraint("gp_ack_working_days BETWEEN 1 AND 60", name="gp_ack_range"),
+        CheckConstraint(
+            "meeting_request_working_days BETWEEN 1 AND 60", name="meeting_request_range"
+        ),
+        CheckConstraint(
+            "discharge_follow_up_working_days BETWEEN 1 AND 60", name="discharge_range"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    valid_from: Mapped[date] = mapped_column(Date)
+    # Comma-separated names from calendar.CLOSABLE_DAYS, e.g. "juleaften,nytaarsaften".
+    closed_days: Mapped[str] = mapped_column(String(200), default="")
+    gp_ack_working_days: Mapped[int | None] = mapped_column(Integer)
+    meeting_request_working_days: Mapped[int | None] = mapped_column(Integer)
+    discharge_follow_up_working_days: Mapped[int | None] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def closed_day_names(self) -> list[str]:
+        return sorted(n for n in self.closed_days.split(",") if n)

@@ -22,6 +22,13 @@ from bridge.domain.identifiers import (
     validate_ydernummer,
 )
 from bridge.domain.pagination import Page, SortKey, paginate
+from bridge.domain.registry.effective import (
+    check_identifiers_free,
+    copenhagen_today,
+    group_of,
+    members_of,
+    nurse_employer,
+)
 from bridge.domain.registry.models import (
     ApiToken,
     BridgeNurse,
@@ -54,7 +61,11 @@ def _apply_organisation_fields(session: Session, org: Organisation, data: dict[s
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict("an organisation with one of these identifiers already exists") from None
+        # Also the PostgreSQL exclusion constraint, should a concurrent writer win the race.
+        raise Conflict(
+            "an organisation with one of these identifiers already exists in an overlapping "
+            "validity period"
+        ) from None
 
 
 def _validate_organisation_fields(
@@ -83,6 +94,12 @@ def _validate_organisation_fields(
             raise RuleViolation("an organisation cannot be its own parent", field="parent_id")
         if session.get(Organisation, org.parent_id) is None:
             raise RuleViolation("no such parent organisation", field="parent_id")
+    if org.successor_id is not None:
+        if org.id is not None and org.successor_id == org.id:
+            raise RuleViolation("an organisation cannot succeed itself", field="successor_id")
+        if session.get(Organisation, org.successor_id) is None:
+            raise RuleViolation("no such successor organisation", field="successor_id")
+    check_identifiers_free(session, org)
 
 
 def create_organisation(session: Session, data: dict[str, Any]) -> Organisation:
@@ -120,6 +137,28 @@ def list_organisations(
             (Organisation.valid_to.is_(None)) | (Organisation.valid_to >= on),
         )
     return paginate(session, stmt, [SortKey(Organisation.id, "id")], cursor=cursor, limit=limit)
+
+
+def organisation_group_on(
+    session: Session, org_id: int, kind: OrganisationKind, on: date | None
+) -> Organisation:
+    """The region or health council an organisation belongs to on a date (default today)."""
+    get_organisation(session, org_id)
+    group = group_of(session, org_id, kind, on or copenhagen_today())
+    if group is None:
+        raise NotFound(f"the organisation belongs to no {kind.value.replace('_', ' ')} that day")
+    return group
+
+
+def organisation_members_on(session: Session, org_id: int, on: date | None) -> list[Organisation]:
+    """The members of a region or health council on a date (default today)."""
+    get_organisation(session, org_id)
+    return members_of(session, org_id, on or copenhagen_today())
+
+
+def nurse_employer_on(session: Session, staff_id: int, on: date | None) -> Organisation:
+    """The region that employs a bridge nurse on a date (default today)."""
+    return nurse_employer(session, get_nurse(session, staff_id), on or copenhagen_today())
 
 
 # Built once: the municipality feed, polled by every municipality, starts with this lookup.
