@@ -61,7 +61,9 @@ class OrganisationQuerySchema(PageArgsSchema):
 
 
 class AsOfQuerySchema(StrictSchema):
-    on = fields.Date(load_default=None, metadata={"description": "the date asked about (today)"})
+    on = Day(
+        load_default=None, window=ANY_ERA, metadata={"description": "the date asked about (today)"}
+    )
 
 
 class OrganisationListSchema(StrictSchema):

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.http import current_principal
-from bridge.api.schemas import CopenhagenDateTime, Id, StrictSchema
+from bridge.api.schemas import CopenhagenDateTime, Day, Id, StrictSchema
 from bridge.domain.calendar import CLOSABLE_DAYS
 from bridge.domain.registry import region_rules
 from bridge.extensions import db
@@ -21,7 +21,7 @@ _DAYS = validate.Range(min=1, max=60)
 class RegionRulesSchema(StrictSchema):
     id = Id(dump_only=True)
     region_id = Id(dump_only=True)
-    valid_from = fields.Date(required=True)
+    valid_from = Day(required=True)
     closed_days = fields.List(
         fields.String(validate=validate.OneOf(sorted(CLOSABLE_DAYS))),
         load_default=list,
