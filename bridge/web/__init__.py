@@ -82,6 +82,8 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["dkdate"] = formatting.dk_date
     app.jinja_env.filters["dkdatetime"] = formatting.dk_datetime
     app.jinja_env.filters["isodatetime"] = formatting.iso_datetime
+    app.jinja_env.filters["dkdue"] = formatting.dk_due
+    app.jinja_env.filters["isodue"] = formatting.iso_due
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES

@@ -30,6 +30,9 @@ class SectionItem:
     severity: str = "info"
     when: date | datetime | None = None
     overdue: bool = False
+    # A deadline (stored as the instant it passes): shown as the working day it ends instead of
+    # ``when``.
+    due: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Cell:
     text: str
     severity: str = "info"
     when: date | datetime | None = None
+    due: datetime | None = None
 
 
 TodayProvider = Callable[[Session, Principal, datetime], Section | None]

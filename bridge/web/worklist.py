@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bridge.domain.access import Principal, patient_visible
-from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR
+from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR, deadline_day
 from bridge.domain.care import services as care
 from bridge.domain.care.models import FollowUpStatus
 from bridge.domain.gaps import services as gaps
@@ -147,10 +147,9 @@ def follow_ups_today(session: Session, p: Principal, now: datetime) -> Section:
             href=url_for("web.admission", admission_id=t.admission_id)
             if t.admission_id
             else url_for("web.patient", patient_id=t.patient_id),
-            detail=_("Due %(when)s", when=_dk(t.due_at)),
             patient_name=names.get(t.patient_id),
             severity="danger" if t.overdue(now) else "warning",
-            when=t.due_at,
+            due=t.due_at,
             overdue=t.overdue(now),
         )
         for t in page.items
@@ -271,7 +270,7 @@ def deadline_column(session: Session, p: Principal, patient_ids: Sequence[int]) 
         pid: Cell(
             text=_("Overdue") if due < now else _("Due"),
             severity="danger" if due < now else "info",
-            when=due,
+            due=due,
         )
         for pid, due in care.next_deadlines(session, p, list(patient_ids)).items()
     }
@@ -374,9 +373,8 @@ def tasks_panel(session: Session, p: Principal, patient_id: int, now: datetime) 
                 href=url_for("web.admission", admission_id=t.admission_id)
                 if t.admission_id
                 else None,
-                detail=_("Due %(when)s", when=_dk(t.due_at)),
                 severity="danger" if t.overdue(now) else "info",
-                when=t.due_at,
+                due=t.due_at,
                 overdue=t.overdue(now),
             )
             for t in page.items
@@ -412,7 +410,7 @@ def course_items(
         elif e.type == "discharge":
             item = TimelineItem("discharge", local_day(e.at), label=e.title)
         elif e.type == "follow_up_due" and e.status in ("open", "done"):
-            item = TimelineItem("task", local_day(e.at), overdue=e.overdue, label=e.title)
+            item = TimelineItem("task", deadline_day(e.at), overdue=e.overdue, label=e.title)
         else:
             continue
         if overlaps(item, first, last):
@@ -420,13 +418,13 @@ def course_items(
     if p.has(*meetings.MEETING_ROLES):
         page = meetings.list_meetings(session, p, cursor=None, limit=ROWS, patient_id=patient_id)
         for m in page.items:
-            when = m.scheduled_start or m.hold_by
-            if when is None or not (first <= local_day(when) <= last):
+            day = local_day(m.scheduled_start) if m.scheduled_start else m.hold_by_on
+            if day is None or not (first <= day <= last):
                 continue
             items.append(
                 TimelineItem(
                     "meeting",
-                    local_day(when),
+                    day,
                     overdue=m.overdue(now),
                     label=_(
                         "Network meeting (%(status)s)", status=label("meeting_status", m.status)
