@@ -59,6 +59,10 @@ class Cell:
 
 
 TodayProvider = Callable[[Session, Principal, datetime], Section | None]
+
+# The slot at the very top of Today, for new messages from GPs (the inbound MedCom area registers
+# a provider with this order). Return None when there are none, so the slot takes no space.
+TOP_ORDER = 0
 PatientPanelProvider = Callable[[Session, Principal, int, datetime], Section | None]
 TimelineSource = Callable[[Session, Principal, int, date, date], Sequence[TimelineItem]]
 
