@@ -51,9 +51,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/")
     def index():
-        # A person's browser goes to the nurse's start page; API clients get the index.
+        # A person's browser goes to the login (which sends a signed-in nurse on to Today);
+        # API clients get the index.
         if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
-            return redirect(url_for("web.today"))
+            return redirect(url_for("web.login"))
         return jsonify(
             {
                 "service": "bridge",

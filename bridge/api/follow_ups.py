@@ -35,6 +35,10 @@ class FollowUpSchema(StrictSchema):
     responsible_organisation_id = Id(allow_none=True)
     responsible_staff_id = Id(allow_none=True)
     due_at = CopenhagenDateTime(required=True)
+    due_on = fields.Date(
+        dump_only=True,
+        metadata={"description": "the day the deadline ends on (due_at is the instant after it)"},
+    )
     status = fields.Enum(FollowUpStatus, by_value=True, dump_only=True)
     done_by_id = Id(dump_only=True)
     done_at = CopenhagenDateTime(dump_only=True)

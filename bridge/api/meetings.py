@@ -91,6 +91,10 @@ class MeetingSchema(StrictSchema):
     requested_at = CopenhagenDateTime(dump_only=True)
     requested_at_discharge = fields.Boolean(dump_only=True)
     hold_by = CopenhagenDateTime(dump_only=True)
+    hold_by_on = fields.Date(
+        dump_only=True,
+        metadata={"description": "the day hold_by ends on (hold_by is the instant after it)"},
+    )
     scheduled_start = CopenhagenDateTime(allow_none=True)
     scheduled_end = CopenhagenDateTime(allow_none=True)
     place = text(300, allow_none=True)

@@ -18,7 +18,9 @@ __all__ = [
     "COPENHAGEN",
     "DEFAULT_CALENDAR",
     "WorkingDayCalendar",
+    "deadline_day",
     "deadline_in_hours",
+    "deadline_text",
 ]
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -142,3 +144,48 @@ def deadline_in_hours(moment: datetime, hours: int) -> datetime:
 
 
 DEFAULT_CALENDAR = WorkingDayCalendar()
+
+
+def deadline_day(due: datetime) -> date:
+    """The Copenhagen day a deadline ends on: the last day on which the task is still in time.
+
+    Working-day deadlines are stored as the midnight that starts the next day (so "overdue" is a
+    plain ``due < now``); shown as that instant they read one day late, often a Saturday.
+    """
+    _require_aware(due)
+    local = due.astimezone(COPENHAGEN)
+    if local.time() == time.min:
+        return local.date() - timedelta(days=1)
+    return local.date()
+
+
+def deadline_ends_with_day(due: datetime) -> bool:
+    """True for a deadline at the end of a day (no clock time worth showing)."""
+    _require_aware(due)
+    return due.astimezone(COPENHAGEN).time() == time.min
+
+
+_WEEKDAYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "da": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
+        "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    }
+)
+
+
+def day_text(d: date, language: str = "da", *, with_year: bool = True) -> str:
+    """``fredag 20.11.2026``: a day as messages write it (weekday, so nobody misreads it);
+    ``fredag 20.11.`` without the year."""
+    _require_date(d, "d")
+    weekdays = _WEEKDAYS.get(language, _WEEKDAYS["da"])
+    return f"{weekdays[d.weekday()]} {d:%d.%m.}" + (f"{d:%Y}" if with_year else "")
+
+
+def deadline_text(due: datetime, language: str = "da", *, with_year: bool = True) -> str:
+    """A deadline as messages write it: ``fredag 20.11.2026``, with the time when it has one
+    (``mandag 23.11.2026 kl. 14.00``)."""
+    text = day_text(deadline_day(due), language, with_year=with_year)
+    if deadline_ends_with_day(due):
+        return text
+    clock = f"{due.astimezone(COPENHAGEN):%H.%M}"
+    return f"{text} kl. {clock}" if language == "da" else f"{text} at {clock}"

@@ -85,12 +85,27 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["dkdate"] = formatting.dk_date
     app.jinja_env.filters["dkdatetime"] = formatting.dk_datetime
     app.jinja_env.filters["isodatetime"] = formatting.iso_datetime
+    app.jinja_env.filters["dkdue"] = formatting.dk_due
+    app.jinja_env.filters["isodue"] = formatting.iso_due
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     for name in WEB_MODULES:
         importlib.import_module(name)
     app.register_blueprint(bp)
+
+    @app.errorhandler(404)
+    def _unknown_url(exc):
+        # No route matched, so no blueprint handler ran: a browser outside the API gets the
+        # web's own (translated) page; the API and JSON clients keep problem+json.
+        wants_html = (
+            request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+        )
+        if request.path.startswith("/api") or not wants_html:
+            return app.extensions["bridge_api"].handle_http_exception(exc)
+        from bridge.web.auth import not_found_page
+
+        return not_found_page()
 
     @app.context_processor
     def _request_path():

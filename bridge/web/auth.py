@@ -195,12 +195,15 @@ def _domain_error(exc: DomainError):
     return _error_page(exc.status, _("Something is not right"), exc.detail)
 
 
+def not_found_page() -> tuple[str, int]:
+    """The web's 404: also for URLs that match no route at all."""
+    return _error_page(404, _("Not found"), _("The page does not exist, or you may not see it."))
+
+
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
     if exc.code == 404:
-        return _error_page(
-            404, _("Not found"), _("The page does not exist, or you may not see it.")
-        )
+        return not_found_page()
     if exc.code == 405:
         return _error_page(405, _("Not allowed"), _("This page cannot be used that way."))
     return _error_page(exc.code or 500, _("Something went wrong"), _("Please try again."))

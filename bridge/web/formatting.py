@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from bridge.domain.calendar import COPENHAGEN
+from bridge.domain.calendar import COPENHAGEN, deadline_day, deadline_text
 
 
 def dk_date(value: date | datetime | None) -> str:
@@ -26,3 +26,21 @@ def dk_datetime(value: datetime | None) -> str:
 def iso_datetime(value: datetime | None) -> str:
     """The machine-readable form for ``<time datetime=...>``."""
     return "" if value is None else value.astimezone(COPENHAGEN).isoformat(timespec="minutes")
+
+
+def dk_due(value: datetime | None) -> str:
+    """A deadline as the working day it ends: ``fredag 20.11.`` (the year only when it is not
+    this year), with the time for a deadline in hours; never the midnight instant it is stored as.
+    """
+    if value is None:
+        return ""
+    from bridge.domain.base import utcnow
+    from bridge.web import current_language
+
+    this_year = deadline_day(value).year == utcnow().astimezone(COPENHAGEN).year
+    return deadline_text(value, current_language(), with_year=not this_year)
+
+
+def iso_due(value: datetime | None) -> str:
+    """The machine-readable day of a deadline, for ``<time datetime=...>``."""
+    return "" if value is None else deadline_day(value).isoformat()

@@ -121,6 +121,19 @@ LABELS: dict[str, dict[str, str]] = {
         "enrollment": _N("Course"),
         "consent": _N("Consents"),
         "access_log": _N("Access log"),
+        # Resource kinds written by the other areas, so the access log shows no code names.
+        "admission": _N("Admission"),
+        "follow_up": _N("Follow-up task"),
+        "network_meeting": _N("Network meeting"),
+        "meeting_summary": _N("Meeting summary"),
+        "minutes_version": _N("Minutes"),
+        "action_item": _N("Action item"),
+        "distribution": _N("Distribution of minutes"),
+        "notification": _N("Message"),
+        "flag": _N("Flag"),
+        "somatic_screening": _N("Somatic screening"),
+        "statutory_plan": _N("Statutory plan"),
+        "timeline": _N("Timeline"),
     },
 }
 

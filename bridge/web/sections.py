@@ -30,6 +30,9 @@ class SectionItem:
     severity: str = "info"
     when: date | datetime | None = None
     overdue: bool = False
+    # A deadline (stored as the instant it passes): shown as the working day it ends instead of
+    # ``when``.
+    due: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,14 @@ class Cell:
     text: str
     severity: str = "info"
     when: date | datetime | None = None
+    due: datetime | None = None
 
 
 TodayProvider = Callable[[Session, Principal, datetime], Section | None]
+
+# The slot at the very top of Today, for new messages from GPs (the inbound MedCom area registers
+# a provider with this order). Return None when there are none, so the slot takes no space.
+TOP_ORDER = 0
 PatientPanelProvider = Callable[[Session, Principal, int, datetime], Section | None]
 TimelineSource = Callable[[Session, Principal, int, date, date], Sequence[TimelineItem]]
 

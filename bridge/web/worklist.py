@@ -5,6 +5,7 @@ domain services, so access control and audit are those of the API."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import url_for
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bridge.domain.access import Principal, patient_visible
-from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR
+from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR, deadline_day
 from bridge.domain.care import services as care
 from bridge.domain.care.models import FollowUpStatus
 from bridge.domain.gaps import services as gaps
@@ -24,6 +25,7 @@ from bridge.domain.meetings.models import MeetingStatus, MinutesStatus
 from bridge.domain.patients.models import Patient
 from bridge.domain.timeline import patient_timeline
 from bridge.web import current_language
+from bridge.web.formatting import dk_date, dk_datetime, dk_due
 from bridge.web.labels import _N, label
 from bridge.web.sections import (
     Cell,
@@ -109,72 +111,235 @@ def _age(since: datetime, now: datetime) -> str:
 
 
 # --- Today ------------------------------------------------------------------------------------
+# Sorted for 8 o'clock: new messages from GPs (a provider registered at sections.TOP_ORDER, shown
+# only when there are any), then today's meetings and what is due today, then the flags grouped
+# by patient, then what comes later this week. Nothing appears in two sections.
 
 
-def flags_today(session: Session, p: Principal, now: datetime) -> Section:
-    """The open flags worklist: most severe first, then oldest."""
-    flags = attention_flags(session, p, now)
-    names = patient_names(session, p, [f.patient_id for f in flags])
-    items = [
-        SectionItem(
-            title=flag_message(f),
-            href=url_for("web.patient", patient_id=f.patient_id)
-            if f.patient_id
-            else url_for("web.flags"),
-            detail=f"{flag_advice(f)} ({_age(f.first_detected_at, now)})",
-            patient_name=names.get(f.patient_id) if f.patient_id else None,
-            severity=severity_word(f.severity),
-            when=f.first_detected_at,
-        )
-        for f in flags
-    ]
-    return Section(
-        key="flags",
-        title=_("Open flags"),
-        items=items,
-        empty_text=_("No open flags. Nothing has fallen through."),
-        more_href=url_for("web.flags") if items else None,
+def _end_of_day_cutoff(d: date) -> datetime:
+    """Deadlines that end on or before ``d`` are stored up to (and including) the next midnight;
+    ``due_before`` is exclusive, hence the second."""
+    return day_start(d + timedelta(days=1)) + timedelta(seconds=1)
+
+
+def _task_href(t) -> str:
+    if t.admission_id:
+        return url_for("web.admission", admission_id=t.admission_id) + f"#task-{t.id}"
+    return url_for("web.patient", patient_id=t.patient_id)
+
+
+def _todays_meetings(session: Session, p: Principal, now: datetime) -> list:
+    if not p.has(*meetings.MEETING_ROLES):
+        return []
+    today = local_day(now)
+    return meetings.list_meetings_between(
+        session, p, day_start(today), day_start(today + timedelta(days=1)), limit=ROWS
     )
 
 
-def follow_ups_today(session: Session, p: Principal, now: datetime) -> Section:
-    """Open follow-up tasks that are overdue or due within two working days."""
-    horizon = day_start(DEFAULT_CALENDAR.add_working_days(local_day(now), DUE_WITHIN_WORKING_DAYS))
+def today_due(session: Session, p: Principal, now: datetime) -> Section:
+    """Today's meetings (by time), then the tasks whose deadline ends today or has passed."""
+    rows = _todays_meetings(session, p, now)
     page = care.list_follow_ups(
-        session, p, status=FollowUpStatus.OPEN, due_before=horizon, cursor=None, limit=ROWS
+        session, p, status=FollowUpStatus.OPEN, due_before=_end_of_day_cutoff(local_day(now)),
+        cursor=None, limit=ROWS,
+    )  # fmt: skip
+    names = patient_names(
+        session, p, [m.patient_id for m in rows] + [t.patient_id for t in page.items]
     )
-    names = patient_names(session, p, [t.patient_id for t in page.items])
     items = [
         SectionItem(
-            title=t.title,
-            href=url_for("web.admission", admission_id=t.admission_id)
-            if t.admission_id
-            else url_for("web.patient", patient_id=t.patient_id),
-            detail=_("Due %(when)s", when=_dk(t.due_at)),
+            title=_("Network meeting at %(time)s", time=_clock(m.scheduled_start)),
+            href=url_for("web.meeting", meeting_id=m.id),
+            detail=m.place or None,
+            patient_name=names.get(m.patient_id),
+            when=m.scheduled_start,
+        )
+        for m in rows
+    ]
+    items += [
+        SectionItem(
+            title=_("Task: %(title)s", title=t.title),
+            href=_task_href(t),
             patient_name=names.get(t.patient_id),
             severity="danger" if t.overdue(now) else "warning",
-            when=t.due_at,
+            due=t.due_at,
             overdue=t.overdue(now),
         )
         for t in page.items
     ]
     return Section(
-        key="follow_ups",
-        title=_("Follow-up tasks due"),
+        key="today",
+        title=_("Today: meetings and deadlines"),
         items=items,
-        empty_text=_("No follow-up tasks are due."),
+        empty_text=_("No meetings today and nothing due."),
+    )
+
+
+@dataclass(frozen=True)
+class FlagLine:
+    """One flag in a group: what it is about (its object), where to act, how old it is."""
+
+    flag_id: int
+    subject: str | None
+    href: str
+    age: str
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    rule: str
+    message: str
+    advice: str
+    severity: str
+    lines: list[FlagLine]
+
+
+@dataclass(frozen=True)
+class PatientGroup:
+    patient_name: str | None
+    href: str | None
+    rules: list[RuleGroup]
+
+
+def subject_text(s: gaps.FlagSubject) -> str | None:
+    """A flag's object in words: which task, which meeting, which stay."""
+    if s.kind == "follow_up_task" and s.title:
+        return _("Task “%(title)s”, due %(when)s", title=s.title, when=dk_due(s.when))
+    if s.kind == "action_item" and s.title:
+        if s.when:
+            return _("Action item “%(title)s”, due %(when)s", title=s.title, when=_dk(s.when))
+        return _("Action item “%(title)s”", title=s.title)
+    if s.kind in ("network_meeting", "minutes_version") and s.when:
+        return _("Network meeting %(when)s", when=_dk(s.when, with_time=True))
+    if s.kind == "admission" and s.when:
+        return _("Admission %(when)s", when=_dk(s.when))
+    return None
+
+
+def subject_href(s: gaps.FlagSubject, flag: Flag) -> str:
+    """Where the nurse acts on a flag's object."""
+    if s.meeting_id:
+        return url_for("web.meeting", meeting_id=s.meeting_id)
+    if s.admission_id:
+        anchor = f"#task-{flag.subject_id}" if s.kind == "follow_up_task" else ""
+        return url_for("web.admission", admission_id=s.admission_id) + anchor
+    if flag.patient_id:
+        return url_for("web.patient", patient_id=flag.patient_id)
+    return url_for("web.flags") + f"#flag-{flag.id}"
+
+
+def group_flags(
+    flags: Sequence[Flag], subjects: dict[int, gaps.FlagSubject], names: dict[int, str],
+    now: datetime,
+) -> list[PatientGroup]:  # fmt: skip
+    """Flags by patient (most severe patient first), then by rule, each line naming its object."""
+    by_patient: dict[int | None, dict[tuple[str, str], list[Flag]]] = {}
+    for f in flags:  # already most severe first, then oldest
+        by_patient.setdefault(f.patient_id, {}).setdefault((f.rule, f.message_da), []).append(f)
+    groups = []
+    for pid, rules in by_patient.items():
+        rule_groups = []
+        for (rule, _message), members in rules.items():
+            first = members[0]
+            rule_groups.append(
+                RuleGroup(
+                    rule=rule,
+                    message=flag_message(first),
+                    advice=flag_advice(first),
+                    severity=severity_word(first.severity),
+                    lines=[
+                        FlagLine(
+                            flag_id=f.id,
+                            subject=subject_text(subjects[f.id]),
+                            href=subject_href(subjects[f.id], f),
+                            age=_age(f.first_detected_at, now),
+                        )
+                        for f in members
+                    ],
+                )
+            )
+        groups.append(
+            PatientGroup(
+                patient_name=names.get(pid) if pid else None,
+                href=url_for("web.patient", patient_id=pid) if pid else None,
+                rules=rule_groups,
+            )
+        )
+    return groups
+
+
+def flags_today(session: Session, p: Principal, now: datetime) -> Section:
+    """The flags needing attention, grouped by patient and by what they are about. A late task
+    is already in today's list, so its flag is not repeated here."""
+    flags = attention_flags(session, p, now)
+    subjects = gaps.flag_subjects(session, flags)
+    flags = [
+        f
+        for f in flags
+        if not (
+            f.subject_type == "follow_up_task"
+            and isinstance(subjects[f.id].when, datetime)
+            and subjects[f.id].when < now
+        )
+    ]
+    names = patient_names(session, p, [f.patient_id for f in flags])
+    groups = group_flags(flags, subjects, names, now)
+    return Section(
+        key="flags",
+        title=_("Flags"),
+        # One item per flag, so the count in the heading is the number of flags.
+        items=[SectionItem(title=flag_message(f)) for f in flags],
+        empty_text=_("No open flags. Nothing has fallen through."),
+        template="_flag_groups.html",
+        context={"groups": groups},
+        more_href=url_for("web.flags") if flags else None,
+    )
+
+
+def follow_ups_today(session: Session, p: Principal, now: datetime) -> Section:
+    """Open follow-up tasks whose deadline ends within the next two working days (today's and
+    late ones are in the Today section)."""
+    today = local_day(now)
+    last = DEFAULT_CALENDAR.add_working_days(today, DUE_WITHIN_WORKING_DAYS)
+    page = care.list_follow_ups(
+        session, p, status=FollowUpStatus.OPEN, due_before=_end_of_day_cutoff(last), cursor=None,
+        limit=ROWS,
+    )  # fmt: skip
+    tasks = [t for t in page.items if t.due_on > today]
+    names = patient_names(session, p, [t.patient_id for t in tasks])
+    items = [
+        SectionItem(
+            title=t.title,
+            href=_task_href(t),
+            patient_name=names.get(t.patient_id),
+            severity="info",
+            due=t.due_at,
+        )
+        for t in tasks
+    ]
+    return Section(
+        key="follow_ups",
+        title=_("Deadlines in the next two working days"),
+        items=items,
+        empty_text=_("No deadlines in the next two working days."),
     )
 
 
 def meetings_today(session: Session, p: Principal, now: datetime) -> Section | None:
-    """Meetings from Monday to Sunday of this week, and whether their minutes are done."""
+    """The rest of this week's meetings (Monday to Sunday; today's are at the top), and whether
+    their minutes are done."""
     if not p.has(*meetings.MEETING_ROLES):
         return None
     today = local_day(now)
     monday = today - timedelta(days=today.weekday())
-    rows = meetings.list_meetings_between(
-        session, p, day_start(monday), day_start(monday + timedelta(days=7)), limit=ROWS
-    )
+    rows = [
+        m
+        for m in meetings.list_meetings_between(
+            session, p, day_start(monday), day_start(monday + timedelta(days=7)), limit=ROWS
+        )
+        if local_day(m.scheduled_start) != today
+    ]
     names = patient_names(session, p, [m.patient_id for m in rows])
     minutes = meetings.latest_minutes_status(session, [m.id for m in rows])
     items = []
@@ -197,9 +362,9 @@ def meetings_today(session: Session, p: Principal, now: datetime) -> Section | N
         )
     return Section(
         key="meetings",
-        title=_("Meetings this week"),
+        title=_("Other meetings this week"),
         items=items,
-        empty_text=_("No meetings this week."),
+        empty_text=_("No other meetings this week."),
     )
 
 
@@ -239,12 +404,15 @@ def discharges_today(session: Session, p: Principal, now: datetime) -> Section:
     )
 
 
-def _dk(value: datetime | None, with_time: bool = False) -> str:
-    from bridge.web.formatting import dk_date, dk_datetime
-
+def _dk(value: date | datetime | None, with_time: bool = False) -> str:
     return dk_datetime(value) if with_time else dk_date(value)
 
 
+def _clock(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(COPENHAGEN).strftime("%H.%M")
+
+
+register_today_provider("today", today_due, order=5)
 register_today_provider("flags", flags_today, order=10)
 register_today_provider("follow_ups", follow_ups_today, order=20)
 register_today_provider("meetings", meetings_today, order=30)
@@ -274,7 +442,7 @@ def deadline_column(session: Session, p: Principal, patient_ids: Sequence[int]) 
         pid: Cell(
             text=_("Overdue") if due < now else _("Due"),
             severity="danger" if due < now else "info",
-            when=due,
+            due=due,
         )
         for pid, due in care.next_deadlines(session, p, list(patient_ids)).items()
     }
@@ -377,9 +545,8 @@ def tasks_panel(session: Session, p: Principal, patient_id: int, now: datetime) 
                 href=url_for("web.admission", admission_id=t.admission_id)
                 if t.admission_id
                 else None,
-                detail=_("Due %(when)s", when=_dk(t.due_at)),
                 severity="danger" if t.overdue(now) else "info",
-                when=t.due_at,
+                due=t.due_at,
                 overdue=t.overdue(now),
             )
             for t in page.items
@@ -415,7 +582,7 @@ def course_items(
         elif e.type == "discharge":
             item = TimelineItem("discharge", local_day(e.at), label=e.title)
         elif e.type == "follow_up_due" and e.status in ("open", "done"):
-            item = TimelineItem("task", local_day(e.at), overdue=e.overdue, label=e.title)
+            item = TimelineItem("task", deadline_day(e.at), overdue=e.overdue, label=e.title)
         else:
             continue
         if overlaps(item, first, last):
@@ -423,13 +590,13 @@ def course_items(
     if p.has(*meetings.MEETING_ROLES):
         page = meetings.list_meetings(session, p, cursor=None, limit=ROWS, patient_id=patient_id)
         for m in page.items:
-            when = m.scheduled_start or m.hold_by
-            if when is None or not (first <= local_day(when) <= last):
+            day = local_day(m.scheduled_start) if m.scheduled_start else m.hold_by_on
+            if day is None or not (first <= day <= last):
                 continue
             items.append(
                 TimelineItem(
                     "meeting",
-                    local_day(when),
+                    day,
                     overdue=m.overdue(now),
                     label=_(
                         "Network meeting (%(status)s)", status=label("meeting_status", m.status)

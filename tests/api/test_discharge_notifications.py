@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -247,3 +247,20 @@ def test_the_reminder_job_is_scheduled_hourly():
     scheduler._load_jobs()
     _job, env, seconds = scheduler.SCHEDULED_JOBS["overdue_task_reminders"]
     assert (env, seconds) == ("BRIDGE_REMINDER_SECONDS", 3600)
+
+
+def test_the_gps_message_names_the_working_day_the_task_ends(nurse, gp, gp_org, ward, make_patient):
+    patient = make_patient(nurse=nurse, gp=gp_org)
+    admission = admit(nurse, patient, ward, at="2026-11-16T10:00:00+01:00").json
+    assert discharge(nurse, admission["id"], at="2026-11-19T14:00:00+01:00").status_code == 200
+    [task] = [
+        t
+        for t in nurse.get(f"/api/v1/follow-ups?patient={patient.id}&limit=50").json["items"]
+        if t["title"] == GP_TASK
+    ]
+    day = date.fromisoformat(task["due_on"])
+    assert day.weekday() < 5 and task["due_at"] == f"{day + timedelta(days=1)}T00:00:00+01:00"
+    weekday = ["mandag", "tirsdag", "onsdag", "torsdag", "fredag"][day.weekday()]
+    [item] = [i for i in gp.get("/api/v1/inbox").json["items"] if i["ref"]["type"] == "admission"]
+    assert f"{GP_TASK} (frist {weekday} {day:%d.%m.%Y})" in item["body"]
+    assert f"{day + timedelta(days=1):%d.%m.%Y}" not in item["body"]

@@ -404,3 +404,22 @@ def test_follow_up_list_pages_by_deadline_in_constant_statements(
     assert [t["due_at"] for t in full] == sorted(t["due_at"] for t in full)
     due_before = nurse.get("/api/v1/follow-ups?due_before=2026-11-11T00:00:00%2B01:00&limit=200")
     assert {t["title"] for t in due_before.json["items"]} == {PSYCH_NURSE, MUNICIPALITY}
+
+
+def test_the_api_gives_the_day_a_deadline_ends_beside_the_stored_instant(
+    make_actor, make_patient, department
+):
+    nurse = make_actor("nurse")
+    # Thursday 19 November 2026: one working day ends on Friday 20 November.
+    tasks = plan_after(
+        nurse,
+        make_patient(nurse=nurse),
+        department(),
+        admitted="2026-11-16T10:00:00+01:00",
+        discharged="2026-11-19T14:00:00+01:00",
+    )
+    municipality = tasks[MUNICIPALITY]
+    assert municipality["due_at"] == "2026-11-21T00:00:00+01:00"  # unchanged: overdue from then
+    assert municipality["due_on"] == "2026-11-20"  # the Friday, not the Saturday
+    # A deadline in hours ends on the day of its instant.
+    assert tasks[PSYCH_NURSE]["due_on"] == tasks[PSYCH_NURSE]["due_at"][:10]

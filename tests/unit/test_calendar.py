@@ -11,7 +11,9 @@ from bridge.domain.calendar import (
     DEFAULT_CALENDAR,
     WorkingDayCalendar,
     _closed_dates,
+    deadline_day,
     deadline_in_hours,
+    deadline_text,
 )
 
 ALL_CLOSED = WorkingDayCalendar(frozenset({"grundlovsdag", "juleaften", "nytaarsaften"}))
@@ -377,3 +379,25 @@ def test_naive_datetime_is_rejected_by_deadline_in_hours() -> None:
 def test_deadline_in_hours_requires_a_positive_number_of_hours() -> None:
     with pytest.raises(ValueError):
         deadline_in_hours(cph(2026, 3, 27), 0)
+
+
+# --- the day a deadline is shown as ---------------------------------------------------------
+
+
+def test_a_working_day_deadline_is_shown_as_the_day_it_ends_not_the_midnight_after() -> None:
+    due = DEFAULT_CALENDAR.deadline_after(cph(2026, 11, 19, 14), 1)  # a Thursday discharge
+    assert due == cph(2026, 11, 21, 0)  # stored as the instant it passes (a Saturday)
+    assert deadline_day(due) == date(2026, 11, 20)
+    assert deadline_text(due) == "fredag 20.11.2026"
+    assert deadline_text(due, "en", with_year=False) == "Friday 20.11."
+
+
+def test_a_deadline_in_hours_keeps_its_day_and_time() -> None:
+    due = deadline_in_hours(cph(2026, 3, 27, 23, 30), 72)  # across the DST switch
+    assert deadline_day(due) == date(2026, 3, 31)
+    assert deadline_text(due) == "tirsdag 31.03.2026 kl. 00.30"
+
+
+def test_deadline_day_wants_an_aware_instant() -> None:
+    with pytest.raises(ValueError):
+        deadline_day(datetime(2026, 11, 21))

@@ -55,3 +55,13 @@ def test_the_compiled_catalogues_match_their_sources():
 def _key(value):
     # Plural entries come as lists from the .mo reader and tuples from the .po reader.
     return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def test_the_access_log_names_every_resource_kind_in_danish(app):
+    from flask_babel import force_locale
+
+    from bridge.web.labels import label
+
+    with app.test_request_context(), force_locale("da"):
+        assert label("resource", "follow_up") == "Opfølgningsopgave"
+        assert label("resource", "network_meeting") == "Netværksmøde"

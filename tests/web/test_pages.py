@@ -263,3 +263,18 @@ def test_a_handed_over_patient_leaves_the_caseload_page(nurse, make_patient, mak
     assert "Karen Overdraget" not in nurse.client.get("/caseload").get_data(as_text=True)
     assert "Karen Overdraget" not in nurse.client.get("/today").get_data(as_text=True)
     assert nurse.client.get(f"/patients/{patient.id}").status_code == 404
+
+
+def test_pages_show_a_deadline_as_the_working_day_it_ends(nurse, make_patient, make_org):
+    from tests.api.test_admissions import admit, discharge
+
+    ward = make_org("hospital_department", specialty="psychiatry")
+    patient = make_patient(nurse=nurse.actor)
+    stay = admit(nurse.actor, patient, ward, at="2026-11-16T10:00:00+01:00").json
+    # A Thursday discharge: the municipality's one working day ends on Friday 20 November.
+    assert discharge(nurse.actor, stay["id"], at="2026-11-19T14:00:00+01:00").status_code == 200
+    page = nurse.client.get(f"/admissions/{stay['id']}").get_data(as_text=True)
+    assert 'datetime="2026-11-20"' in page and "fredag 20.11." in page
+    assert "21.11.2026" not in page  # the stored midnight after it is never shown
+    caseload = nurse.client.get("/caseload").get_data(as_text=True)
+    assert 'datetime="2026-11-20"' in caseload

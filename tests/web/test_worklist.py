@@ -275,3 +275,65 @@ def test_finalising_minutes_without_a_summary_keeps_the_text_and_says_why(nurse,
     # Nothing half-written: the stored draft still has its old summary and is not final.
     stored = nurse.actor.get(f"/api/v1/meetings/{meeting['id']}/minutes").json
     assert [(v["status"], v["summary"]) for v in stored] == [("draft", "Udkast")]
+
+
+def test_today_puts_todays_meetings_and_deadlines_first_and_shows_nothing_twice(
+    nurse, make_patient, session
+):
+    from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR
+    from bridge.domain.care.models import FollowUpTask, ResponsibleKind
+    from bridge.web.worklist import day_start, local_day
+
+    patient = make_patient(nurse=nurse.actor, gp_practice_id=None, name="Karen Holm")
+    now = utcnow()
+    today = local_day(now)
+    soon = DEFAULT_CALENDAR.add_working_days(today, 1)
+
+    def task(title, due, kind=ResponsibleKind.NURSE):
+        session.add(FollowUpTask(patient_id=patient.id, title=title, responsible_kind=kind,
+                                 responsible_staff_id=nurse.id, due_at=due))  # fmt: skip
+
+    task("Ring til bostedet", day_start(today) - timedelta(days=2))  # late
+    task("Medicinafstemning", day_start(today + timedelta(days=1)))  # ends today
+    task("Kontakt kommunen", day_start(soon + timedelta(days=1)))  # ends next working day
+    task("Konsultation hos egen læge", day_start(soon + timedelta(days=1)), ResponsibleKind.GP)
+    session.commit()
+    start = day_start(today).replace(hour=12).astimezone(COPENHAGEN)
+    r = nurse.actor.post("/api/v1/meetings", json={
+        "patient_id": patient.id, "scheduled_start": start.isoformat(),
+        "scheduled_end": (start + timedelta(hours=1)).isoformat(), "place": "Distriktspsykiatrien",
+    })  # fmt: skip
+    assert r.status_code == 201, r.json
+    run_gap_scan(session, now, rules=["patient_without_gp", "follow_up_overdue"])
+    session.commit()
+
+    page = nurse.client.get("/today").get_data(as_text=True)
+    order = [page.index(f'data-section="{k}"') for k in ("today", "flags", "follow_ups")]
+    assert order == sorted(order)
+    top = page[order[0] : order[1]]
+    assert "Netværksmøde kl. 12.00" in top and "Distriktspsykiatrien" in top
+    assert "Ring til bostedet" in top and "Medicinafstemning" in top
+    assert "Kontakt kommunen" not in top
+    flags = page[order[1] : order[2]]
+    # Grouped under the patient, each flag naming its object; the late task is not repeated.
+    assert flags.count("Karen Holm") == 1
+    assert "ingen tilknyttet praktiserende læge" in flags
+    assert "Opgave “Konsultation hos egen læge”, frist" in flags
+    assert "Ring til bostedet" not in flags
+    for title in ("Ring til bostedet", "Medicinafstemning", "Kontakt kommunen"):
+        assert page.count(title) == 1, title
+
+
+def test_a_provider_in_the_top_slot_comes_before_today(nurse, monkeypatch):
+    from bridge.web import sections
+    from bridge.web.sections import TOP_ORDER, Section, SectionItem
+
+    monkeypatch.setattr(sections, "_today", dict(sections._today))
+    sections.register_today_provider(
+        "gp_messages",
+        lambda s, p, now: Section(key="gp_messages", title="Nye beskeder fra egen læge",
+                                  items=[SectionItem(title="Svar på henvisning")]),
+        order=TOP_ORDER,
+    )  # fmt: skip
+    page = nurse.client.get("/today").get_data(as_text=True)
+    assert page.index('data-section="gp_messages"') < page.index('data-section="today"')

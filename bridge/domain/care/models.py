@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from bridge.domain.access import register_visibility, treatment_access_since
 from bridge.domain.base import Base, UTCDateTime, utcnow
+from bridge.domain.calendar import deadline_day
 from bridge.domain.registry.models import Role, Specialty, str_enum
 
 SUMMARY_MAX = 4000
@@ -270,6 +271,11 @@ class FollowUpTask(Base):
     def overdue(self, now: datetime) -> bool:
         """Open and past its deadline."""
         return follow_up_is_overdue(self.status, self.due_at, now)
+
+    @property
+    def due_on(self) -> date:
+        """The day the deadline ends on (what every page and message shows)."""
+        return deadline_day(self.due_at)
 
 
 def follow_up_is_overdue(status: str, due_at: datetime, now: datetime) -> bool:

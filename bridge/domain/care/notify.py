@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bridge.domain.calendar import COPENHAGEN
+from bridge.domain.calendar import COPENHAGEN, deadline_text
 from bridge.domain.care import rules
 from bridge.domain.care.models import (
     Admission,
@@ -50,7 +50,7 @@ def local_date(moment: datetime) -> str:
 
 def task_line(task: FollowUpTask) -> str:
     """One task as an action item of a message."""
-    return f"{task.title} (frist {local_date(task.due_at)})"
+    return f"{task.title} (frist {deadline_text(task.due_at)})"
 
 
 def task_payload(task: FollowUpTask) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -195,3 +196,81 @@ def needs_attention(now: datetime):
         Flag.status.in_([FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED]),
         and_(Flag.status == FlagStatus.SNOOZED, Flag.snoozed_until <= now),
     )
+
+
+@dataclass(frozen=True)
+class FlagSubject:
+    """What a flag is about, enough to name it: a task's title and deadline, a meeting's time.
+
+    ``kind`` is the flag's subject type; ``when`` is the subject's own moment (a deadline, a
+    meeting's start, an admission); ``meeting_id``/``admission_id`` say where to act on it.
+    """
+
+    kind: str
+    title: str | None = None
+    when: date | datetime | None = None
+    meeting_id: int | None = None
+    admission_id: int | None = None
+
+
+def flag_subjects(session: Session, flags: list[Flag]) -> dict[int, FlagSubject]:
+    """The subject of each flag, by flag id: one query per kind of subject among the flags
+    (never per flag). The flags were read through ``list_flags``, so their patients are visible.
+    """
+    from bridge.domain.care.models import Admission, FollowUpTask
+    from bridge.domain.meetings.models import ActionItem, MinutesVersion, NetworkMeeting
+
+    by_kind: dict[str, set[int]] = {}
+    for f in flags:
+        by_kind.setdefault(f.subject_type, set()).add(f.subject_id)
+    found: dict[tuple[str, int], FlagSubject] = {}
+    if ids := by_kind.get("follow_up_task"):
+        rows = session.execute(
+            select(FollowUpTask.id, FollowUpTask.title, FollowUpTask.due_at,
+                   FollowUpTask.admission_id).where(FollowUpTask.id.in_(ids))
+        )  # fmt: skip
+        for i, title, due, adm in rows:
+            found["follow_up_task", i] = FlagSubject("follow_up_task", title, due, admission_id=adm)
+    if ids := by_kind.get("action_item"):
+        rows = session.execute(
+            select(ActionItem.id, ActionItem.description, ActionItem.due_date,
+                   MinutesVersion.meeting_id)
+            .join(MinutesVersion, MinutesVersion.id == ActionItem.minutes_version_id)
+            .where(ActionItem.id.in_(ids))
+        )  # fmt: skip
+        for i, text, due, meeting in rows:
+            found["action_item", i] = FlagSubject("action_item", text, due, meeting_id=meeting)
+    meeting_ids = set(by_kind.get("network_meeting", ()))
+    if ids := by_kind.get("minutes_version"):
+        versions = dict(
+            session.execute(
+                select(MinutesVersion.id, MinutesVersion.meeting_id).where(
+                    MinutesVersion.id.in_(ids)
+                )
+            ).all()
+        )
+        meeting_ids |= set(versions.values())
+    else:
+        versions = {}
+    if meeting_ids:
+        rows = session.execute(
+            select(NetworkMeeting.id, NetworkMeeting.scheduled_start, NetworkMeeting.hold_by,
+                   NetworkMeeting.requested_at).where(NetworkMeeting.id.in_(meeting_ids))
+        )  # fmt: skip
+        meetings = {i: start or hold_by or requested for i, start, hold_by, requested in rows}
+        for i in by_kind.get("network_meeting", ()):
+            found["network_meeting", i] = FlagSubject("network_meeting", None, meetings.get(i),
+                                                      meeting_id=i)  # fmt: skip
+        for v, m in versions.items():
+            found["minutes_version", v] = FlagSubject("minutes_version", None, meetings.get(m),
+                                                      meeting_id=m)  # fmt: skip
+    if ids := by_kind.get("admission"):
+        rows = session.execute(
+            select(Admission.id, Admission.admitted_at).where(Admission.id.in_(ids))
+        )
+        for i, admitted in rows:
+            found["admission", i] = FlagSubject("admission", None, admitted, admission_id=i)
+    return {
+        f.id: found.get((f.subject_type, f.subject_id)) or FlagSubject(f.subject_type)
+        for f in flags
+    }

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bridge.domain.base import Base, UTCDateTime, utcnow
+from bridge.domain.calendar import deadline_day
 from bridge.domain.patients.models import Patient
 from bridge.domain.registry.models import str_enum
 
@@ -156,6 +157,11 @@ class NetworkMeeting(Base):
     def overdue(self, now: datetime) -> bool:
         """Requested and past the regional hold-by date: late until it is planned."""
         return meeting_request_is_overdue(self.status, self.hold_by, now)
+
+    @property
+    def hold_by_on(self) -> date | None:
+        """The day the hold-by deadline ends on (what pages and messages show)."""
+        return deadline_day(self.hold_by) if self.hold_by else None
 
 
 def meeting_request_is_overdue(status: str, hold_by: datetime | None, now: datetime) -> bool:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bridge.domain.calendar import COPENHAGEN
+from bridge.domain.calendar import COPENHAGEN, day_text
 from bridge.domain.meetings.distribution import CLOSED_REASON
 from bridge.domain.meetings.models import (
     ActionItem,
@@ -107,7 +107,7 @@ def notify_distributions(
                     "title": title,
                     "author_staff_id": version.finalised_by_id,
                     "action_items": [
-                        f"{i.description} (frist {i.due_date:%d.%m.%Y})"
+                        f"{i.description} (frist {day_text(i.due_date)})"
                         if i.due_date
                         else i.description
                         for i in mine
