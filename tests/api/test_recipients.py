@@ -175,6 +175,17 @@ def test_the_gp_read_of_minutes_is_audited_and_others_get_404(
     assert gp.get("/api/v1/meetings/999999/minutes/1").status_code == 404
 
 
+def test_the_gp_downloads_the_pdf_of_minutes_sent_to_it_and_strangers_get_404(
+    session, nurse, gp, gp_org, patient, make_actor
+):
+    meeting, _ = gp_item(nurse, gp_org, patient)
+    pdf = f"/api/v1/meetings/{meeting['id']}/minutes/1/pdf"
+    r = gp.get(pdf)
+    assert r.status_code == 200
+    assert r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
+    assert make_actor("gp").get(pdf).status_code == 404
+
+
 def test_a_draft_amendment_is_not_readable_by_the_gp_until_final(
     session, nurse, gp, gp_org, patient
 ):
