@@ -129,7 +129,7 @@ def received_minutes(meeting_id: int, version_no: int):
         names=names,
         mine=mine,
         distribution=recipients.received_distribution(db.session, p, version.id),
-        pdf_url=f"/api/v1/meetings/{meeting_id}/minutes/{version_no}/pdf",
+        pdf_url=url_for("web.minutes_pdf", meeting_id=meeting_id, version_no=version_no),
     )
 
 

@@ -80,7 +80,7 @@ def test_gp_reads_the_minutes_closes_its_task_and_asks_for_a_meeting(page, world
     page.wait_for_url(f"**/received/meetings/{meeting_id}/minutes/1")
     assert page.locator("#minutes-summary").inner_text().startswith("Stabil i behandling")
     assert page.get_by_role("link", name="Referatet som PDF").get_attribute("href") == (
-        f"/api/v1/meetings/{meeting_id}/minutes/1/pdf"
+        f"/meetings/{meeting_id}/minutes/1/pdf"
     )
     screenshot(page, "21-recipient-minutes")
 

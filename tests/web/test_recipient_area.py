@@ -43,7 +43,11 @@ def test_gp_lands_in_the_inbox_opens_the_minutes_closes_its_item_and_acknowledge
 
     read = gp.client.get(minutes_url).get_data(as_text=True)
     assert "Stabil, men isoleret" in read
-    assert f"/api/v1/meetings/{meeting['id']}/minutes/1/pdf" in read
+    # The PDF link opens with the same login (a bearer-token API link would not, in a browser).
+    pdf_url = f"/meetings/{meeting['id']}/minutes/1/pdf"
+    assert f'href="{pdf_url}"' in read
+    pdf = gp.client.get(pdf_url)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     [item] = gp.actor.get("/api/v1/action-items").json["items"]
     done = gp.post(
         f"/received/action-items/{item['id']}/done", {"next": minutes_url}, token_from=minutes_url
