@@ -28,6 +28,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "MAX_CONTENT_LENGTH": int(env.get("BRIDGE_MAX_BODY_BYTES", 1024 * 1024)),
         "BRIDGE_BASE_URL": env.get("BRIDGE_BASE_URL", "http://localhost:5000"),
+        # MedCom messages carry their attachments inline (base64), so the inbound FHIR door
+        # takes larger bodies than the rest of the API.
+        "FHIR_MAX_BODY_BYTES": int(env.get("BRIDGE_FHIR_MAX_BODY_BYTES", 20 * 1024 * 1024)),
     }
 
 

@@ -13,6 +13,7 @@ API_BLUEPRINTS = (
     "bridge.api.patients",
     "bridge.api.flags",
     "bridge.api.notifications",
+    "bridge.api.fhir_messaging",
     "bridge.api.meetings",
     "bridge.api.meeting_summaries",
     "bridge.api.admissions",

@@ -7,7 +7,7 @@ import re
 import uuid
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,6 +23,7 @@ from bridge.extensions import db
 log = logging.getLogger("bridge.request")
 
 API_PREFIX = "/api/v1/"
+FHIR_PROCESS_MESSAGE = "/api/v1/fhir/$process-message"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -146,6 +147,8 @@ def init_request_lifecycle(app: Flask) -> None:
         g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         if not request.path.startswith(API_PREFIX):
             return None
+        if request.path == FHIR_PROCESS_MESSAGE:
+            request.max_content_length = current_app.config["FHIR_MAX_BODY_BYTES"]
         return _reject_nul() or _authenticate() or _idempotency_replay()
 
     @app.after_request

@@ -20,6 +20,13 @@ from bridge.domain.meetings.models import (
     MinutesVersion,
     NetworkMeeting,
 )
+from bridge.domain.messaging.models import (
+    HospitalEpisode,
+    InboundMessage,
+    MessageAttachment,
+    MessageThread,
+    ThreadMessage,
+)
 from bridge.domain.notifications.models import DeliveryEndpoint, Notification
 from bridge.domain.patients.models import (
     CareTeamMember,
@@ -53,9 +60,13 @@ __all__ = [
     "Flag",
     "FollowUpTask",
     "FollowUpTemplate",
+    "HospitalEpisode",
     "IdempotencyRecord",
+    "InboundMessage",
     "JobRun",
     "MeetingParticipant",
+    "MessageAttachment",
+    "MessageThread",
     "MinutesVersion",
     "NetworkMeeting",
     "Notification",
@@ -70,4 +81,5 @@ __all__ = [
     "StaffRole",
     "StatutoryPlan",
     "StatutoryPlanParticipant",
+    "ThreadMessage",
 ]
