@@ -147,7 +147,11 @@ def sqlite_demo(tmp_path):
 
 
 # MedCom's own example messages lie beside the repository (../shared), not in it.
-MEDCOM_EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "medcom-examples"
+# BRIDGE_SHARED_DIR names it for a checkout elsewhere (a git worktree).
+SHARED = Path(
+    os.environ.get("BRIDGE_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared"
+)
+MEDCOM_EXAMPLES = SHARED / "medcom-examples"
 
 
 def medcom_example(name: str) -> dict:

@@ -41,6 +41,8 @@ DESTINATION_USE_URL: Final = (
 SOR_SYSTEM: Final = "urn:oid:1.2.208.176.1.1"
 GLN_SYSTEM: Final = "https://www.gs1.org/gln"
 CPR_SYSTEM: Final = "urn:oid:1.2.208.176.1.2"
+# Replacement CPR numbers (dk-core d-eCPR, x-eCPR, MedCom eCPR): valid, but no CPR to match.
+REPLACEMENT_CPR_SYSTEMS: Final = ("urn:oid:1.2.208.176.1.6",)
 ENCOUNTER_CLASS_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 LEAVE_PERIOD_URL: Final = (
     "http://medcomfhir.dk/ig/hospitalnotification/StructureDefinition/"
@@ -318,12 +320,16 @@ def _datetime(value: Any, what: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _patient_cpr(msg: _Message) -> str:
+def _patient_cpr(msg: _Message) -> str | None:
+    """The Patient's CPR number; None for a replacement CPR (no person Bridge can hold)."""
     patients = msg.all("Patient")
     if len(patients) != 1:
         raise _fatal("the message must carry exactly one Patient", "structure")
     cpr = _identifier(patients[0], CPR_SYSTEM)
     if cpr is None:
+        systems = [str(i.get("system")) for i in patients[0].get("identifier") or []]
+        if any(s.startswith(REPLACEMENT_CPR_SYSTEMS) for s in systems):
+            return None
         raise _fatal("the Patient has no CPR identifier", "required")
     try:
         return parse_cpr(cpr).digits
@@ -458,8 +464,7 @@ def _payload(msg: _Message, payload: dict[str, Any], i: int) -> Payload:
                 data = base64.b64decode(raw["data"], validate=True)
             except (binascii.Error, ValueError):
                 raise _fatal(f"{where} attachment data is not base64", "value") from None
-        if data is None and not raw.get("url"):
-            raise _missing(f"{where} attachment data or url")
+        # A reply repeats an earlier attachment by its title only: its data came before.
         attachment = Attachment(
             content_type=raw.get("contentType"),
             title=(raw.get("title") or "")[:200] or None,

@@ -30,7 +30,7 @@ class Envelope:
 class StayEvent:
     """A HospitalNotification: what happened to which stay of which person."""
 
-    cpr: str
+    cpr: str | None  # None: a replacement CPR
     activity: str
     episode_identifier: str
     emergency: bool
@@ -68,7 +68,7 @@ class Payload:
 class CareMessage:
     """A CareCommunication: the thread it belongs to and every payload it carries."""
 
-    cpr: str
+    cpr: str | None  # None: a replacement CPR
     thread_identifier: str
     category: str
     topic: str | None

@@ -85,8 +85,10 @@ def record_inbound(
     return row
 
 
-def patient_by_cpr(session: Session, cpr: str) -> Patient | None:
+def patient_by_cpr(session: Session, cpr: str | None) -> Patient | None:
     """The patient with this CPR number, whoever may see them: the message comes to Bridge."""
+    if cpr is None:
+        return None
     return session.scalar(select(Patient).where(Patient.cpr == cpr))
 
 
