@@ -75,6 +75,11 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "BRIDGE_TOKEN_FAILURE_WINDOW_SECONDS": int_setting(
             env, "BRIDGE_TOKEN_FAILURE_WINDOW_SECONDS", 60, minimum=1
         ),
+        # MedCom messages carry their attachments inline (base64), so the inbound FHIR door
+        # takes larger bodies than the rest of the API.
+        "FHIR_MAX_BODY_BYTES": int_setting(
+            env, "BRIDGE_FHIR_MAX_BODY_BYTES", 20 * 1024 * 1024, minimum=1
+        ),
     }
 
 

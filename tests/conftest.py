@@ -152,13 +152,12 @@ def sqlite_demo(tmp_path):
     return demo, runner, seeded.output
 
 
-# MedCom's own example messages lie beside the repository (../shared, or BRIDGE_SHARED_DIR).
-MEDCOM_EXAMPLES = (
-    Path(
-        os.environ.get("BRIDGE_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared"
-    )
-    / "medcom-examples"
+# MedCom's own example messages lie beside the repository (../shared), not in it.
+# BRIDGE_SHARED_DIR names it for a checkout elsewhere (a git worktree).
+SHARED = Path(
+    os.environ.get("BRIDGE_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared"
 )
+MEDCOM_EXAMPLES = SHARED / "medcom-examples"
 
 
 def medcom_example(name: str) -> dict:

@@ -14,6 +14,7 @@ API_BLUEPRINTS = (
     "bridge.api.care_requests",
     "bridge.api.flags",
     "bridge.api.notifications",
+    "bridge.api.fhir_messaging",
     "bridge.api.meetings",
     "bridge.api.meeting_summaries",
     "bridge.api.recipients",

@@ -25,6 +25,7 @@ from bridge.extensions import db
 log = logging.getLogger("bridge.request")
 
 API_PREFIX = "/api/v1/"
+FHIR_PROCESS_MESSAGE = "/api/v1/fhir/$process-message"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # A year, the lifetime browsers and the preload list expect. Sent only on HTTPS answers (a
 # browser ignores it over plain HTTP); behind a proxy, gunicorn marks a request secure from
@@ -218,6 +219,8 @@ def init_request_lifecycle(app: Flask) -> None:
         too_long = _reject_long_url()
         if too_long is not None or not request.path.startswith(API_PREFIX):
             return too_long
+        if request.path == FHIR_PROCESS_MESSAGE:
+            request.max_content_length = current_app.config["FHIR_MAX_BODY_BYTES"]
         return _reject_nul() or _reject_deep_json() or _authenticate() or _idempotency_replay()
 
     @app.after_request

@@ -30,6 +30,7 @@ from bridge.domain.notifications.models import (
 )
 from bridge.domain.notifications.texts import LANGUAGES
 from bridge.extensions import db
+from bridge.medcom.process import receive_acknowledgement
 
 # Three resources share this area, so the blueprint is mounted at the API root.
 URL_PREFIX = ""
@@ -170,7 +171,7 @@ class FhirAcknowledgements(MethodView):
         """Receive a MedCom Acknowledgement (application/fhir+json) for a message sent to you"""
         # A FHIR Bundle is validated by the FHIR models in the domain, not by a marshmallow schema.
         bundle = request.get_json(silent=True)
-        return services.receive_acknowledgement(db.session, current_principal(), bundle, utcnow())
+        return receive_acknowledgement(db.session, current_principal(), bundle, utcnow())
 
 
 @blp.route("/organisations/<int:org_id>/endpoints")

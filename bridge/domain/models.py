@@ -21,6 +21,13 @@ from bridge.domain.meetings.models import (
     MinutesVersion,
     NetworkMeeting,
 )
+from bridge.domain.messaging.models import (
+    HospitalEpisode,
+    InboundMessage,
+    MessageAttachment,
+    MessageThread,
+    ThreadMessage,
+)
 from bridge.domain.notifications.models import DeliveryEndpoint, Notification
 from bridge.domain.patients.models import (
     CareTeamMember,
@@ -54,9 +61,13 @@ __all__ = [
     "Flag",
     "FollowUpTask",
     "FollowUpTemplate",
+    "HospitalEpisode",
     "IdempotencyRecord",
+    "InboundMessage",
     "JobRun",
     "MeetingParticipant",
+    "MessageAttachment",
+    "MessageThread",
     "MinutesVersion",
     "NetworkMeeting",
     "Notification",
@@ -72,4 +83,5 @@ __all__ = [
     "StatutoryPlan",
     "StatutoryPlanParticipant",
     "TokenFailure",
+    "ThreadMessage",
 ]

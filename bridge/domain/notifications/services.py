@@ -404,6 +404,17 @@ def receive_acknowledgement(
         ack = parse_acknowledgement(bundle)
     except ValueError as exc:
         raise RuleViolation(str(exc)[:500], field="body") from None
+    return record_acknowledgement(session, p, ack, now, policy)
+
+
+def record_acknowledgement(
+    session: Session,
+    p: Principal,
+    ack: Acknowledgement,
+    now: datetime,
+    policy: RetryPolicy | None = None,
+) -> Notification:
+    """Apply a read acknowledgement to the message it answers, sent to the caller's organisation."""
     n = session.scalar(
         select(Notification).where(
             Notification.message_header_id == ack.acknowledged_message_header_id,

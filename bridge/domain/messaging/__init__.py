@@ -1,0 +1,1 @@
+"""Messages received from other organisations (MedCom), and the patient's message threads."""
