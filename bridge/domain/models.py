@@ -82,6 +82,6 @@ __all__ = [
     "StaffRole",
     "StatutoryPlan",
     "StatutoryPlanParticipant",
-    "TokenFailure",
     "ThreadMessage",
+    "TokenFailure",
 ]

@@ -135,7 +135,9 @@ def apply_stay_event(
                 session,
                 p,
                 {
-                    "patient_id": patient.id,
+                    # The notification names the person by CPR: a department that does not yet
+                    # see the patient gains sight by this stay, as at its admissions desk.
+                    "cpr": patient.cpr,
                     "department_id": department.id,
                     "acute": event.emergency or "emergency" in event.activity,
                     "admitted_at": event.start,
