@@ -21,7 +21,9 @@ from bridge.api.schemas import (
 )
 from bridge.config import endpoint_policy
 from bridge.domain.base import utcnow
-from bridge.domain.notifications import services
+from bridge.domain.notifications import acknowledgements as acknowledgements_service
+from bridge.domain.notifications import endpoints as endpoints_service
+from bridge.domain.notifications import inbox as inbox_service
 from bridge.domain.notifications.models import (
     Channel,
     DeliveryEndpoint,
@@ -127,7 +129,7 @@ class Inbox(MethodView):
     @blp.response(200, InboxPageSchema)
     def get(self, args):
         """Your organisation's messages, newest first"""
-        return services.list_inbox(
+        return inbox_service.list_inbox(
             db.session,
             current_principal(),
             cursor=args["cursor"],
@@ -144,7 +146,7 @@ class InboxItem(MethodView):
     @blp.response(200, InboxItemSchema)
     def get(self, args, notification_id):
         """Read one message of your organisation's inbox"""
-        return services.get_inbox_item(
+        return inbox_service.get_inbox_item(
             db.session,
             current_principal(),
             notification_id,
@@ -158,7 +160,7 @@ class InboxAck(MethodView):
     @blp.response(200, NotificationStatusSchema)
     def post(self, notification_id):
         """Acknowledge that your organisation has received a message"""
-        return services.acknowledge_inbox(
+        return inbox_service.acknowledge_inbox(
             db.session, current_principal(), notification_id, utcnow()
         )
 
@@ -170,7 +172,9 @@ class FhirAcknowledgements(MethodView):
         """Receive a MedCom Acknowledgement (application/fhir+json) for a message sent to you"""
         # A FHIR Bundle is validated by the FHIR models in the domain, not by a marshmallow schema.
         bundle = request.get_json(silent=True)
-        return services.receive_acknowledgement(db.session, current_principal(), bundle, utcnow())
+        return acknowledgements_service.receive_acknowledgement(
+            db.session, current_principal(), bundle, utcnow()
+        )
 
 
 @blp.route("/organisations/<int:org_id>/endpoints")
@@ -178,13 +182,13 @@ class Endpoints(MethodView):
     @blp.response(200, EndpointSchema(many=True))
     def get(self, org_id):
         """List an organisation's delivery endpoints (admin; secrets are never listed)"""
-        return services.list_endpoints(db.session, current_principal(), org_id)
+        return endpoints_service.list_endpoints(db.session, current_principal(), org_id)
 
     @blp.arguments(EndpointSchema)
     @blp.response(201, EndpointWithSecretSchema)
     def post(self, data, org_id):
         """Configure a FHIR, webhook or email endpoint (admin; a webhook's secret is shown once)"""
-        return services.create_endpoint(
+        return endpoints_service.create_endpoint(
             db.session, current_principal(), org_id, data, endpoint_policy(current_app.config)
         )
 
@@ -195,7 +199,7 @@ class EndpointById(MethodView):
     @blp.response(200, EndpointSchema)
     def patch(self, data, org_id, endpoint_id):
         """Change an endpoint's address, or re-enable it after a 410 (admin)"""
-        return services.update_endpoint(
+        return endpoints_service.update_endpoint(
             db.session,
             current_principal(),
             org_id,
@@ -211,7 +215,7 @@ class EndpointRotate(MethodView):
     @blp.response(200, EndpointWithSecretSchema)
     def post(self, data, org_id, endpoint_id):
         """Rotate a webhook secret; the old one keeps signing during the overlap (admin)"""
-        return services.rotate_webhook_secret(
+        return endpoints_service.rotate_webhook_secret(
             db.session,
             current_principal(),
             org_id,

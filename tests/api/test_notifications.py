@@ -23,7 +23,7 @@ from bridge.domain.notifications.models import (
     Notification,
     NotificationStatus,
 )
-from bridge.domain.notifications.services import _handlers
+from bridge.domain.notifications.outcomes import _handlers
 from bridge.domain.registry.models import Organisation
 from tests.conftest import medcom_example
 

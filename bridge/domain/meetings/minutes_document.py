@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bridge.domain.access import Principal
 from bridge.domain.identifiers import mask_cpr
-from bridge.domain.meetings import services
+from bridge.domain.meetings import minutes as minutes_service
 from bridge.domain.meetings.distribution import STATUTORY_BASIS
 from bridge.domain.meetings.models import (
     ActionItem,
@@ -187,5 +187,5 @@ def minutes_document(
     session: Session, p: Principal, meeting_id: int, version_no: int
 ) -> MinutesDocument:
     """One version as a document, for a reader who may read the minutes (checked, audited)."""
-    version = services.get_minutes(session, p, meeting_id, version_no)
+    version = minutes_service.get_minutes(session, p, meeting_id, version_no)
     return load_minutes_documents(session, [version.id])[version.id].masked()

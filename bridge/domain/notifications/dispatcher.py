@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from bridge.domain.fhir_messages import Acknowledgement, Attachment, OrganisationRef, PatientRef
 from bridge.domain.fhir_messages import parse_acknowledgement as parse_ack
 from bridge.domain.notifications import channels, texts
+from bridge.domain.notifications.acknowledgements import apply_acknowledgement
 from bridge.domain.notifications.channels import RetryPolicy
 from bridge.domain.notifications.destinations import DestinationPolicy
 from bridge.domain.notifications.models import (
@@ -34,11 +35,7 @@ from bridge.domain.notifications.models import (
     Notification,
     NotificationStatus,
 )
-from bridge.domain.notifications.services import (
-    apply_acknowledgement,
-    report_outcome,
-    report_status,
-)
+from bridge.domain.notifications.outcomes import report_outcome, report_status
 from bridge.domain.notifications.transport import HttpResponse, Transport, TransportError
 from bridge.domain.patients.models import Patient
 from bridge.domain.registry.models import Organisation, Staff
