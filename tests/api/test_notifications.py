@@ -8,8 +8,8 @@ import json
 import pytest
 from sqlalchemy import select
 
+from bridge.adapters.fhir_messages import OrganisationRef, build_acknowledgement
 from bridge.domain.errors import RuleViolation
-from bridge.domain.fhir_messages import OrganisationRef, build_acknowledgement
 from bridge.domain.notifications import (
     NotificationEvent,
     distribution_status_for,

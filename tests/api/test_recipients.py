@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
+from bridge.adapters.dispatcher import DispatchSettings, dispatch_once
+from bridge.adapters.fhir_messages import OrganisationRef
+from bridge.adapters.transport import Transport
 from bridge.domain.audit import AuditEvent
 from bridge.domain.base import utcnow
-from bridge.domain.fhir_messages import OrganisationRef
 from bridge.domain.notifications.channels import RetryPolicy
-from bridge.domain.notifications.dispatcher import DispatchSettings, dispatch_once
-from bridge.domain.notifications.transport import Transport
 from tests.api.meetings_support import (
     distributions,
     final_minutes,

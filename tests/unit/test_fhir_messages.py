@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from bridge.domain.fhir_messages import (
+from bridge.adapters.fhir_messages import (
     Acknowledgement,
     CareCommunicationInput,
     OrganisationRef,

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bridge.adapters.fhir_messages import Acknowledgement, parse_acknowledgement
 from bridge.domain import audit
 from bridge.domain.access import Principal
 from bridge.domain.audit import AuditAction
 from bridge.domain.errors import NotFound, RuleViolation
-from bridge.domain.fhir_messages import Acknowledgement, parse_acknowledgement
 from bridge.domain.notifications.channels import RetryPolicy
 from bridge.domain.notifications.models import (
     Notification,

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parsedate_to_datetime
 from typing import Any, Final
 
-from bridge.domain.fhir_messages import (
+from bridge.adapters.fhir_messages import (
     Attachment,
     CareCommunicationInput,
     OrganisationRef,

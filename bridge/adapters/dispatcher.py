@@ -23,8 +23,9 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from bridge.domain.fhir_messages import Acknowledgement, Attachment, OrganisationRef, PatientRef
-from bridge.domain.fhir_messages import parse_acknowledgement as parse_ack
+from bridge.adapters.fhir_messages import Acknowledgement, Attachment, OrganisationRef, PatientRef
+from bridge.adapters.fhir_messages import parse_acknowledgement as parse_ack
+from bridge.adapters.transport import HttpResponse, Transport, TransportError
 from bridge.domain.notifications import channels, texts
 from bridge.domain.notifications.acknowledgements import apply_acknowledgement
 from bridge.domain.notifications.channels import RetryPolicy
@@ -36,7 +37,6 @@ from bridge.domain.notifications.models import (
     NotificationStatus,
 )
 from bridge.domain.notifications.outcomes import report_outcome, report_status
-from bridge.domain.notifications.transport import HttpResponse, Transport, TransportError
 from bridge.domain.patients.models import Patient
 from bridge.domain.registry.models import Organisation, Staff
 
