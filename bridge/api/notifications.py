@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.adapters.fhir_acknowledgement import parse_acknowledgement
 from bridge.api.http import current_principal
 from bridge.api.schemas import (
     CopenhagenDateTime,
@@ -170,10 +171,10 @@ class FhirAcknowledgements(MethodView):
     @blp.response(200, NotificationStatusSchema)
     def post(self):
         """Receive a MedCom Acknowledgement (application/fhir+json) for a message sent to you"""
-        # A FHIR Bundle is validated by the FHIR models in the domain, not by a marshmallow schema.
+        # A FHIR Bundle is validated by the FHIR codec (bridge.adapters), not by marshmallow.
         bundle = request.get_json(silent=True)
         return acknowledgements_service.receive_acknowledgement(
-            db.session, current_principal(), bundle, utcnow()
+            db.session, current_principal(), bundle, utcnow(), parse=parse_acknowledgement
         )
 
 

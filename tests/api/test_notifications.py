@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bridge.adapters.fhir_messages import OrganisationRef, build_acknowledgement
+from bridge.adapters.fhir_acknowledgement import build_acknowledgement
 from bridge.domain.errors import RuleViolation
 from bridge.domain.notifications import (
     NotificationEvent,
@@ -17,6 +17,7 @@ from bridge.domain.notifications import (
     enqueue_notification,
     register_ack_handler,
 )
+from bridge.domain.notifications.messages import OrganisationRef
 from bridge.domain.notifications.models import (
     Channel,
     DeliveryEndpoint,

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bridge.adapters.fhir_messages import Acknowledgement, parse_acknowledgement
 from bridge.domain import audit
 from bridge.domain.access import Principal
 from bridge.domain.audit import AuditAction
 from bridge.domain.errors import NotFound, RuleViolation
 from bridge.domain.notifications.channels import RetryPolicy
+from bridge.domain.notifications.messages import Acknowledgement
 from bridge.domain.notifications.models import (
     Notification,
     NotificationStatus,
@@ -59,12 +60,23 @@ def apply_acknowledgement(
     return n
 
 
+#: The port that reads a received acknowledgement (the FHIR codec in ``bridge.adapters``
+#: implements it): ``ValueError`` when the body is not one.
+AcknowledgementReader = Callable[[Any], Acknowledgement]
+
+
 def receive_acknowledgement(
-    session: Session, p: Principal, bundle: Any, now: datetime, policy: RetryPolicy | None = None
+    session: Session,
+    p: Principal,
+    bundle: Any,
+    now: datetime,
+    policy: RetryPolicy | None = None,
+    *,
+    parse: AcknowledgementReader,
 ) -> Notification:
     """A receiver's MedCom Acknowledgement of a message sent to the caller's organisation."""
     try:
-        ack = parse_acknowledgement(bundle)
+        ack = parse(bundle)
     except ValueError as exc:
         raise RuleViolation(str(exc)[:500], field="body") from None
     n = session.scalar(
