@@ -189,8 +189,11 @@ class Endpoints(MethodView):
     @blp.response(201, EndpointWithSecretSchema)
     def post(self, data, org_id):
         """Configure a FHIR, webhook or email endpoint (admin; a webhook's secret is shown once)"""
+        cmd = endpoints_service.NewEndpoint(
+            channel=data["channel"], url=data.get("url"), email=data.get("email")
+        )
         return endpoints_service.create_endpoint(
-            db.session, current_principal(), org_id, data, endpoint_policy(current_app.config)
+            db.session, current_principal(), org_id, cmd, endpoint_policy(current_app.config)
         )
 
 

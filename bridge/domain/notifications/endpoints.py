@@ -34,30 +34,39 @@ class EndpointWithSecret:
     secret: str | None
 
 
+@dataclass(frozen=True)
+class NewEndpoint:
+    """A delivery endpoint to configure: a url for FHIR and webhooks, an address for email."""
+
+    channel: Channel
+    url: str | None = None
+    email: str | None = None
+
+
 def create_endpoint(
     session: Session,
     p: Principal,
     organisation_id: int,
-    data: dict[str, Any],
+    cmd: NewEndpoint,
     destinations: DestinationPolicy,
 ) -> EndpointWithSecret:
     """Configure a FHIR, webhook or email endpoint for an organisation (admin)."""
     p.require(Role.ADMIN)
     if session.get(Organisation, organisation_id) is None:
         raise NotFound("no such organisation")
-    channel = Channel(data["channel"])
+    channel = Channel(cmd.channel)
     if channel == Channel.INBOX:
         raise RuleViolation("every organisation has the inbox already", field="channel")
     endpoint = DeliveryEndpoint(organisation_id=organisation_id, channel=channel, active=True)
     secret = None
     if channel == Channel.EMAIL:
-        if not data.get("email") or data.get("url"):
+        if not cmd.email or cmd.url:
             raise RuleViolation("an email endpoint needs email and no url", field="email")
-        endpoint.email = data["email"]
+        endpoint.email = cmd.email
     else:
-        if data.get("email"):
+        if cmd.email:
             raise RuleViolation("only an email endpoint has an email address", field="email")
-        endpoint.url = check_url(data.get("url"), destinations)
+        endpoint.url = check_url(cmd.url, destinations)
     if channel == Channel.WEBHOOK:
         secret = endpoint.secret = generate_webhook_secret()
     session.add(endpoint)
