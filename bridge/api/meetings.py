@@ -344,7 +344,14 @@ class Minutes(MethodView):
     @blp.response(201, MinutesSchema)
     def post(self, data, meeting_id):
         """Start the minutes of a held meeting (draft version 1)"""
-        version = minutes_service.create_minutes(db.session, current_principal(), meeting_id, data)
+        cmd = minutes_service.NewMinutes(
+            summary=data.get("summary", ""),
+            decisions=data.get("decisions", ""),
+            action_items=tuple(
+                minutes_service.ActionItemInput(**r) for r in data.get("action_items", [])
+            ),
+        )
+        version = minutes_service.create_minutes(db.session, current_principal(), meeting_id, cmd)
         return with_etag(version, 201)
 
 

@@ -333,7 +333,12 @@ def minutes_create(meeting_id: int):
     except FormError as exc:
         return _render_meeting(meeting_id, errors={exc.field: exc.message}, status=422)
     try:
-        minutes_service.create_minutes(db.session, g.principal, meeting_id, data)
+        cmd = minutes_service.NewMinutes(
+            summary=data["summary"],
+            decisions=data["decisions"],
+            action_items=tuple(minutes_service.ActionItemInput(**r) for r in data["action_items"]),
+        )
+        minutes_service.create_minutes(db.session, g.principal, meeting_id, cmd)
     except RuleViolation as exc:
         return _render_meeting(meeting_id, draft=draft, errors={"items": exc.detail}, status=422)
     return redirect(url_for("web.meeting", meeting_id=meeting_id, done="saved"), 303)

@@ -51,14 +51,16 @@ def _minutes_for_the_gp(world) -> tuple[int, int, str]:
             db.session,
             nurse,
             meeting.id,
-            {
-                "summary": "Stabil i behandling, men isoleret i hjemmet.",
-                "decisions": "Bostøtte to gange om ugen.",
-                "action_items": [
-                    {"description": "Blodprøver og EKG",
-                     "responsible_organisation_id": gp.organisation_id},
-                ],
-            },
+            minutes_service.NewMinutes(
+                summary="Stabil i behandling, men isoleret i hjemmet.",
+                decisions="Bostøtte to gange om ugen.",
+                action_items=(
+                    minutes_service.ActionItemInput(
+                        description="Blodprøver og EKG",
+                        responsible_organisation_id=gp.organisation_id,
+                    ),
+                ),
+            ),
         )  # fmt: skip
         minutes_service.finalise_minutes(db.session, nurse, version)
         facts = (meeting.id, patient.id, patient.cpr)

@@ -6,8 +6,9 @@ notifications outbox.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -54,11 +55,28 @@ from bridge.domain.registry.models import Organisation
 # --- minutes ------------------------------------------------------------------------------------
 
 
-def _action_items(session: Session, rows: list[dict[str, Any]]) -> list[ActionItem]:
+@dataclass(frozen=True)
+class ActionItemInput:
+    """An action item as the minutes state it."""
+
+    description: str
+    responsible_organisation_id: int | None = None
+    person: str | None = None
+    due_date: date | None = None
+
+
+@dataclass(frozen=True)
+class NewMinutes:
+    """The first draft of a held meeting's minutes."""
+
+    summary: str = ""
+    decisions: str = ""
+    action_items: tuple[ActionItemInput, ...] = ()
+
+
+def _action_items(session: Session, rows: Sequence[ActionItemInput]) -> list[ActionItem]:
     org_ids = {
-        r["responsible_organisation_id"]
-        for r in rows
-        if r.get("responsible_organisation_id") is not None
+        r.responsible_organisation_id for r in rows if r.responsible_organisation_id is not None
     }
     known = set(
         session.scalars(select(Organisation.id).where(Organisation.id.in_(org_ids)))
@@ -67,21 +85,26 @@ def _action_items(session: Session, rows: list[dict[str, Any]]) -> list[ActionIt
     )
     items = []
     for i, r in enumerate(rows):
-        org_id = r.get("responsible_organisation_id")
+        org_id = r.responsible_organisation_id
         if org_id is not None and org_id not in known:
             raise RuleViolation(
                 "no such organisation", field=f"action_items.{i}.responsible_organisation_id"
             )
         items.append(
             ActionItem(
-                description=r["description"],
+                description=r.description,
                 responsible_organisation_id=org_id,
-                person=r.get("person"),
-                due_date=r.get("due_date"),
+                person=r.person,
+                due_date=r.due_date,
                 status=ActionItemStatus.OPEN,
             )
         )
     return items
+
+
+def _inputs(rows: list[dict[str, Any]]) -> list[ActionItemInput]:
+    # The edit and the amendment still take the validated dict (issue 14 item 8, to follow).
+    return [ActionItemInput(**r) for r in rows]
 
 
 def _versions_query(meeting_id: int | BindParameter) -> Select:
@@ -93,7 +116,7 @@ def _versions_query(meeting_id: int | BindParameter) -> Select:
 
 
 def create_minutes(
-    session: Session, p: Principal, meeting_id: int, data: dict[str, Any]
+    session: Session, p: Principal, meeting_id: int, cmd: NewMinutes
 ) -> MinutesVersion:
     """Start the minutes of a held meeting as draft version 1."""
     meeting = _load_meeting(session, p, meeting_id, AuditAction.CREATE)
@@ -112,13 +135,13 @@ def create_minutes(
         meeting_id=meeting_id,
         version_no=1,
         status=MinutesStatus.DRAFT,
-        summary=data.get("summary", ""),
-        decisions=data.get("decisions", ""),
+        summary=cmd.summary,
+        decisions=cmd.decisions,
         created_by_id=p.staff_id,
         created_at=now,
         updated_at=now,
     )
-    version.action_items = _action_items(session, data.get("action_items", []))
+    version.action_items = _action_items(session, cmd.action_items)
     session.add(version)
     session.flush()
     return version
@@ -165,7 +188,7 @@ def update_minutes(
     if version.status != MinutesStatus.DRAFT:
         lifecycle.check_minutes_transition(version.status, MinutesStatus.DRAFT.value)
     if "action_items" in data:
-        version.action_items = _action_items(session, data.pop("action_items"))
+        version.action_items = _action_items(session, _inputs(data.pop("action_items")))
     for key, value in data.items():
         setattr(version, key, value)
     # Always touch the row, so its version counter moves even when only action items changed:
@@ -321,7 +344,7 @@ def amend_minutes(
         updated_at=now,
     )
     if "action_items" in data:
-        version.action_items = _action_items(session, data["action_items"])
+        version.action_items = _action_items(session, _inputs(data["action_items"]))
     else:
         # Carry the items over with what was already done about them.
         version.action_items = [
