@@ -56,8 +56,8 @@ def _planned(sent: list[Sent]) -> list[Sent]:
 
 def measure_plans(app, url, tokens, ids) -> tuple[str, list[str]]:
     """A table: each hot path, its statements, and the big tables it scans sequentially."""
+    from bridge.adapters.dispatcher import dispatch_once
     from bridge.domain.gaps.engine import run_gap_scan
-    from bridge.domain.notifications.dispatcher import dispatch_once
     from bridge.extensions import db
 
     client = app.test_client()

@@ -81,8 +81,8 @@ def dispatch_command(batch_size: int) -> None:
     """Deliver due notifications once (one dispatcher pass) and print a summary."""
     from sqlalchemy.orm import Session
 
+    from bridge.adapters.dispatcher import dispatch_once
     from bridge.domain.base import utcnow
-    from bridge.domain.notifications.dispatcher import dispatch_once
     from bridge.jobs.dispatch import settings_from
 
     settings, transport = settings_from(current_app.config)

@@ -16,7 +16,8 @@ from bridge.api.schemas import (
     nullable_as_stored,
     text,
 )
-from bridge.domain.care import services
+from bridge.domain.care import admissions as admissions_service
+from bridge.domain.care import statutory_plans
 from bridge.domain.care.models import (
     SUMMARY_MAX,
     Admission,
@@ -126,7 +127,9 @@ class Admissions(MethodView):
     )
     def post(self, data):
         """Register an admission (hospital staff for their own department, nurse, admin)"""
-        return with_etag(services.register_admission(db.session, current_principal(), data), 201)
+        return with_etag(
+            admissions_service.register_admission(db.session, current_principal(), data), 201
+        )
 
 
 @blp.route("/<int:admission_id>")
@@ -134,7 +137,9 @@ class AdmissionById(MethodView):
     @blp.response(200, AdmissionSchema)
     def get(self, admission_id):
         """Read a stay"""
-        return with_etag(services.get_admission(db.session, current_principal(), admission_id))
+        return with_etag(
+            admissions_service.get_admission(db.session, current_principal(), admission_id)
+        )
 
 
 @blp.route("/<int:admission_id>/discharge")
@@ -143,7 +148,9 @@ class Discharge(MethodView):
     @blp.response(200, AdmissionSchema)
     def post(self, data, admission_id):
         """Register the discharge; an enrolled patient gets a follow-up plan"""
-        return with_etag(services.discharge(db.session, current_principal(), admission_id, data))
+        return with_etag(
+            admissions_service.discharge(db.session, current_principal(), admission_id, data)
+        )
 
 
 @blp.route("/<int:admission_id>/statutory-plans")
@@ -151,13 +158,15 @@ class StatutoryPlans(MethodView):
     @blp.response(200, StatutoryPlanSchema(many=True))
     def get(self, admission_id):
         """List the stay's statutory plans"""
-        return services.list_statutory_plans(db.session, current_principal(), admission_id)
+        return statutory_plans.list_statutory_plans(db.session, current_principal(), admission_id)
 
     @blp.arguments(StatutoryPlanSchema)
     @blp.response(201, StatutoryPlanSchema)
     def post(self, data, admission_id):
         """Record an udskrivningsaftale, koordinationsplan or KIP (psychiatric stays)"""
-        return services.add_statutory_plan(db.session, current_principal(), admission_id, data)
+        return statutory_plans.add_statutory_plan(
+            db.session, current_principal(), admission_id, data
+        )
 
 
 @blp.route("/<int:admission_id>/statutory-plans/<int:plan_id>")
@@ -165,4 +174,6 @@ class StatutoryPlanById(MethodView):
     @blp.response(200, StatutoryPlanSchema)
     def get(self, admission_id, plan_id):
         """Read one statutory plan"""
-        return services.get_statutory_plan(db.session, current_principal(), admission_id, plan_id)
+        return statutory_plans.get_statutory_plan(
+            db.session, current_principal(), admission_id, plan_id
+        )

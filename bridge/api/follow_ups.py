@@ -16,7 +16,7 @@ from bridge.api.schemas import (
     page_schema,
     text,
 )
-from bridge.domain.care import services
+from bridge.domain.care import follow_ups as follow_ups_service
 from bridge.domain.care.models import FollowUpStatus, FollowUpTask, ResponsibleKind
 from bridge.extensions import db
 
@@ -86,7 +86,7 @@ class FollowUps(MethodView):
     @blp.response(200, FollowUpPageSchema)
     def get(self, args):
         """List tasks of the patients you may see, by deadline"""
-        return services.list_follow_ups(
+        return follow_ups_service.list_follow_ups(
             db.session,
             current_principal(),
             responsible=args["responsible"],
@@ -101,7 +101,9 @@ class FollowUps(MethodView):
     @blp.response(201, FollowUpSchema)
     def post(self, data):
         """Add a task to a patient's plan (nurse, admin)"""
-        return with_etag(services.add_follow_up(db.session, current_principal(), data), 201)
+        return with_etag(
+            follow_ups_service.add_follow_up(db.session, current_principal(), data), 201
+        )
 
 
 @blp.route("/<int:task_id>")
@@ -109,16 +111,16 @@ class FollowUpById(MethodView):
     @blp.response(200, FollowUpSchema)
     def get(self, task_id):
         """Read a task"""
-        return with_etag(services.get_follow_up(db.session, current_principal(), task_id))
+        return with_etag(follow_ups_service.get_follow_up(db.session, current_principal(), task_id))
 
     @blp.arguments(FollowUpPatchSchema)
     @blp.response(200, FollowUpSchema)
     def patch(self, data, task_id):
         """Reassign, re-date or cancel (with a reason) an open task (nurse; If-Match required)"""
         principal = current_principal()
-        task = services.editable_follow_up(db.session, principal, task_id)
+        task = follow_ups_service.editable_follow_up(db.session, principal, task_id)
         require_if_match(task)
-        return with_etag(services.update_follow_up(db.session, principal, task, data))
+        return with_etag(follow_ups_service.update_follow_up(db.session, principal, task, data))
 
 
 @blp.route("/<int:task_id>/complete")
@@ -128,5 +130,7 @@ class FollowUpComplete(MethodView):
     def post(self, data, task_id):
         """Mark a task done (the responsible organisation, for its own tasks; the nurse)"""
         return with_etag(
-            services.complete_follow_up(db.session, current_principal(), task_id, data.get("note"))
+            follow_ups_service.complete_follow_up(
+                db.session, current_principal(), task_id, data.get("note")
+            )
         )

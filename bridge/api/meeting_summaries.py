@@ -21,7 +21,8 @@ from bridge.api.schemas import (
     copenhagen_iso,
     text,
 )
-from bridge.domain.meetings import ledger, services
+from bridge.domain.meetings import action_items as action_items_service
+from bridge.domain.meetings import distribution_status, ledger, summary_feed
 from bridge.domain.meetings.models import ActionItemStatus, HandoverMethod
 from bridge.extensions import db
 
@@ -132,7 +133,7 @@ def _summary_json(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def summary_page_json(page: services.SummaryPage) -> dict[str, Any]:
+def summary_page_json(page: summary_feed.SummaryPage) -> dict[str, Any]:
     """What ``MeetingSummaryPageSchema().dump(page)`` gives, written out directly."""
     return {
         "items": [_summary_json(s) for s in page.items],
@@ -151,7 +152,7 @@ class MeetingSummaries(MethodView):
     @blp.response(200, MeetingSummaryPageSchema)
     def get(self, args, code):
         """Final minutes of your citizens, in change order, for incremental sync (municipality)"""
-        page = services.meeting_summaries(
+        page = summary_feed.meeting_summaries(
             db.session,
             current_principal(),
             code,
@@ -170,7 +171,7 @@ class MeetingSummaryAck(MethodView):
     @blp.response(200, DistributionSchema)
     def post(self, summary_id):
         """Acknowledge a summary you fetched (municipality)"""
-        return services.acknowledge_summary(db.session, current_principal(), summary_id)
+        return summary_feed.acknowledge_summary(db.session, current_principal(), summary_id)
 
 
 @blp.route("/distributions/<int:distribution_id>/ack")
@@ -178,7 +179,9 @@ class DistributionAck(MethodView):
     @blp.response(200, DistributionSchema)
     def post(self, distribution_id):
         """Acknowledge minutes your organisation received (GP, municipality, hospital)"""
-        return services.acknowledge_distribution(db.session, current_principal(), distribution_id)
+        return distribution_status.acknowledge_distribution(
+            db.session, current_principal(), distribution_id
+        )
 
 
 class HandoverSchema(StrictSchema):
@@ -224,4 +227,6 @@ class ActionItemById(MethodView):
     @blp.response(200, ActionItemSchema)
     def patch(self, data, item_id):
         """Mark an action item done or open (its responsible organisation, the nurse)"""
-        return services.update_action_item(db.session, current_principal(), item_id, data["status"])
+        return action_items_service.update_action_item(
+            db.session, current_principal(), item_id, data["status"]
+        )

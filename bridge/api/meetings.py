@@ -20,7 +20,8 @@ from bridge.api.schemas import (
     text,
 )
 from bridge.documents.minutes_pdf import pdf_response
-from bridge.domain.meetings import recipients, services
+from bridge.domain.meetings import distribution_status, recipients, scheduling
+from bridge.domain.meetings import minutes as minutes_service
 from bridge.domain.meetings.minutes_document import minutes_document
 from bridge.domain.meetings.models import (
     ActionItem,
@@ -237,7 +238,7 @@ class Meetings(MethodView):
     @blp.response(200, MeetingPageSchema)
     def get(self, args):
         """List meetings of the patients you may see (?patient=, ?status=)"""
-        return services.list_meetings(
+        return scheduling.list_meetings(
             db.session,
             current_principal(),
             cursor=args["cursor"],
@@ -263,9 +264,9 @@ class Meetings(MethodView):
     def post(self, data):
         """Plan a meeting, or record a request for one (nurse, admin)"""
         days = current_app.config.get(
-            "BRIDGE_MEETING_HOLD_WORKING_DAYS", services.DEFAULT_HOLD_WITHIN_WORKING_DAYS
+            "BRIDGE_MEETING_HOLD_WORKING_DAYS", scheduling.DEFAULT_HOLD_WITHIN_WORKING_DAYS
         )
-        meeting = services.create_meeting(
+        meeting = scheduling.create_meeting(
             db.session, current_principal(), data, hold_within_working_days=int(days)
         )
         return with_etag(meeting, 201)
@@ -276,16 +277,16 @@ class MeetingById(MethodView):
     @blp.response(200, MeetingSchema)
     def get(self, meeting_id):
         """Read a meeting"""
-        return with_etag(services.get_meeting(db.session, current_principal(), meeting_id))
+        return with_etag(scheduling.get_meeting(db.session, current_principal(), meeting_id))
 
     @blp.arguments(MeetingPatchSchema)
     @blp.response(200, MeetingSchema)
     def patch(self, data, meeting_id):
         """Change a meeting not yet held (If-Match required)"""
         principal = current_principal()
-        meeting = services.get_meeting_for_update(db.session, principal, meeting_id)
+        meeting = scheduling.get_meeting_for_update(db.session, principal, meeting_id)
         require_if_match(meeting)
-        return with_etag(services.update_meeting(db.session, principal, meeting, data))
+        return with_etag(scheduling.update_meeting(db.session, principal, meeting, data))
 
 
 @blp.route("/<int:meeting_id>/plan")
@@ -294,7 +295,7 @@ class MeetingPlan(MethodView):
     @blp.response(200, MeetingSchema)
     def post(self, data, meeting_id):
         """Plan a requested meeting"""
-        return with_etag(services.plan_meeting(db.session, current_principal(), meeting_id, data))
+        return with_etag(scheduling.plan_meeting(db.session, current_principal(), meeting_id, data))
 
 
 @blp.route("/<int:meeting_id>/hold")
@@ -303,7 +304,7 @@ class MeetingHold(MethodView):
     @blp.response(200, MeetingSchema)
     def post(self, data, meeting_id):
         """Record that a planned meeting was held, optionally with attendance"""
-        meeting = services.hold_meeting(
+        meeting = scheduling.hold_meeting(
             db.session, current_principal(), meeting_id, data["attendance"]
         )
         return with_etag(meeting)
@@ -315,7 +316,7 @@ class MeetingCancel(MethodView):
     @blp.response(200, MeetingSchema)
     def post(self, data, meeting_id):
         """Cancel a requested or planned meeting, with a reason"""
-        meeting = services.cancel_meeting(
+        meeting = scheduling.cancel_meeting(
             db.session, current_principal(), meeting_id, data["reason"]
         )
         return with_etag(meeting)
@@ -327,7 +328,7 @@ class MeetingAttendance(MethodView):
     @blp.response(200, MeetingSchema)
     def put(self, data, meeting_id):
         """Record who attended a held meeting"""
-        meeting = services.record_attendance(
+        meeting = scheduling.record_attendance(
             db.session, current_principal(), meeting_id, data["attendance"]
         )
         return with_etag(meeting)
@@ -338,13 +339,20 @@ class Minutes(MethodView):
     @blp.response(200, MinutesSchema(many=True))
     def get(self, meeting_id):
         """List every version of the meeting's minutes"""
-        return services.list_minutes(db.session, current_principal(), meeting_id)
+        return minutes_service.list_minutes(db.session, current_principal(), meeting_id)
 
     @blp.arguments(MinutesSchema)
     @blp.response(201, MinutesSchema)
     def post(self, data, meeting_id):
         """Start the minutes of a held meeting (draft version 1)"""
-        version = services.create_minutes(db.session, current_principal(), meeting_id, data)
+        cmd = minutes_service.NewMinutes(
+            summary=data.get("summary", ""),
+            decisions=data.get("decisions", ""),
+            action_items=tuple(
+                minutes_service.ActionItemInput(**r) for r in data.get("action_items", [])
+            ),
+        )
+        version = minutes_service.create_minutes(db.session, current_principal(), meeting_id, cmd)
         return with_etag(version, 201)
 
 
@@ -354,7 +362,7 @@ class MinutesAmendments(MethodView):
     @blp.response(201, MinutesSchema)
     def post(self, data, meeting_id):
         """Amend final minutes: the next version as a draft, with a reason"""
-        version = services.amend_minutes(db.session, current_principal(), meeting_id, data)
+        version = minutes_service.amend_minutes(db.session, current_principal(), meeting_id, data)
         return with_etag(version, 201)
 
 
@@ -383,9 +391,9 @@ class MinutesByVersion(MethodView):
 
 def _edit(meeting_id: int, version_no: int, data: dict):
     principal = current_principal()
-    version = services.get_minutes_for_update(db.session, principal, meeting_id, version_no)
+    version = minutes_service.get_minutes_for_update(db.session, principal, meeting_id, version_no)
     require_if_match(version)
-    return services.update_minutes(db.session, principal, version, data)
+    return minutes_service.update_minutes(db.session, principal, version, data)
 
 
 @blp.route("/<int:meeting_id>/minutes/<int:version_no>/finalise")
@@ -394,9 +402,11 @@ class MinutesFinalise(MethodView):
     def post(self, meeting_id, version_no):
         """Finalise a draft: lock it and distribute it to every recipient"""
         principal = current_principal()
-        version = services.get_minutes_for_update(db.session, principal, meeting_id, version_no)
+        version = minutes_service.get_minutes_for_update(
+            db.session, principal, meeting_id, version_no
+        )
         _check_if_match_when_sent(version)
-        return with_etag(services.finalise_minutes(db.session, principal, version).version)
+        return with_etag(minutes_service.finalise_minutes(db.session, principal, version).version)
 
 
 @blp.route("/<int:meeting_id>/distributions")
@@ -404,7 +414,7 @@ class Distributions(MethodView):
     @blp.response(200, DistributionSchema(many=True))
     def get(self, meeting_id):
         """Who received which version of the minutes, and how far delivery got"""
-        return services.list_distributions(db.session, current_principal(), meeting_id)
+        return distribution_status.list_distributions(db.session, current_principal(), meeting_id)
 
 
 @blp.route("/<int:meeting_id>/minutes/<int:version_no>/pdf")

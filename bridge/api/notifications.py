@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.adapters.fhir_acknowledgement import parse_acknowledgement
 from bridge.api.http import current_principal
 from bridge.api.schemas import (
     CopenhagenDateTime,
@@ -21,7 +22,9 @@ from bridge.api.schemas import (
 )
 from bridge.config import endpoint_policy
 from bridge.domain.base import utcnow
-from bridge.domain.notifications import services
+from bridge.domain.notifications import acknowledgements as acknowledgements_service
+from bridge.domain.notifications import endpoints as endpoints_service
+from bridge.domain.notifications import inbox as inbox_service
 from bridge.domain.notifications.models import (
     Channel,
     DeliveryEndpoint,
@@ -128,7 +131,7 @@ class Inbox(MethodView):
     @blp.response(200, InboxPageSchema)
     def get(self, args):
         """Your organisation's messages, newest first"""
-        return services.list_inbox(
+        return inbox_service.list_inbox(
             db.session,
             current_principal(),
             cursor=args["cursor"],
@@ -145,7 +148,7 @@ class InboxItem(MethodView):
     @blp.response(200, InboxItemSchema)
     def get(self, args, notification_id):
         """Read one message of your organisation's inbox"""
-        return services.get_inbox_item(
+        return inbox_service.get_inbox_item(
             db.session,
             current_principal(),
             notification_id,
@@ -159,7 +162,7 @@ class InboxAck(MethodView):
     @blp.response(200, NotificationStatusSchema)
     def post(self, notification_id):
         """Acknowledge that your organisation has received a message"""
-        return services.acknowledge_inbox(
+        return inbox_service.acknowledge_inbox(
             db.session, current_principal(), notification_id, utcnow()
         )
 
@@ -169,9 +172,11 @@ class FhirAcknowledgements(MethodView):
     @blp.response(200, NotificationStatusSchema)
     def post(self):
         """Receive a MedCom Acknowledgement (application/fhir+json) for a message sent to you"""
-        # A FHIR Bundle is validated by the FHIR models in the domain, not by a marshmallow schema.
+        # A FHIR Bundle is validated by the FHIR codec (bridge.adapters), not by marshmallow.
         bundle = request.get_json(silent=True)
-        return receive_acknowledgement(db.session, current_principal(), bundle, utcnow())
+        return acknowledgements_service.receive_acknowledgement(
+            db.session, current_principal(), bundle, utcnow(), parse=parse_acknowledgement
+        )
 
 
 @blp.route("/organisations/<int:org_id>/endpoints")
@@ -179,14 +184,17 @@ class Endpoints(MethodView):
     @blp.response(200, EndpointSchema(many=True))
     def get(self, org_id):
         """List an organisation's delivery endpoints (admin; secrets are never listed)"""
-        return services.list_endpoints(db.session, current_principal(), org_id)
+        return endpoints_service.list_endpoints(db.session, current_principal(), org_id)
 
     @blp.arguments(EndpointSchema)
     @blp.response(201, EndpointWithSecretSchema)
     def post(self, data, org_id):
         """Configure a FHIR, webhook or email endpoint (admin; a webhook's secret is shown once)"""
-        return services.create_endpoint(
-            db.session, current_principal(), org_id, data, endpoint_policy(current_app.config)
+        cmd = endpoints_service.NewEndpoint(
+            channel=data["channel"], url=data.get("url"), email=data.get("email")
+        )
+        return endpoints_service.create_endpoint(
+            db.session, current_principal(), org_id, cmd, endpoint_policy(current_app.config)
         )
 
 
@@ -196,7 +204,7 @@ class EndpointById(MethodView):
     @blp.response(200, EndpointSchema)
     def patch(self, data, org_id, endpoint_id):
         """Change an endpoint's address, or re-enable it after a 410 (admin)"""
-        return services.update_endpoint(
+        return endpoints_service.update_endpoint(
             db.session,
             current_principal(),
             org_id,
@@ -212,7 +220,7 @@ class EndpointRotate(MethodView):
     @blp.response(200, EndpointWithSecretSchema)
     def post(self, data, org_id, endpoint_id):
         """Rotate a webhook secret; the old one keeps signing during the overlap (admin)"""
-        return services.rotate_webhook_secret(
+        return endpoints_service.rotate_webhook_secret(
             db.session,
             current_principal(),
             org_id,

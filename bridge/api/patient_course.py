@@ -9,7 +9,7 @@ from marshmallow import fields
 from bridge.api.admissions import AdmissionSchema
 from bridge.api.http import current_principal
 from bridge.api.schemas import CopenhagenDateTime, Id, StrictSchema
-from bridge.domain.care import services
+from bridge.domain.care import admissions as admissions_service
 from bridge.domain.timeline import patient_timeline
 from bridge.extensions import db
 
@@ -32,7 +32,9 @@ class PatientAdmissions(MethodView):
     @blp.response(200, AdmissionSchema(many=True))
     def get(self, patient_id):
         """List the patient's stays, newest first"""
-        return services.list_patient_admissions(db.session, current_principal(), patient_id)
+        return admissions_service.list_patient_admissions(
+            db.session, current_principal(), patient_id
+        )
 
 
 @blp.route("/<int:patient_id>/timeline")

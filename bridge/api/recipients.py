@@ -22,7 +22,7 @@ from bridge.api.schemas import (
     page_schema,
     text,
 )
-from bridge.domain.meetings import recipients, services
+from bridge.domain.meetings import recipients, scheduling
 from bridge.domain.meetings.models import (
     ActionItemStatus,
     MeetingStatus,
@@ -130,7 +130,7 @@ class MeetingRequests(MethodView):
     def post(self, data):
         """Ask the patient's bridge nurse for a network meeting (municipality, GP, hospital)"""
         days = current_app.config.get(
-            "BRIDGE_MEETING_HOLD_WORKING_DAYS", services.DEFAULT_HOLD_WITHIN_WORKING_DAYS
+            "BRIDGE_MEETING_HOLD_WORKING_DAYS", scheduling.DEFAULT_HOLD_WITHIN_WORKING_DAYS
         )
         return recipients.request_meeting(
             db.session, current_principal(), data, hold_within_working_days=int(days)

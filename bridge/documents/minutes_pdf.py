@@ -13,8 +13,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from bridge.domain.calendar import COPENHAGEN
-from bridge.domain.fhir_messages import Attachment
 from bridge.domain.meetings.minutes_document import MinutesDocument, load_minutes_documents
+from bridge.domain.notifications.messages import Attachment
 from bridge.domain.notifications.models import Notification
 
 _TEMPLATES: Final = Path(__file__).parent / "templates"

@@ -394,9 +394,9 @@ def _nurse_principal(nurse: Staff, region: Organisation) -> Principal:
 
 def _demo_discharges(session, region, psych, somatic, courses, now: datetime) -> None:
     """Stays ended 12, 4 and 1 days ago (so some follow-up is overdue), and one still open."""
+    from bridge.domain.care.follow_ups import plan_follow_up
     from bridge.domain.care.models import Admission, Destination, FollowUpStatus
     from bridge.domain.care.notify import notify_discharge
-    from bridge.domain.care.services import plan_follow_up
 
     ago = [12, 4, 1, 20]
     for k, (patient, nurse) in enumerate(courses):
@@ -445,6 +445,8 @@ def _demo_discharges(session, region, psych, somatic, courses, now: datetime) ->
 def _demo_meetings(session, region, psych, courses, now: datetime) -> None:
     """One meeting planned, one held with draft minutes, two with final minutes (one GP has
     acknowledged them, one has not)."""
+    from bridge.domain.meetings.distribution_status import acknowledge_received
+    from bridge.domain.meetings.minutes import finalise_minutes
     from bridge.domain.meetings.models import (
         ActionItem,
         MeetingParticipant,
@@ -454,7 +456,6 @@ def _demo_meetings(session, region, psych, courses, now: datetime) -> None:
         NetworkMeeting,
         ParticipantKind,
     )
-    from bridge.domain.meetings.services import acknowledge_received, finalise_minutes
 
     for k, (patient, nurse) in enumerate(courses):
         planned = k == 0

@@ -15,12 +15,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bridge.adapters.dispatch_types import DispatchSettings
+from bridge.adapters.dispatcher import dispatch_once
+from bridge.adapters.transport import SmtpSettings, Transport
 from bridge.config import endpoint_policy
 from bridge.documents.minutes_pdf import minutes_attachments
-from bridge.domain.fhir_messages import OrganisationRef
 from bridge.domain.notifications.channels import RetryPolicy
-from bridge.domain.notifications.dispatcher import DispatchSettings, dispatch_once
-from bridge.domain.notifications.transport import SmtpSettings, Transport
+from bridge.domain.notifications.messages import OrganisationRef
 from bridge.jobs.scheduler import register_job
 
 DEFAULT_BATCH_SIZE = 100

@@ -1,5 +1,5 @@
 """The discharge page: a stay, and its follow-up plan as a checklist with deadlines, where the
-nurse adds, re-dates, completes or cancels tasks (bridge.domain.care.services)."""
+nurse adds, re-dates, completes or cancels tasks (bridge.domain.care.follow_ups)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import time
 from flask import g, redirect, render_template, request, url_for
 
 from bridge.domain.base import utcnow
-from bridge.domain.care import services
+from bridge.domain.care import admissions as admissions_service
+from bridge.domain.care import follow_ups
 from bridge.domain.care.models import FollowUpStatus, ResponsibleKind
 from bridge.domain.errors import RuleViolation
 from bridge.domain.patients import services as patients
@@ -24,9 +25,9 @@ DEFAULT_DUE_TIME = time(15, 0)  # the end of a day shift, when a task due "that 
 
 def _render(admission_id: int, errors: dict[str, str] | None = None, status: int = 200):
     p = g.principal
-    admission = services.get_admission(db.session, p, admission_id)
+    admission = admissions_service.get_admission(db.session, p, admission_id)
     patient = patients.get_patient(db.session, p, admission.patient_id)
-    tasks = services.list_follow_ups(
+    tasks = follow_ups.list_follow_ups(
         db.session, p, admission_id=admission.id, cursor=None, limit=PLAN_ROWS
     ).items
     names = organisation_names(
@@ -62,7 +63,7 @@ def _back(task) -> str:
 def follow_up_add(admission_id: int):
     """Add a task of the nurse's own to the plan."""
     p = g.principal
-    admission = services.get_admission(db.session, p, admission_id)
+    admission = admissions_service.get_admission(db.session, p, admission_id)
     try:
         title = text_field("title", 200, required=True)
         due = at(date_field("due_date"), time_field("due_time", DEFAULT_DUE_TIME))
@@ -77,7 +78,7 @@ def follow_up_add(admission_id: int):
         "due_at": due,
     }
     try:
-        services.add_follow_up(db.session, p, data)
+        follow_ups.add_follow_up(db.session, p, data)
     except RuleViolation as exc:
         return _render(admission_id, {"add-title": exc.detail}, 422)
     return redirect(url_for("web.admission", admission_id=admission_id), 303)
@@ -88,7 +89,7 @@ def follow_up_add(admission_id: int):
 def follow_up_complete(task_id: int):
     """Tick a task off, with an optional note."""
     note = request.form.get("note", "").strip()[:1000] or None
-    task = services.complete_follow_up(db.session, g.principal, task_id, note)
+    task = follow_ups.complete_follow_up(db.session, g.principal, task_id, note)
     return redirect(_back(task), 303)
 
 
@@ -96,12 +97,12 @@ def follow_up_complete(task_id: int):
 @login_required
 def follow_up_redate(task_id: int):
     """Move a task's deadline."""
-    task = services.editable_follow_up(db.session, g.principal, task_id)
+    task = follow_ups.editable_follow_up(db.session, g.principal, task_id)
     try:
         due = at(date_field("due_date"), time_field("due_time", DEFAULT_DUE_TIME))
     except FormError as exc:
         return _render(task.admission_id, {f"task-{task_id}": exc.message}, 422)
-    services.update_follow_up(db.session, g.principal, task, {"due_at": due})
+    follow_ups.update_follow_up(db.session, g.principal, task, {"due_at": due})
     return redirect(_back(task), 303)
 
 
@@ -109,12 +110,12 @@ def follow_up_redate(task_id: int):
 @login_required
 def follow_up_cancel(task_id: int):
     """Cancel a task; the reason is required and kept."""
-    task = services.editable_follow_up(db.session, g.principal, task_id)
+    task = follow_ups.editable_follow_up(db.session, g.principal, task_id)
     try:
         reason = text_field("reason", 500, required=True)
     except FormError as exc:
         return _render(task.admission_id, {f"task-{task_id}": exc.message}, 422)
-    services.update_follow_up(
+    follow_ups.update_follow_up(
         db.session, g.principal, task, {"status": FollowUpStatus.CANCELLED, "cancel_reason": reason}
     )
     return redirect(_back(task), 303)

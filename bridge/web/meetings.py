@@ -1,5 +1,6 @@
 """Meeting pages: plan a network meeting, record it as held, write and finalise the minutes, and
-follow their distribution. Every step is one call into bridge.domain.meetings.services."""
+follow their distribution. Every step is one call into a use-case module of
+bridge.domain.meetings."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from flask_babel import gettext as _
 
 from bridge.documents.minutes_pdf import pdf_response
 from bridge.domain.errors import Conflict, RuleViolation
-from bridge.domain.meetings import ledger, services
+from bridge.domain.meetings import distribution_status, ledger, scheduling
+from bridge.domain.meetings import minutes as minutes_service
 from bridge.domain.meetings.minutes_document import minutes_document
 from bridge.domain.meetings.models import (
     HandoverMethod,
@@ -103,7 +105,7 @@ def meeting_create(patient_id: int):
     except FormError as exc:
         return _render_new(patient_id, {exc.field: exc.message}, 422)
     try:
-        meeting = services.create_meeting(db.session, g.principal, data)
+        meeting = scheduling.create_meeting(db.session, g.principal, data)
     except RuleViolation as exc:
         field_name = {"scheduled_end": "end", "scheduled_start": "start"}.get(exc.field, "form")
         return _render_new(patient_id, {field_name: _rule_message(exc)}, 422)
@@ -180,12 +182,14 @@ def _render_meeting(
     status: int = 200,
 ):
     p = g.principal
-    meeting = services.get_meeting(db.session, p, meeting_id)
+    meeting = scheduling.get_meeting(db.session, p, meeting_id)
     patient = patients.get_patient(db.session, p, meeting.patient_id)
-    versions = services.list_minutes(db.session, p, meeting_id)
+    versions = minutes_service.list_minutes(db.session, p, meeting_id)
     latest = versions[-1] if versions else None
     final = next((v for v in reversed(versions) if v.status == MinutesStatus.FINAL), None)
-    distributions = services.list_distributions(db.session, p, meeting_id) if final else []
+    distributions = (
+        distribution_status.list_distributions(db.session, p, meeting_id) if final else []
+    )
     relatives = {r.id: r for r in patients.list_relatives(db.session, p, meeting.patient_id)}
     team_orgs = [
         m.organisation_id for m in patients.list_care_team(db.session, p, meeting.patient_id)
@@ -262,9 +266,9 @@ def meeting(meeting_id: int):
 @login_required
 def meeting_hold(meeting_id: int):
     """Record that the meeting took place, with who attended."""
-    m = services.get_meeting(db.session, g.principal, meeting_id)
+    m = scheduling.get_meeting(db.session, g.principal, meeting_id)
     try:
-        services.hold_meeting(db.session, g.principal, meeting_id, _attendance(m))
+        scheduling.hold_meeting(db.session, g.principal, meeting_id, _attendance(m))
     except RuleViolation as exc:
         return _render_meeting(meeting_id, errors={"hold": exc.detail}, status=422)
     return redirect(url_for("web.meeting", meeting_id=meeting_id), 303)
@@ -274,8 +278,8 @@ def meeting_hold(meeting_id: int):
 @login_required
 def meeting_attendance(meeting_id: int):
     """Correct who attended a held meeting."""
-    m = services.get_meeting(db.session, g.principal, meeting_id)
-    services.record_attendance(db.session, g.principal, meeting_id, _attendance(m))
+    m = scheduling.get_meeting(db.session, g.principal, meeting_id)
+    scheduling.record_attendance(db.session, g.principal, meeting_id, _attendance(m))
     return redirect(url_for("web.meeting", meeting_id=meeting_id), 303)
 
 
@@ -329,7 +333,12 @@ def minutes_create(meeting_id: int):
     except FormError as exc:
         return _render_meeting(meeting_id, errors={exc.field: exc.message}, status=422)
     try:
-        services.create_minutes(db.session, g.principal, meeting_id, data)
+        cmd = minutes_service.NewMinutes(
+            summary=data["summary"],
+            decisions=data["decisions"],
+            action_items=tuple(minutes_service.ActionItemInput(**r) for r in data["action_items"]),
+        )
+        minutes_service.create_minutes(db.session, g.principal, meeting_id, cmd)
     except RuleViolation as exc:
         return _render_meeting(meeting_id, draft=draft, errors={"items": exc.detail}, status=422)
     return redirect(url_for("web.meeting", meeting_id=meeting_id, done="saved"), 303)
@@ -344,7 +353,7 @@ def minutes_save(meeting_id: int, version_no: int):
         draft, data = _posted_minutes()
     except FormError as exc:
         return _render_meeting(meeting_id, errors={exc.field: exc.message}, status=422)
-    version = services.get_minutes_for_update(db.session, p, meeting_id, version_no)
+    version = minutes_service.get_minutes_for_update(db.session, p, meeting_id, version_no)
     if version.status != MinutesStatus.DRAFT or draft.version != version.version:
         # The version the user started from is not the stored one: like If-Match, refuse, show
         # the other person's text, and keep the user's own text in the editor.
@@ -352,9 +361,9 @@ def minutes_save(meeting_id: int, version_no: int):
         return _render_meeting(meeting_id, draft=draft, theirs=version, status=412)
     finalise = request.form.get("do") == "finalise"
     try:
-        services.update_minutes(db.session, p, version, data)
+        minutes_service.update_minutes(db.session, p, version, data)
         if finalise:
-            services.finalise_minutes(db.session, p, version)
+            minutes_service.finalise_minutes(db.session, p, version)
     except RuleViolation as exc:
         key = exc.field if exc.field in ("summary", "decisions") else "items"
         return _render_meeting(

@@ -3,8 +3,8 @@ departments) with the same login as the nurses: the inbox of what was sent to th
 the minutes it received, its own action items, and a request for a network meeting.
 
 Every read and write is one call into the domain services the API uses
-(``notifications.services``, ``meetings.recipients``, ``meetings.services``), so access and
-audit are the same as over the API.
+(the ``notifications`` and ``meetings`` use-case modules, ``meetings.recipients``), so
+access and audit are the same as over the API.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from sqlalchemy import select
 from bridge.domain.base import utcnow
 from bridge.domain.errors import NotFound, RuleViolation
 from bridge.domain.identifiers import mask_cpr
-from bridge.domain.meetings import recipients
-from bridge.domain.meetings import services as meetings
+from bridge.domain.meetings import action_items, distribution_status, recipients, scoping
 from bridge.domain.meetings.grants import caller_organisations
 from bridge.domain.meetings.models import ActionItemStatus, MeetingUrgency, NetworkMeeting
-from bridge.domain.notifications import services as notifications
+from bridge.domain.notifications import inbox as inbox_service
 from bridge.domain.patients import services as patients
 from bridge.domain.patients.models import Patient
 from bridge.extensions import db
@@ -38,7 +37,7 @@ MAX_REASON = 5000
 def is_recipient(p: Any) -> bool:
     """Whether the signed-in staff member works at the receiving end (no nurse or admin role)."""
     return (
-        p is not None and not p.has(*meetings.MEETING_ROLES) and p.has(*recipients.RECIPIENT_ROLES)
+        p is not None and not p.has(*scoping.MEETING_ROLES) and p.has(*recipients.RECIPIENT_ROLES)
     )
 
 
@@ -57,7 +56,7 @@ def inbox():
     """What was sent to the organisation: messages, minutes, and its own open action items."""
     _recipient_only()
     p = g.principal
-    messages = notifications.list_inbox(
+    messages = inbox_service.list_inbox(
         db.session, p, cursor=None, limit=ROWS, language=current_language()
     ).items
     minutes = recipients.list_received_minutes(db.session, p, limit=ROWS)
@@ -72,7 +71,7 @@ def inbox():
 def inbox_message(notification_id: int):
     """One message; the email notice links here (it carries no health data itself)."""
     _recipient_only()
-    item = notifications.get_inbox_item(
+    item = inbox_service.get_inbox_item(
         db.session, g.principal, notification_id, language=current_language()
     )
     ref = item.ref or {}
@@ -89,7 +88,7 @@ def inbox_message(notification_id: int):
 def inbox_ack(notification_id: int):
     """The organisation has read the message."""
     _recipient_only()
-    notifications.acknowledge_inbox(db.session, g.principal, notification_id, utcnow())
+    inbox_service.acknowledge_inbox(db.session, g.principal, notification_id, utcnow())
     return redirect(
         _back(url_for("web.inbox_message", notification_id=notification_id)) + "#acknowledged",
         303,
@@ -138,7 +137,7 @@ def received_minutes(meeting_id: int, version_no: int):
 def received_ack(distribution_id: int):
     """Acknowledge minutes the organisation received."""
     _recipient_only()
-    meetings.acknowledge_distribution(db.session, g.principal, distribution_id)
+    distribution_status.acknowledge_distribution(db.session, g.principal, distribution_id)
     return redirect(_back(url_for("web.inbox")), 303)
 
 
@@ -147,7 +146,7 @@ def received_ack(distribution_id: int):
 def received_item_done(item_id: int):
     """Mark one of the organisation's own action items done."""
     _recipient_only()
-    meetings.update_action_item(db.session, g.principal, item_id, ActionItemStatus.DONE)
+    action_items.update_action_item(db.session, g.principal, item_id, ActionItemStatus.DONE)
     return redirect(_back(url_for("web.inbox")), 303)
 
 

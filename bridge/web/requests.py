@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from bridge.domain.access import Principal
-from bridge.domain.meetings import services as meetings
+from bridge.domain.meetings import scheduling, scoping
 from bridge.domain.meetings.models import MeetingStatus
 from bridge.web.labels import label
 from bridge.web.readmodels import organisation_names
@@ -20,9 +20,9 @@ from bridge.web.worklist import ROWS, _dk, patient_names
 
 def meeting_requests_today(session: Session, p: Principal, now: datetime) -> Section | None:
     """Requested meetings not yet planned, most urgent first, overdue ones marked."""
-    if not p.has(*meetings.MEETING_ROLES):
+    if not p.has(*scoping.MEETING_ROLES):
         return None
-    page = meetings.list_meetings(
+    page = scheduling.list_meetings(
         session, p, cursor=None, limit=ROWS, status=MeetingStatus.REQUESTED
     )
     rows = sorted(

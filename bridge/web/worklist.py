@@ -16,11 +16,14 @@ from sqlalchemy.orm import Session
 
 from bridge.domain.access import Principal, patient_visible
 from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR, deadline_day
-from bridge.domain.care import services as care
+from bridge.domain.care import admissions as admissions_service
+from bridge.domain.care import follow_ups as follow_ups_service
+from bridge.domain.care import worklist
 from bridge.domain.care.models import FollowUpStatus
 from bridge.domain.gaps import services as gaps
 from bridge.domain.gaps.models import Flag
-from bridge.domain.meetings import services as meetings
+from bridge.domain.meetings import scheduling, scoping
+from bridge.domain.meetings import worklist as worklist_service
 from bridge.domain.meetings.models import MeetingStatus, MinutesStatus
 from bridge.domain.patients.models import Patient
 from bridge.domain.timeline import patient_timeline
@@ -129,10 +132,10 @@ def _task_href(t) -> str:
 
 
 def _todays_meetings(session: Session, p: Principal, now: datetime) -> list:
-    if not p.has(*meetings.MEETING_ROLES):
+    if not p.has(*scoping.MEETING_ROLES):
         return []
     today = local_day(now)
-    return meetings.list_meetings_between(
+    return worklist_service.list_meetings_between(
         session, p, day_start(today), day_start(today + timedelta(days=1)), limit=ROWS
     )
 
@@ -140,7 +143,7 @@ def _todays_meetings(session: Session, p: Principal, now: datetime) -> list:
 def today_due(session: Session, p: Principal, now: datetime) -> Section:
     """Today's meetings (by time), then the tasks whose deadline ends today or has passed."""
     rows = _todays_meetings(session, p, now)
-    page = care.list_follow_ups(
+    page = follow_ups_service.list_follow_ups(
         session, p, status=FollowUpStatus.OPEN, due_before=_end_of_day_cutoff(local_day(now)),
         cursor=None, limit=ROWS,
     )  # fmt: skip
@@ -302,7 +305,7 @@ def follow_ups_today(session: Session, p: Principal, now: datetime) -> Section:
     late ones are in the Today section)."""
     today = local_day(now)
     last = DEFAULT_CALENDAR.add_working_days(today, DUE_WITHIN_WORKING_DAYS)
-    page = care.list_follow_ups(
+    page = follow_ups_service.list_follow_ups(
         session, p, status=FollowUpStatus.OPEN, due_before=_end_of_day_cutoff(last), cursor=None,
         limit=ROWS,
     )  # fmt: skip
@@ -329,19 +332,19 @@ def follow_ups_today(session: Session, p: Principal, now: datetime) -> Section:
 def meetings_today(session: Session, p: Principal, now: datetime) -> Section | None:
     """The rest of this week's meetings (Monday to Sunday; today's are at the top), and whether
     their minutes are done."""
-    if not p.has(*meetings.MEETING_ROLES):
+    if not p.has(*scoping.MEETING_ROLES):
         return None
     today = local_day(now)
     monday = today - timedelta(days=today.weekday())
     rows = [
         m
-        for m in meetings.list_meetings_between(
+        for m in worklist_service.list_meetings_between(
             session, p, day_start(monday), day_start(monday + timedelta(days=7)), limit=ROWS
         )
         if local_day(m.scheduled_start) != today
     ]
     names = patient_names(session, p, [m.patient_id for m in rows])
-    minutes = meetings.latest_minutes_status(session, [m.id for m in rows])
+    minutes = worklist_service.latest_minutes_status(session, [m.id for m in rows])
     items = []
     for m in rows:
         state = minutes.get(m.id)
@@ -370,7 +373,7 @@ def meetings_today(session: Session, p: Principal, now: datetime) -> Section | N
 
 def discharges_today(session: Session, p: Principal, now: datetime) -> Section:
     """Stays discharged in the last 14 days, with how far their follow-up plan has got."""
-    rows = care.list_recent_discharges(
+    rows = worklist.list_recent_discharges(
         session, p, since=now - timedelta(days=RECENT_DISCHARGE_DAYS), now=now, limit=ROWS
     )
     names = patient_names(session, p, [a.patient_id for a, _s in rows])
@@ -444,7 +447,7 @@ def deadline_column(session: Session, p: Principal, patient_ids: Sequence[int]) 
             severity="danger" if due < now else "info",
             due=due,
         )
-        for pid, due in care.next_deadlines(session, p, list(patient_ids)).items()
+        for pid, due in worklist.next_deadlines(session, p, list(patient_ids)).items()
     }
 
 
@@ -479,9 +482,9 @@ def meetings_panel(
     session: Session, p: Principal, patient_id: int, now: datetime
 ) -> Section | None:
     """The patient's network meetings, newest first, with a link to plan one."""
-    if not p.has(*meetings.MEETING_ROLES):
+    if not p.has(*scoping.MEETING_ROLES):
         return None
-    page = meetings.list_meetings(session, p, cursor=None, limit=ROWS, patient_id=patient_id)
+    page = scheduling.list_meetings(session, p, cursor=None, limit=ROWS, patient_id=patient_id)
     rows = sorted(page.items, key=lambda m: m.scheduled_start or m.created_at, reverse=True)
     return Section(
         key="patient-meetings",
@@ -505,7 +508,7 @@ def meetings_panel(
 
 def admissions_panel(session: Session, p: Principal, patient_id: int, now: datetime) -> Section:
     """The patient's stays, newest first, each linking to its discharge and follow-up plan."""
-    rows = care.list_patient_admissions(session, p, patient_id)
+    rows = admissions_service.list_patient_admissions(session, p, patient_id)
     items = []
     for a in rows:
         if a.discharged_at is None:
@@ -533,7 +536,7 @@ def admissions_panel(session: Session, p: Principal, patient_id: int, now: datet
 
 def tasks_panel(session: Session, p: Principal, patient_id: int, now: datetime) -> Section:
     """The patient's open follow-up tasks, by deadline."""
-    page = care.list_follow_ups(
+    page = follow_ups_service.list_follow_ups(
         session, p, status=FollowUpStatus.OPEN, patient_id=patient_id, cursor=None, limit=ROWS
     )
     return Section(
@@ -587,8 +590,8 @@ def course_items(
             continue
         if overlaps(item, first, last):
             items.append(item)
-    if p.has(*meetings.MEETING_ROLES):
-        page = meetings.list_meetings(session, p, cursor=None, limit=ROWS, patient_id=patient_id)
+    if p.has(*scoping.MEETING_ROLES):
+        page = scheduling.list_meetings(session, p, cursor=None, limit=ROWS, patient_id=patient_id)
         for m in page.items:
             day = local_day(m.scheduled_start) if m.scheduled_start else m.hold_by_on
             if day is None or not (first <= day <= last):

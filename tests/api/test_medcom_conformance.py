@@ -14,15 +14,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from bridge.adapters.dispatcher import dispatch_once
 
+from bridge.adapters.dispatch_types import DispatchSettings
+from bridge.adapters.fhir_acknowledgement import build_acknowledgement
+from bridge.adapters.transport import Transport
 from bridge.documents.minutes_pdf import minutes_attachments
 from bridge.domain.base import utcnow
-from bridge.domain.fhir_messages import OrganisationRef, build_acknowledgement
 from bridge.domain.notifications import enqueue_notification
 from bridge.domain.notifications.channels import CATEGORY_BY_KIND, RetryPolicy
-from bridge.domain.notifications.dispatcher import DispatchSettings, dispatch_once
+from bridge.domain.notifications.messages import OrganisationRef
 from bridge.domain.notifications.models import Channel, DeliveryEndpoint
-from bridge.domain.notifications.transport import Transport
 from tests.api.meetings_support import draft_minutes, finalise, held_meeting, org_participant
 from tests.medcom_validator import errors, get_validator
 from tests.receivers import LOOPBACK, HttpReceiver
@@ -210,8 +212,9 @@ def test_minutes_pdf_downloads_for_readers_only_and_is_logged(
 def test_a_message_over_the_size_limit_is_refused_before_it_is_sent():
     from datetime import UTC, datetime
 
-    from bridge.domain.fhir_messages import Attachment, PatientRef
-    from bridge.domain.notifications.channels import MAX_MESSAGE_BYTES, fhir_bundle
+    from bridge.adapters.fhir_care_communication import fhir_bundle
+    from bridge.domain.notifications.channels import MAX_MESSAGE_BYTES
+    from bridge.domain.notifications.messages import Attachment, PatientRef
 
     common = {
         "message_header_id": "0b7e4f1c-0000-4000-8000-000000000001",

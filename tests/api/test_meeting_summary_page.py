@@ -9,7 +9,7 @@ import json
 import pytest
 
 from bridge.api.meeting_summaries import MeetingSummaryPageSchema, summary_page_json
-from bridge.domain.meetings import services
+from bridge.domain.meetings import summary_feed
 from tests.api.meetings_support import final_minutes, finalise
 
 FEED = "/api/v1/municipalities/9804/meeting-summaries"
@@ -50,7 +50,7 @@ def test_the_written_page_is_what_the_documented_schema_dumps(session, feed):
 
     first = actor.get(FEED, query_string={"limit": 1})
     assert first.status_code == 200, first.json
-    page = services.meeting_summaries(
+    page = summary_feed.meeting_summaries(
         session, actor.principal(session), "9804", cursor=None, limit=50
     )
     written = summary_page_json(page)

@@ -15,8 +15,8 @@ from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.orm import Session
 
 from bridge.domain.access import load_principal
-from bridge.domain.base import Base
-from bridge.domain.meetings import services
+from bridge.domain.base import Base, utcnow
+from bridge.domain.meetings import minutes as minutes_service
 from bridge.domain.meetings.models import MinutesVersion
 from bridge.domain.patients.models import Consent, Enrollment, Patient
 from bridge.domain.registry.models import (
@@ -133,7 +133,7 @@ def world(app, engine, committed):
                     patient_id=patient.id,
                     recipient_organisation_id=muni.id,
                     scope="minutes",
-                    given_at=services.utcnow(),
+                    given_at=utcnow(),
                 )
             )
             s.commit()
@@ -179,8 +179,8 @@ def test_sync_paging_while_minutes_are_finalised_sees_every_summary_once(engine,
     # A slow writer: draws its change number first, commits last.
     with Session(engine) as slow:
         principal = load_principal(slow, slow.get(Staff, world["nurse_staff"].id))
-        version = services.get_minutes_for_update(slow, principal, meetings[3], 1)
-        services.finalise_minutes(slow, principal, version)
+        version = minutes_service.get_minutes_for_update(slow, principal, meetings[3], 1)
+        minutes_service.finalise_minutes(slow, principal, version)
         slow.flush()
         # A quick writer draws a later number and commits while the slow one is still open.
         finalise(nurse, meetings[4])

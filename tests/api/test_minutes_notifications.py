@@ -8,14 +8,15 @@ import random
 from datetime import timedelta
 
 import pytest
+from bridge.adapters.dispatcher import dispatch_once
 from sqlalchemy import select
 
+from bridge.adapters.dispatch_types import DispatchSettings
+from bridge.adapters.transport import Transport
 from bridge.domain.base import utcnow
-from bridge.domain.fhir_messages import OrganisationRef
 from bridge.domain.notifications.channels import RetryPolicy
-from bridge.domain.notifications.dispatcher import DispatchSettings, dispatch_once
+from bridge.domain.notifications.messages import OrganisationRef
 from bridge.domain.notifications.models import Channel, Notification, NotificationStatus
-from bridge.domain.notifications.transport import Transport
 from tests.api.meetings_support import (
     distributions,
     draft_minutes,

@@ -8,8 +8,8 @@ import json
 import pytest
 from sqlalchemy import select
 
+from bridge.adapters.fhir_acknowledgement import build_acknowledgement
 from bridge.domain.errors import RuleViolation
-from bridge.domain.fhir_messages import OrganisationRef, build_acknowledgement
 from bridge.domain.notifications import (
     NotificationEvent,
     distribution_status_for,
@@ -17,13 +17,14 @@ from bridge.domain.notifications import (
     enqueue_notification,
     register_ack_handler,
 )
+from bridge.domain.notifications.messages import OrganisationRef
 from bridge.domain.notifications.models import (
     Channel,
     DeliveryEndpoint,
     Notification,
     NotificationStatus,
 )
-from bridge.domain.notifications.services import _handlers
+from bridge.domain.notifications.outcomes import _handlers
 from bridge.domain.registry.models import Organisation
 from tests.conftest import medcom_example
 

@@ -9,14 +9,15 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from bridge.adapters.dispatcher import dispatch_once
 from sqlalchemy import select
 
+from bridge.adapters.dispatch_types import DispatchSettings
+from bridge.adapters.transport import Transport
 from bridge.domain.audit import AuditEvent
 from bridge.domain.base import utcnow
-from bridge.domain.fhir_messages import OrganisationRef
 from bridge.domain.notifications.channels import RetryPolicy
-from bridge.domain.notifications.dispatcher import DispatchSettings, dispatch_once
-from bridge.domain.notifications.transport import Transport
+from bridge.domain.notifications.messages import OrganisationRef
 from tests.api.meetings_support import (
     distributions,
     final_minutes,

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from bridge.domain.access import load_principal
 from bridge.domain.auth.services import set_password
 from bridge.domain.base import utcnow
-from bridge.domain.meetings import services as meetings
+from bridge.domain.meetings import minutes as minutes_service
+from bridge.domain.meetings import scheduling
 from bridge.domain.meetings.models import (
     ActionItem,
     ActionItemStatus,
@@ -39,27 +40,29 @@ def _minutes_for_the_gp(world) -> tuple[int, int, str]:
         patient.gp_practice_id = gp.organisation_id
         nurse = load_principal(db.session, anna)
         start = utcnow() - timedelta(hours=3)
-        meeting = meetings.create_meeting(
+        meeting = scheduling.create_meeting(
             db.session,
             nurse,
             {"patient_id": patient.id, "scheduled_start": start,
              "scheduled_end": start + timedelta(hours=1), "place": "Klinikken"},
         )  # fmt: skip
-        meetings.hold_meeting(db.session, nurse, meeting.id, [])
-        version = meetings.create_minutes(
+        scheduling.hold_meeting(db.session, nurse, meeting.id, [])
+        version = minutes_service.create_minutes(
             db.session,
             nurse,
             meeting.id,
-            {
-                "summary": "Stabil i behandling, men isoleret i hjemmet.",
-                "decisions": "Bostøtte to gange om ugen.",
-                "action_items": [
-                    {"description": "Blodprøver og EKG",
-                     "responsible_organisation_id": gp.organisation_id},
-                ],
-            },
+            minutes_service.NewMinutes(
+                summary="Stabil i behandling, men isoleret i hjemmet.",
+                decisions="Bostøtte to gange om ugen.",
+                action_items=(
+                    minutes_service.ActionItemInput(
+                        description="Blodprøver og EKG",
+                        responsible_organisation_id=gp.organisation_id,
+                    ),
+                ),
+            ),
         )  # fmt: skip
-        meetings.finalise_minutes(db.session, nurse, version)
+        minutes_service.finalise_minutes(db.session, nurse, version)
         facts = (meeting.id, patient.id, patient.cpr)
         db.session.commit()
         db.session.remove()

@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import select
 
 from bridge.domain.base import utcnow
-from bridge.domain.care import services as care
+from bridge.domain.care import follow_ups as follow_ups_service
 from bridge.domain.care.models import Admission, Destination
 from bridge.domain.gaps.engine import RULES, run_gap_scan
 from bridge.domain.meetings.models import Distribution, RecipientRole
@@ -151,7 +151,9 @@ def test_a_discharge_plan_is_worked_off(page, world, screenshot):
         from bridge.domain.access import load_principal
 
         nurse = db.session.scalar(select(Staff).where(Staff.email == world.anna_email))
-        tasks = care.plan_follow_up(db.session, load_principal(db.session, nurse), admission)
+        tasks = follow_ups_service.plan_follow_up(
+            db.session, load_principal(db.session, nurse), admission
+        )
         assert tasks
         admission_id, first_title = admission.id, tasks[0].title
         db.session.commit()

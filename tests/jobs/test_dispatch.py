@@ -12,22 +12,24 @@ from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
+from bridge.adapters.dispatcher import dispatch_once
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from bridge.adapters.dispatch_types import DispatchSettings
+from bridge.adapters.fhir_acknowledgement import build_acknowledgement
+from bridge.adapters.transport import MAX_ANSWER_BYTES, SmtpSettings, Transport
 from bridge.domain.base import utcnow
-from bridge.domain.fhir_messages import OrganisationRef, build_acknowledgement
 from bridge.domain.notifications import enqueue_notification
 from bridge.domain.notifications.channels import RetryPolicy, generate_webhook_secret
-from bridge.domain.notifications.dispatcher import DispatchSettings, dispatch_once
+from bridge.domain.notifications.messages import OrganisationRef
 from bridge.domain.notifications.models import (
     Channel,
     DeliveryEndpoint,
     Notification,
     NotificationStatus,
 )
-from bridge.domain.notifications.transport import MAX_ANSWER_BYTES, SmtpSettings, Transport
 from bridge.domain.registry.models import Organisation, OrganisationKind
 from bridge.extensions import db
 from tests.receivers import LOOPBACK, HttpReceiver, free_port

@@ -7,14 +7,16 @@ import random
 from datetime import timedelta
 
 import pytest
+from bridge.adapters.dispatcher import dispatch_once
 
+from bridge.adapters.dispatch_types import DispatchSettings
+from bridge.adapters.fhir_acknowledgement import build_acknowledgement
+from bridge.adapters.transport import Transport
 from bridge.domain.base import utcnow
-from bridge.domain.fhir_messages import OrganisationRef, build_acknowledgement
 from bridge.domain.notifications import enqueue_notification
 from bridge.domain.notifications.channels import RetryPolicy, generate_webhook_secret
-from bridge.domain.notifications.dispatcher import DispatchSettings, dispatch_once
+from bridge.domain.notifications.messages import OrganisationRef
 from bridge.domain.notifications.models import Channel, DeliveryEndpoint
-from bridge.domain.notifications.transport import Transport
 from tests.jobs.gap_support import live, resolved, scan
 from tests.receivers import LOOPBACK, HttpReceiver
 

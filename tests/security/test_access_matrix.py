@@ -25,8 +25,8 @@ from bridge.domain.care.models import FollowUpTask
 from bridge.domain.gaps.engine import run_gap_scan
 from bridge.domain.gaps.models import Flag
 from bridge.domain.meetings.models import ActionItem, Distribution, MinutesVersion
+from bridge.domain.notifications.enqueue import enqueue_notification
 from bridge.domain.notifications.models import Notification
-from bridge.domain.notifications.services import enqueue_notification
 from bridge.domain.patients.models import CareRequest, Consent, Enrollment
 from bridge.domain.registry.models import Organisation, OrganisationKind, Specialty
 from tests.api.meetings_support import final_minutes

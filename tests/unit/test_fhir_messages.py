@@ -17,14 +17,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from bridge.domain.fhir_messages import (
+from bridge.adapters.fhir_acknowledgement import build_acknowledgement, parse_acknowledgement
+from bridge.adapters.fhir_care_communication import build_care_communication
+from bridge.domain.notifications.messages import (
     Acknowledgement,
     CareCommunicationInput,
     OrganisationRef,
     PatientRef,
-    build_acknowledgement,
-    build_care_communication,
-    parse_acknowledgement,
 )
 from tests.conftest import MEDCOM_EXAMPLES
 

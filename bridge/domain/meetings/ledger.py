@@ -13,7 +13,7 @@ from bridge.domain.access import Principal
 from bridge.domain.audit import AuditAction
 from bridge.domain.base import utcnow
 from bridge.domain.errors import Conflict, RuleViolation
-from bridge.domain.meetings import outbox, services
+from bridge.domain.meetings import outbox, scoping
 from bridge.domain.meetings.distribution import (
     ConsentFact,
     OrgFact,
@@ -45,9 +45,9 @@ def _load(
         .where(Distribution.id == distribution_id)
     ).one_or_none()
     if row is None:
-        raise services._not_found(session, p, "distribution", distribution_id, "distribution")
+        raise scoping._not_found(session, p, "distribution", distribution_id, "distribution")
     dist, version, meeting = row
-    services._scoped(session, p, meeting.patient_id, "distribution", action, distribution_id)
+    scoping._scoped(session, p, meeting.patient_id, "distribution", action, distribution_id)
     return dist, version, meeting
 
 
@@ -204,7 +204,7 @@ def release_distribution(
         participant = next(
             (
                 pt
-                for pt in services._load_meeting(session, p, meeting.id).participants
+                for pt in scoping._load_meeting(session, p, meeting.id).participants
                 if pt.organisation_id is not None
                 and pt.organisation_id == dist.recipient_organisation_id
             ),

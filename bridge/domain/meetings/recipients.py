@@ -27,7 +27,9 @@ from bridge.domain.base import utcnow
 from bridge.domain.calendar import DEFAULT_CALENDAR
 from bridge.domain.errors import Forbidden, NotFound, RuleViolation
 from bridge.domain.identifiers import mask_cpr
-from bridge.domain.meetings import services
+from bridge.domain.meetings import distribution_status as distribution_status_service
+from bridge.domain.meetings import minutes as minutes_service
+from bridge.domain.meetings import scheduling, scoping
 from bridge.domain.meetings.grants import caller_organisations, reached_caller
 from bridge.domain.meetings.models import (
     ActionItem,
@@ -95,7 +97,9 @@ def distributed_minutes(
     audit.record(session, p, AuditAction.READ, "minutes_version", version.id, patient_id)
     # The recipient has the minutes in hand: that is delivery, as a municipality's fetch from
     # its feed is (never backwards: an acknowledged row stays acknowledged).
-    services.mark_distribution(session, dist, DistributionStatus.DELIVERED, utcnow())
+    distribution_status_service.mark_distribution(
+        session, dist, DistributionStatus.DELIVERED, utcnow()
+    )
     return version
 
 
@@ -104,8 +108,8 @@ def readable_minutes(
 ) -> MinutesVersion:
     """One minutes version for whoever asks: the nurse and the admin read every version of the
     meetings they may see; a recipient organisation the final versions distributed to it."""
-    if p.has(*services.MEETING_ROLES):
-        return services.get_minutes(session, p, meeting_id, version_no)
+    if p.has(*scoping.MEETING_ROLES):
+        return minutes_service.get_minutes(session, p, meeting_id, version_no)
     return distributed_minutes(session, p, meeting_id, version_no)
 
 
@@ -242,7 +246,7 @@ def request_meeting(
     p: Principal,
     data: dict[str, Any],
     *,
-    hold_within_working_days: int = services.DEFAULT_HOLD_WITHIN_WORKING_DAYS,
+    hold_within_working_days: int = scheduling.DEFAULT_HOLD_WITHIN_WORKING_DAYS,
     now: datetime | None = None,
 ) -> NetworkMeeting:
     """The patient's municipality, GP practice or hospital department asks for a network meeting.
@@ -271,7 +275,7 @@ def request_meeting(
     if role is None:
         audit.mark_last(session, AuditOutcome.FORBIDDEN)
         raise Forbidden("a meeting request comes from the municipality, GP or hospital")
-    nurse_id = services._active_nurse_id(session, patient_id)
+    nurse_id = scheduling._active_nurse_id(session, patient_id)
     if nurse_id is None:
         raise RuleViolation(
             "the patient has no bridge nurse to organise the meeting", field="patient_id"

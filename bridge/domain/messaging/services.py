@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from bridge.domain import audit
 from bridge.domain.access import Principal
 from bridge.domain.audit import AuditAction
-from bridge.domain.care import services as care
+from bridge.domain.care import admissions as care
 from bridge.domain.care.models import Admission, Destination, FollowUpStatus, FollowUpTask
 from bridge.domain.errors import Conflict, Forbidden, RuleViolation
 from bridge.domain.messaging.data import CareMessage, Envelope, OrgIdent, StayEvent

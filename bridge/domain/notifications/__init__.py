@@ -11,14 +11,13 @@ The interface for other areas (call it inside your own transaction, after flushi
   outside the outbox (no resends)
 """
 
-from bridge.domain.notifications.services import (
+from bridge.domain.notifications.enqueue import (
     NotificationEvent,
     acknowledge_source,
-    distribution_status_for,
     enqueue_many,
     enqueue_notification,
-    register_ack_handler,
 )
+from bridge.domain.notifications.outcomes import distribution_status_for, register_ack_handler
 
 __all__ = [
     "NotificationEvent",

@@ -17,14 +17,6 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parsedate_to_datetime
 from typing import Any, Final
 
-from bridge.domain.fhir_messages import (
-    Attachment,
-    CareCommunicationInput,
-    OrganisationRef,
-    PatientRef,
-    build_care_communication,
-)
-
 WEBHOOK_SECRET_PREFIX: Final = "whsec_"
 WEBHOOK_SECRET_BYTES: Final = 32  # the spec asks for at least 24
 FHIR_CONTENT_TYPE: Final = "application/fhir+json"
@@ -115,49 +107,6 @@ def category_for(kind: str) -> str:
     if kind in CATEGORY_BY_KIND:
         return CATEGORY_BY_KIND[kind]
     return "discharge" if kind.startswith("discharge") else "carecoordination"
-
-
-def fhir_bundle(
-    *,
-    message_header_id: str,
-    bundle_id: str,
-    kind: str,
-    subject: str,
-    body: str,
-    sender: OrganisationRef,
-    receiver: OrganisationRef,
-    patient: PatientRef,
-    created_at: datetime,
-    now: datetime,
-    author_name: str,
-    link: str | None,
-    author_phone: str | None = None,
-    attachments: tuple[Attachment, ...] = (),
-    max_bytes: int = MAX_MESSAGE_BYTES,
-) -> bytes:
-    """A CareCommunication Bundle: same content and MessageHeader id, a new envelope per send."""
-    bundle = build_care_communication(
-        CareCommunicationInput(
-            message_header_id=message_header_id,
-            category=category_for(kind),
-            topic=subject,
-            text=body,
-            sender=sender,
-            receiver=receiver,
-            patient=patient,
-            sent_at=created_at,
-            author_name=author_name,
-            link=link if link and link.startswith(("http://", "https://")) else None,
-            author_phone=author_phone,
-            attachments=attachments,
-        ),
-        bundle_id,
-        timestamp=now,
-    )
-    body = json.dumps(bundle, separators=(",", ":")).encode()
-    if len(body) > max_bytes:
-        raise ValueError(f"the message is {len(body)} bytes, over the limit of {max_bytes}")
-    return body
 
 
 # --- email ------------------------------------------------------------------------------------

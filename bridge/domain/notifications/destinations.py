@@ -7,7 +7,7 @@ HTTPS on a public address; receivers on loopback or a private network (the test 
 on-premises receiver) are allowed only by naming them in ``BRIDGE_ENDPOINT_ALLOWED_HOSTS``.
 
 The URL is checked when it is registered, and the address actually connected to is checked again
-at delivery (``bridge.domain.notifications.transport``), because a name can resolve to a public
+at delivery (``bridge.adapters.transport``), because a name can resolve to a public
 address today and to a private one tomorrow (DNS rebinding).
 """
 

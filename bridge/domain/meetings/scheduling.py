@@ -1,0 +1,309 @@
+"""Network meetings themselves: plan, reschedule, hold (with attendance), cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bridge.domain import audit
+from bridge.domain.access import Principal, patient_visible
+from bridge.domain.audit import AuditAction
+from bridge.domain.base import utcnow
+from bridge.domain.calendar import DEFAULT_CALENDAR
+from bridge.domain.errors import Conflict, RuleViolation
+
+# Registers the consent hook that releases minutes blocked for lack of consent.
+from bridge.domain.meetings import ledger as _ledger  # noqa: F401
+from bridge.domain.meetings import lifecycle
+from bridge.domain.meetings import timeline as _timeline_sources  # noqa: F401  (registers sources)
+from bridge.domain.meetings.models import (
+    MeetingParticipant,
+    MeetingStatus,
+    NetworkMeeting,
+    ParticipantKind,
+)
+from bridge.domain.meetings.scoping import MEETING_ROLES, _load_meeting, _scoped
+from bridge.domain.pagination import Page, SortKey, paginate
+from bridge.domain.patients.models import Enrollment, Patient, Relative
+from bridge.domain.registry.models import Organisation, Role
+
+# Regional agreements: a meeting requested at discharge is held within 5 working days.
+DEFAULT_HOLD_WITHIN_WORKING_DAYS = 5
+# --- meetings -----------------------------------------------------------------------------------
+
+
+def _check_times(start: datetime | None, end: datetime | None) -> None:
+    if start is not None and end is not None and end <= start:
+        raise RuleViolation("scheduled_end must be after scheduled_start", field="scheduled_end")
+
+
+def _participants(
+    session: Session, patient_id: int, rows: list[dict[str, Any]]
+) -> list[MeetingParticipant]:
+    """Validate participant input (organisations exist, relatives are the patient's)."""
+    org_ids = {r["organisation_id"] for r in rows if r.get("organisation_id") is not None}
+    rel_ids = {r["relative_id"] for r in rows if r.get("relative_id") is not None}
+    known_orgs = set(
+        session.scalars(select(Organisation.id).where(Organisation.id.in_(org_ids)))
+        if org_ids
+        else []
+    )
+    known_rels = set(
+        session.scalars(
+            select(Relative.id).where(Relative.id.in_(rel_ids), Relative.patient_id == patient_id)
+        )
+        if rel_ids
+        else []
+    )
+    out = []
+    for i, r in enumerate(rows):
+        kind = ParticipantKind(r["kind"])
+        org_id, rel_id = r.get("organisation_id"), r.get("relative_id")
+        if (kind == ParticipantKind.ORGANISATION) != (org_id is not None):
+            raise RuleViolation(
+                "organisation_id is given exactly for organisation participants",
+                field=f"participants.{i}.organisation_id",
+            )
+        if (kind == ParticipantKind.RELATIVE) != (rel_id is not None):
+            raise RuleViolation(
+                "relative_id is given exactly for relative participants",
+                field=f"participants.{i}.relative_id",
+            )
+        if org_id is not None and org_id not in known_orgs:
+            raise RuleViolation("no such organisation", field=f"participants.{i}.organisation_id")
+        if rel_id is not None and rel_id not in known_rels:
+            raise RuleViolation(
+                "no such relative of this patient", field=f"participants.{i}.relative_id"
+            )
+        out.append(
+            MeetingParticipant(
+                kind=kind,
+                organisation_id=org_id,
+                relative_id=rel_id,
+                person_name=r.get("person_name"),
+                role=r.get("role"),
+                treating_health_care=bool(r.get("treating_health_care", False)),
+            )
+        )
+    return out
+
+
+def _active_nurse_id(session: Session, patient_id: int) -> int | None:
+    return session.scalar(
+        select(Enrollment.nurse_id).where(
+            Enrollment.patient_id == patient_id, Enrollment.end_date.is_(None)
+        )
+    )
+
+
+def create_meeting(
+    session: Session,
+    p: Principal,
+    data: dict[str, Any],
+    *,
+    hold_within_working_days: int = DEFAULT_HOLD_WITHIN_WORKING_DAYS,
+) -> NetworkMeeting:
+    """Plan a meeting, or record a request for one (who asked and when starts the clock)."""
+    patient_id = data["patient_id"]
+    _scoped(session, p, patient_id, "network_meeting", AuditAction.CREATE, None)
+    organiser_id = p.staff_id if p.has(Role.NURSE) else _active_nurse_id(session, patient_id)
+    if organiser_id is None:
+        raise RuleViolation(
+            "the patient has no bridge nurse to organise the meeting", field="patient_id"
+        )
+    start, end = data.get("scheduled_start"), data.get("scheduled_end")
+    _check_times(start, end)
+    request = data.get("requested_by")
+    meeting = NetworkMeeting(
+        patient_id=patient_id,
+        organiser_id=organiser_id,
+        scheduled_start=start,
+        scheduled_end=end,
+        place=data.get("place"),
+        video_link=data.get("video_link"),
+        agenda=data.get("agenda"),
+    )
+    if request is None:
+        if start is None or end is None:
+            raise RuleViolation(
+                "a planned meeting needs scheduled_start and scheduled_end (or give "
+                "requested_by to record a request)",
+                field="scheduled_start",
+            )
+        meeting.status = MeetingStatus.PLANNED
+    else:
+        _apply_request(session, meeting, patient_id, request, hold_within_working_days)
+    meeting.participants = _participants(session, patient_id, data.get("participants", []))
+    session.add(meeting)
+    session.flush()
+    audit.pending_audit(session)[-1]["resource_id"] = str(meeting.id)
+    return meeting
+
+
+def _apply_request(
+    session: Session,
+    meeting: NetworkMeeting,
+    patient_id: int,
+    request: dict[str, Any],
+    hold_within_working_days: int,
+) -> None:
+    now = utcnow()
+    requested_at = request.get("requested_at") or now
+    if requested_at > now:
+        raise RuleViolation(
+            "a request cannot be made in the future", field="requested_by.requested_at"
+        )
+    org_id, rel_id = request.get("organisation_id"), request.get("relative_id")
+    if org_id is not None and session.get(Organisation, org_id) is None:
+        raise RuleViolation("no such organisation", field="requested_by.organisation_id")
+    if rel_id is not None:
+        rel = session.get(Relative, rel_id)
+        if rel is None or rel.patient_id != patient_id:
+            raise RuleViolation(
+                "no such relative of this patient", field="requested_by.relative_id"
+            )
+    meeting.status = MeetingStatus.REQUESTED
+    meeting.requested_by_kind = request["kind"]
+    meeting.requested_by_organisation_id = org_id
+    meeting.requested_by_relative_id = rel_id
+    meeting.requested_by_person = request.get("person")
+    meeting.requested_at = requested_at
+    meeting.requested_at_discharge = bool(request.get("at_discharge", False))
+    if meeting.requested_at_discharge:
+        meeting.hold_by = DEFAULT_CALENDAR.deadline_after(requested_at, hold_within_working_days)
+
+
+def list_meetings(
+    session: Session,
+    p: Principal,
+    *,
+    cursor: str | None,
+    limit: int,
+    patient_id: int | None = None,
+    status: MeetingStatus | None = None,
+) -> Page[NetworkMeeting]:
+    """The meetings of patients the caller may see, oldest first."""
+    p.require(*MEETING_ROLES)
+    stmt = (
+        select(NetworkMeeting)
+        .join(Patient, Patient.id == NetworkMeeting.patient_id)
+        .where(patient_visible(p))
+        .options(selectinload(NetworkMeeting.participants))
+    )
+    if patient_id is not None:
+        stmt = stmt.where(NetworkMeeting.patient_id == patient_id)
+    if status is not None:
+        stmt = stmt.where(NetworkMeeting.status == status)
+    page = paginate(session, stmt, [SortKey(NetworkMeeting.id, "id")], cursor=cursor, limit=limit)
+    for m in page.items:
+        audit.record(session, p, AuditAction.LISTED, "network_meeting", m.id, m.patient_id)
+    return page
+
+
+def get_meeting(session: Session, p: Principal, meeting_id: int) -> NetworkMeeting:
+    """One meeting with its participants."""
+    return _load_meeting(session, p, meeting_id)
+
+
+def get_meeting_for_update(session: Session, p: Principal, meeting_id: int) -> NetworkMeeting:
+    """The meeting, checked for the right to change it (for If-Match before the change)."""
+    return _load_meeting(session, p, meeting_id, AuditAction.UPDATE)
+
+
+def update_meeting(
+    session: Session, p: Principal, meeting: NetworkMeeting, data: dict[str, Any]
+) -> NetworkMeeting:
+    """Reschedule, move, re-agenda or change the participants of a meeting not yet held."""
+    if meeting.status not in (MeetingStatus.REQUESTED, MeetingStatus.PLANNED):
+        raise Conflict(
+            f"a {meeting.status.value} meeting can no longer be changed",
+            allowed=lifecycle.allowed_meeting_transitions(meeting.status),
+        )
+    _check_times(
+        data.get("scheduled_start", meeting.scheduled_start),
+        data.get("scheduled_end", meeting.scheduled_end),
+    )
+    if "participants" in data:
+        meeting.participants = _participants(session, meeting.patient_id, data.pop("participants"))
+    for key, value in data.items():
+        setattr(meeting, key, value)
+    meeting.updated_at = utcnow()
+    session.flush()
+    return meeting
+
+
+def plan_meeting(
+    session: Session, p: Principal, meeting_id: int, data: dict[str, Any]
+) -> NetworkMeeting:
+    """Give a requested meeting its time and place."""
+    meeting = _load_meeting(session, p, meeting_id, AuditAction.UPDATE)
+    lifecycle.check_meeting_transition(meeting.status, MeetingStatus.PLANNED)
+    _check_times(data["scheduled_start"], data["scheduled_end"])
+    for key, value in data.items():
+        setattr(meeting, key, value)
+    meeting.status = MeetingStatus.PLANNED
+    meeting.updated_at = utcnow()
+    session.flush()
+    return meeting
+
+
+def _apply_attendance(meeting: NetworkMeeting, rows: list[dict[str, Any]]) -> None:
+    by_id = {pt.id: pt for pt in meeting.participants}
+    for i, row in enumerate(rows):
+        participant = by_id.get(row["participant_id"])
+        if participant is None:
+            raise RuleViolation(
+                "not a participant of this meeting", field=f"attendance.{i}.participant_id"
+            )
+        participant.attended = row["attended"]
+
+
+def hold_meeting(
+    session: Session,
+    p: Principal,
+    meeting_id: int,
+    attendance: list[dict[str, Any]],
+    now: datetime | None = None,
+) -> NetworkMeeting:
+    """Record that a planned meeting took place, optionally with who attended."""
+    now = now or utcnow()
+    meeting = _load_meeting(session, p, meeting_id, AuditAction.UPDATE)
+    lifecycle.check_meeting_transition(meeting.status, MeetingStatus.HELD)
+    if meeting.scheduled_start is not None and meeting.scheduled_start > now:
+        raise RuleViolation("a meeting cannot be held before it starts", field="scheduled_start")
+    _apply_attendance(meeting, attendance)
+    meeting.status = MeetingStatus.HELD
+    meeting.held_at = now
+    meeting.updated_at = now
+    session.flush()
+    return meeting
+
+
+def record_attendance(
+    session: Session, p: Principal, meeting_id: int, attendance: list[dict[str, Any]]
+) -> NetworkMeeting:
+    """Record who attended a held meeting."""
+    meeting = _load_meeting(session, p, meeting_id, AuditAction.UPDATE)
+    if meeting.status != MeetingStatus.HELD:
+        raise Conflict(
+            "attendance is recorded once the meeting is held",
+            allowed=lifecycle.allowed_meeting_transitions(meeting.status),
+        )
+    _apply_attendance(meeting, attendance)
+    meeting.updated_at = utcnow()
+    session.flush()
+    return meeting
+
+
+def cancel_meeting(session: Session, p: Principal, meeting_id: int, reason: str) -> NetworkMeeting:
+    """Cancel a requested or planned meeting, with a reason."""
+    meeting = _load_meeting(session, p, meeting_id, AuditAction.UPDATE)
+    lifecycle.check_meeting_transition(meeting.status, MeetingStatus.CANCELLED)
+    meeting.status = MeetingStatus.CANCELLED
+    meeting.cancel_reason = reason
+    meeting.updated_at = utcnow()
+    session.flush()
+    return meeting

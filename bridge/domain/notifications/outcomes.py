@@ -1,0 +1,86 @@
+"""How other areas learn of a notification's outcome: registered handlers, and the best status per
+source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bridge.domain.notifications.models import (
+    Notification,
+    NotificationStatus,
+)
+
+S = NotificationStatus
+
+
+# --- outcome handlers -------------------------------------------------------------------------
+
+#: fn(session, source_id, status, at): called in the transaction that records the outcome.
+StatusHandler = Callable[[Session, int, NotificationStatus, datetime], None]
+_handlers: dict[str, StatusHandler] = {}
+#: The statuses a handler hears about (not pending/sending, which are internal to the outbox).
+REPORTED = frozenset({S.SENT, S.DELIVERED, S.ACKNOWLEDGED, S.FAILED, S.DEAD})
+
+
+def register_ack_handler(source_type: str, fn: StatusHandler) -> None:
+    """Have ``fn`` called whenever a notification about a ``source_type`` reaches an outcome.
+
+    The meetings area registers one for ``"distribution"`` to mark a Distribution received
+    (``acknowledged``) or failed (``failed``/``dead``). Called once per notification row, so a
+    recipient with three channels may be reported three times; handlers must be idempotent.
+    """
+    _handlers[source_type] = fn
+
+
+def report_outcome(session: Session, n: Notification, at: datetime) -> None:
+    """Tell the source's handler about ``n``'s new status (no-op without one)."""
+    report_status(session, n.source_type, n.source_id, n.status, at)
+
+
+def report_status(
+    session: Session,
+    source_type: str | None,
+    source_id: int | None,
+    status: NotificationStatus,
+    at: datetime,
+) -> None:
+    """``report_outcome`` for a row not loaded as an object (the dispatcher's set-based path)."""
+    handler = _handlers.get(source_type or "")
+    if handler is not None and source_id is not None and status in REPORTED:
+        handler(session, source_id, status, at)
+
+
+# The best status a source has reached over all its rows: acknowledged beats delivered, etc.
+_RANK = {
+    S.DEAD: 0,
+    S.FAILED: 1,
+    S.PENDING: 2,
+    S.SENDING: 3,
+    S.SENT: 4,
+    S.DELIVERED: 5,
+    S.ACKNOWLEDGED: 6,
+}
+
+
+def distribution_status_for(
+    session: Session, source_type: str, source_ids: Iterable[int]
+) -> dict[int, NotificationStatus]:
+    """The best status per source id over all channels, in one query (missing ids: nothing)."""
+    ids = list(source_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Notification.source_id, Notification.status).where(
+            Notification.source_type == source_type, Notification.source_id.in_(ids)
+        )
+    )
+    best: dict[int, NotificationStatus] = {}
+    for source_id, status in rows:
+        if source_id not in best or _RANK[status] > _RANK[best[source_id]]:
+            best[source_id] = status
+    return best
