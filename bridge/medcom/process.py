@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from bridge.domain.access import Principal
 from bridge.domain.errors import RuleViolation
-from bridge.domain.notifications.messages import Acknowledgement
 from bridge.domain.messaging import services as messaging
 from bridge.domain.messaging.data import AckIssue, Envelope, OrgIdent
 from bridge.domain.notifications import acknowledgements as notifications
+from bridge.domain.notifications.messages import Acknowledgement
 from bridge.domain.notifications.models import Notification
 from bridge.medcom import inbound
 from bridge.medcom.acknowledgement import build_ack
