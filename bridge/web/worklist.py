@@ -31,10 +31,6 @@ from bridge.web.sections import (
     Cell,
     Section,
     SectionItem,
-    register_caseload_column,
-    register_patient_panel,
-    register_timeline_source,
-    register_today_provider,
 )
 from bridge.web.timeline_svg import TimelineItem, overlaps
 
@@ -412,13 +408,6 @@ def _clock(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(COPENHAGEN).strftime("%H.%M")
 
 
-register_today_provider("today", today_due, order=5)
-register_today_provider("flags", flags_today, order=10)
-register_today_provider("follow_ups", follow_ups_today, order=20)
-register_today_provider("meetings", meetings_today, order=30)
-register_today_provider("discharges", discharges_today, order=40)
-
-
 # --- Caseload -----------------------------------------------------------------------------------
 
 
@@ -446,10 +435,6 @@ def deadline_column(session: Session, p: Principal, patient_ids: Sequence[int]) 
         )
         for pid, due in care.next_deadlines(session, p, list(patient_ids)).items()
     }
-
-
-register_caseload_column("flags", flags_column)
-register_caseload_column("next_deadline", deadline_column)
 
 
 # --- Patient page -------------------------------------------------------------------------------
@@ -555,12 +540,6 @@ def tasks_panel(session: Session, p: Principal, patient_id: int, now: datetime) 
     )
 
 
-register_patient_panel("flags", flags_panel, order=5)
-register_patient_panel("tasks", tasks_panel, order=10)
-register_patient_panel("meetings", meetings_panel, order=20)
-register_patient_panel("admissions", admissions_panel, order=30)
-
-
 # --- Timeline -----------------------------------------------------------------------------------
 
 
@@ -604,6 +583,3 @@ def course_items(
                 )
             )
     return items
-
-
-register_timeline_source("course", course_items)

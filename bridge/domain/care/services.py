@@ -16,7 +16,6 @@ from bridge.domain.audit import AuditAction
 from bridge.domain.base import utcnow
 from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.care import notify, rules
-from bridge.domain.care import timeline as _timeline_sources  # noqa: F401  (registers sources)
 from bridge.domain.care.models import (
     Admission,
     Destination,

@@ -14,7 +14,6 @@ from bridge.domain.access import Principal, patient_visible
 from bridge.domain.audit import AuditAction
 from bridge.domain.base import utcnow
 from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
-from bridge.domain.gaps import timeline as _timeline_sources  # noqa: F401  (registers sources)
 from bridge.domain.gaps.models import Flag, FlagStatus, SomaticScreening
 from bridge.domain.jobruns import JobRun
 from bridge.domain.pagination import Page, SortKey, paginate

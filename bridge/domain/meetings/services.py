@@ -35,7 +35,6 @@ from bridge.domain.calendar import DEFAULT_CALENDAR
 from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from bridge.domain.identifiers import mask_cpr
 from bridge.domain.meetings import grants, lifecycle, outbox
-from bridge.domain.meetings import timeline as _timeline_sources  # noqa: F401  (registers sources)
 from bridge.domain.meetings.distribution import (
     ConsentFact,
     OrgFact,
@@ -54,7 +53,7 @@ from bridge.domain.meetings.models import (
     NetworkMeeting,
     ParticipantKind,
 )
-from bridge.domain.notifications import acknowledge_source, register_ack_handler
+from bridge.domain.notifications import acknowledge_source
 from bridge.domain.notifications.models import NotificationStatus
 from bridge.domain.pagination import Page, SortKey, _decode, _encode, paginate
 from bridge.domain.patients import cpr as cpr_disclosure
@@ -808,21 +807,19 @@ _OUTCOME_TO_DISTRIBUTION = {
 
 def on_notification_outcome(
     session: Session, distribution_id: int, status: NotificationStatus, at: datetime
-) -> None:
-    """Move a distribution forward when a notification delivering it does (never backwards)."""
+) -> bool:
+    """Move a distribution forward when a notification delivering it does (never backwards);
+    True when the distribution took an acknowledgement."""
     target = _OUTCOME_TO_DISTRIBUTION.get(status)
     if target is None:
-        return
+        return False
     dist = session.get(Distribution, distribution_id)
     if dist is None or dist.status == DistributionStatus.BLOCKED:
-        return
-    if target == DistributionStatus.ACKNOWLEDGED:
-        acknowledge_received(session, dist, at)
-    else:
-        mark_distribution(session, dist, target, at)
-
-
-register_ack_handler(outbox.SOURCE_TYPE, on_notification_outcome)
+        return False
+    # Only the distribution moves; answering True for an acknowledgement lets the outbox settle
+    # its other rows itself, so nothing here calls back into notifications.
+    mark_distribution(session, dist, target, at)
+    return target == DistributionStatus.ACKNOWLEDGED
 
 
 # --- action items -------------------------------------------------------------------------------
