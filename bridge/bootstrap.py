@@ -24,6 +24,11 @@ from bridge.domain.notifications.services import register_ack_handler
 from bridge.domain.patients.services import register_consent_hook
 from bridge.domain.registry.models import Role
 from bridge.domain.timeline import register_timeline_sources
+from bridge.jobs.dispatch import dispatch_notifications
+from bridge.jobs.gaps import gap_scan
+from bridge.jobs.reminders import overdue_task_reminders
+from bridge.jobs.retention import retention_purge
+from bridge.jobs.scheduler import register_job
 from bridge.web import requests as web_requests
 from bridge.web import worklist
 from bridge.web.sections import (
@@ -37,6 +42,7 @@ from bridge.web.sections import (
 def compose() -> None:
     """Wire every area's contributions (safe to call again: each registration is idempotent)."""
     compose_domain()
+    compose_jobs()
     compose_web()
 
 
@@ -59,6 +65,17 @@ def compose_domain() -> None:
         )
     )
     register_rules(gap_rules.ALL_RULES)
+
+
+def compose_jobs() -> None:
+    """What the scheduler process runs, each at the interval its setting names (in seconds)."""
+    register_job("gap_scan", gap_scan, "BRIDGE_GAP_SCAN_SECONDS", 300)
+    register_job("retention_purge", retention_purge, "BRIDGE_RETENTION_SECONDS", 6 * 3600)
+    # Unlocked: several dispatchers may run at once (each claims its own rows).
+    register_job(
+        "dispatch_notifications", dispatch_notifications, "NOTIFY_DISPATCH_SECONDS", 15, lock=False
+    )
+    register_job("overdue_task_reminders", overdue_task_reminders, "BRIDGE_REMINDER_SECONDS", 3600)
 
 
 def compose_web() -> None:

@@ -21,7 +21,6 @@ from bridge.domain.fhir_messages import OrganisationRef
 from bridge.domain.notifications.channels import RetryPolicy
 from bridge.domain.notifications.dispatcher import DispatchSettings, dispatch_once
 from bridge.domain.notifications.transport import SmtpSettings, Transport
-from bridge.jobs.scheduler import register_job
 
 DEFAULT_BATCH_SIZE = 100
 
@@ -78,8 +77,3 @@ def dispatch_notifications(session: Session, now: datetime) -> dict[str, Any]:
         own.close()
         transport.close()
     return summary.as_dict()
-
-
-register_job(
-    "dispatch_notifications", dispatch_notifications, "NOTIFY_DISPATCH_SECONDS", 15, lock=False
-)

@@ -1227,8 +1227,3 @@ def latest_minutes_status(
         )
     )
     return {m: (no, MinutesStatus(status)) for m, no, status in rows}
-
-
-# Imported last (it builds on this module): registers the consent hook that releases minutes
-# blocked for lack of consent once the consent is recorded.
-from bridge.domain.meetings import ledger as _ledger  # noqa: E402, F401
