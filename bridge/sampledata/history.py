@@ -1,6 +1,6 @@
 """Three years of history for the synthetic data set: stays, plans, follow-ups, meetings, outbox.
 
-Registered as ``synthetic_step``s, run after the registry and the patients. Everything is drawn
+``STEPS``, run in order after the registry and the patients. Everything is drawn
 from the world's seeded random generator in a fixed order, so one seed gives one data set.
 The shares below are guesses at a regional psychiatry's year, chosen so that every gap the
 scan and the worklists look for occurs in a few percent of the rows, not in none or in all.
@@ -56,7 +56,7 @@ from bridge.domain.notifications.models import (
 )
 from bridge.domain.patients.models import Consent, ConsentScope
 from bridge.domain.registry.models import OrganisationKind, Specialty
-from bridge.synthetic import SyntheticWorld, bulk_insert, next_id, synthetic_step
+from bridge.sampledata.world import Step, SyntheticWorld, bulk_insert, next_id
 
 YEARS = 3
 DAY = timedelta(days=1)
@@ -85,7 +85,6 @@ def _uuid(world: SyntheticWorld) -> str:
 # --- consents ---------------------------------------------------------------------------------
 
 
-@synthetic_step
 def consents(session: Session, world: SyntheticWorld) -> None:
     """Most patients let Bridge share minutes with their municipality; a few withdrew."""
     rng, now = world.rng, world.now
@@ -126,7 +125,6 @@ def _departments(world: SyntheticWorld, region: int, specialty: Specialty) -> li
     return pool[i * 9 : (i + 1) * 9]
 
 
-@synthetic_step
 def admissions(session: Session, world: SyntheticWorld) -> None:
     """Psychiatric stays for about half the patients (some readmitted within 30 days), somatic
     stays for some, a few overlapping (dual), and a couple of percent still admitted."""
@@ -211,7 +209,6 @@ def admissions(session: Session, world: SyntheticWorld) -> None:
 # --- statutory plans --------------------------------------------------------------------------
 
 
-@synthetic_step
 def statutory_plans(session: Session, world: SyntheticWorld) -> None:
     """A plan for four in ten psychiatric discharges; the newest plans have a review date,
     some of them already past."""
@@ -267,7 +264,6 @@ def statutory_plans(session: Session, world: SyntheticWorld) -> None:
 # --- follow-up tasks --------------------------------------------------------------------------
 
 
-@synthetic_step
 def follow_up_tasks(session: Session, world: SyntheticWorld) -> None:
     """The tasks the region's templates make for each discharge: most done in time, a few
     done late, a few percent open past their deadline (overdue), some cancelled."""
@@ -350,7 +346,6 @@ def follow_up_tasks(session: Session, world: SyntheticWorld) -> None:
 # --- network meetings, minutes, action items, distribution -----------------------------------
 
 
-@synthetic_step
 def meetings(session: Session, world: SyntheticWorld) -> None:
     """A network meeting for about a third of the patients: mostly held with final minutes (some
     amended), a few planned, requested or cancelled. Every final version is distributed: the GP
@@ -610,7 +605,6 @@ def _stamp_feed(session: Session, finals: list[dict[str, Any]]) -> None:
 # --- notifications ----------------------------------------------------------------------------
 
 
-@synthetic_step
 def notifications(session: Session, world: SyntheticWorld) -> None:
     """The outbox behind the GP distributions: each GP practice receives MedCom (FHIR) and has
     an inbox; most messages were acknowledged, a few failed or died, none is pending."""
@@ -691,3 +685,14 @@ def notifications(session: Session, world: SyntheticWorld) -> None:
         )
         notification_id += 2
     world.counts["notifications"] = bulk_insert(session, Notification, rows)
+
+
+#: The history, in the order it is made (later steps read what earlier ones left in the world).
+STEPS: tuple[Step, ...] = (
+    consents,
+    admissions,
+    statutory_plans,
+    follow_up_tasks,
+    meetings,
+    notifications,
+)
