@@ -24,7 +24,7 @@ from bridge.domain.meetings import services as meetings
 from bridge.domain.meetings.models import MeetingStatus, MinutesStatus
 from bridge.domain.patients.models import Patient
 from bridge.domain.timeline import patient_timeline
-from bridge.web import current_language
+from bridge.web.blueprint import current_language
 from bridge.web.formatting import dk_date, dk_datetime, dk_due
 from bridge.web.labels import _N, label
 from bridge.web.sections import (
