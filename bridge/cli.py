@@ -1,19 +1,12 @@
-"""The ``bridge`` command: database, seeding, tokens, web server and scheduler."""
+"""The commands of ``bridge`` (bridge/__main__.py): database, seeding, tokens, server, scheduler."""
 
 from __future__ import annotations
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
-from bridge import create_app
 from bridge.extensions import db
-
-
-@click.group(cls=FlaskGroup, create_app=create_app)
-def main() -> None:
-    """Bridge: care coordination for bridge-builder nurses."""
-
 
 # Commands hang on the app's own CLI (create_app registers them), so `flask` and `bridge` and
 # the test runner see the same set.
