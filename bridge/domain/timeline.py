@@ -38,6 +38,7 @@ from bridge.domain.audit import AuditAction
 from bridge.domain.base import UTCDateTime, utcnow
 from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.patients.models import Consent, Enrollment
+from bridge.domain.patients.services import read_patient_scoped
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,6 @@ def _union(queries: tuple[TimelineQuery, ...]) -> CompoundSelect[Any]:
 
 def patient_timeline(session: Session, p: Principal, patient_id: int) -> list[TimelineItem]:
     """Everything on the patient's course, oldest first, for a caller who may see the patient."""
-    from bridge.domain.patients.services import read_patient_scoped
-
     read_patient_scoped(session, p, patient_id, "timeline", AuditAction.READ)
     now = utcnow()
     sources = tuple(_sources)

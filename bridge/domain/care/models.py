@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 from bridge.domain.access import treatment_access_since
 from bridge.domain.base import Base, UTCDateTime, utcnow
 from bridge.domain.calendar import deadline_day
+from bridge.domain.patients.models import Patient
 from bridge.domain.registry.models import Specialty, str_enum
 
 SUMMARY_MAX = 4000
@@ -296,8 +297,6 @@ def hospital_sees_admitted(p) -> ColumnElement[bool]:
     """Hospital staff see the patients in a stay in their own department, and for the
     configured period after its discharge (the treatment relation); then the sight ends, unless
     the department still has an open follow-up task for the patient (until it is done)."""
-    from bridge.domain.patients.models import Patient
-
     stay = _STAY
     in_treatment = exists().where(
         stay.patient_id == Patient.id,
