@@ -93,6 +93,7 @@ class MeetingSchema(StrictSchema):
     hold_by = CopenhagenDateTime(dump_only=True)
     hold_by_on = fields.Date(
         dump_only=True,
+        allow_none=True,
         metadata={"description": "the day hold_by ends on (hold_by is the instant after it)"},
     )
     scheduled_start = CopenhagenDateTime(allow_none=True)
