@@ -26,6 +26,7 @@ WEB_MODULES = (
     "bridge.web.requests",
     "bridge.web.recipients",
     "bridge.web.overview",
+    "bridge.web.calendar",
 )
 
 LANGUAGES = ("da", "en")
