@@ -35,6 +35,7 @@ from bridge.domain.seeding import (
     DIAGNOSES,
     FIRST_NAMES,
     LAST_NAMES,
+    first_name,
     make_cpr,
     make_gln,
     seed_reference,
@@ -343,7 +344,7 @@ def _patients(session: Session, world: SyntheticWorld, n: int) -> None:
             "cpr": cpr,
             "birth_date": parsed.birth_date,
             "sex": parsed.sex,
-            "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            "name": f"{first_name(rng, parsed.sex)} {rng.choice(LAST_NAMES)}",
             "municipality_id": municipality,
             # about 1 in 100 is listed with no GP: a gap the scan must find
             "gp_practice_id": None if rng.random() < 0.01 else rng.choice(world.gp_practices),
