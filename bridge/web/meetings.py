@@ -332,16 +332,26 @@ def minutes_create(meeting_id: int):
         draft, data = _posted_minutes()
     except FormError as exc:
         return _render_meeting(meeting_id, errors={exc.field: exc.message}, status=422)
+    finalise = request.form.get("do") == "finalise"
     try:
         cmd = minutes_service.NewMinutes(
             summary=data["summary"],
             decisions=data["decisions"],
             action_items=tuple(minutes_service.ActionItemInput(**r) for r in data["action_items"]),
         )
-        minutes_service.create_minutes(db.session, g.principal, meeting_id, cmd)
+        version = minutes_service.create_minutes(db.session, g.principal, meeting_id, cmd)
+        # "Finalise and send" on a first write: save and finalise in one step (one transaction,
+        # so a refused finalisation leaves no draft behind either).
+        if finalise:
+            minutes_service.finalise_minutes(db.session, g.principal, version)
     except RuleViolation as exc:
-        return _render_meeting(meeting_id, draft=draft, errors={"items": exc.detail}, status=422)
-    return redirect(url_for("web.meeting", meeting_id=meeting_id, done="saved"), 303)
+        db.session.rollback()
+        key = exc.field if exc.field in ("summary", "decisions") else "items"
+        return _render_meeting(
+            meeting_id, draft=draft, errors={key: _rule_message(exc)}, status=422
+        )
+    done = "final" if finalise else "saved"
+    return redirect(url_for("web.meeting", meeting_id=meeting_id, done=done), 303)
 
 
 @bp.post("/meetings/<int:meeting_id>/minutes/<int:version_no>")
