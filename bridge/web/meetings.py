@@ -29,6 +29,7 @@ from bridge.domain.patients.models import CareTeamRole
 from bridge.extensions import db
 from bridge.web import bp
 from bridge.web.auth import login_required
+from bridge.web.domain_texts import domain_text
 from bridge.web.forms import FormError, at, date_field, int_field, text_field, time_field
 from bridge.web.readmodels import organisation_names
 
@@ -48,12 +49,8 @@ TREATING = {
 
 
 def _rule_message(exc: RuleViolation) -> str:
-    """The user's language for a rule these forms can break; the domain's own words otherwise."""
-    texts = {
-        "scheduled_end": _("The meeting must end after it starts."),
-        "summary": _("Final minutes need a summary."),
-    }
-    return texts.get(exc.field or "", exc.detail)
+    """The user's language for a rule these forms can break."""
+    return domain_text(exc)
 
 
 def _planning_choices(patient_id: int) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -270,7 +267,7 @@ def meeting_hold(meeting_id: int):
     try:
         scheduling.hold_meeting(db.session, g.principal, meeting_id, _attendance(m))
     except RuleViolation as exc:
-        return _render_meeting(meeting_id, errors={"hold": exc.detail}, status=422)
+        return _render_meeting(meeting_id, errors={"hold": domain_text(exc)}, status=422)
     return redirect(url_for("web.meeting", meeting_id=meeting_id), 303)
 
 
