@@ -62,10 +62,9 @@ def receive(port: int) -> None:
 
 def work(url: str) -> None:
     """One dispatcher: claim and deliver batches until two claims in a row come back empty."""
-    from bridge.adapters.dispatcher import dispatch_once
-
     from bridge import create_app
     from bridge.adapters.dispatch_types import DispatchSettings
+    from bridge.adapters.dispatcher import dispatch_once
     from bridge.adapters.transport import Transport
     from bridge.domain.base import utcnow
     from bridge.domain.notifications.destinations import DestinationPolicy
@@ -96,7 +95,7 @@ def _enqueue(app, receiver_url: str, organisation_id: int) -> None:
     from bridge.domain.base import utcnow
     from bridge.domain.notifications.models import Channel, DeliveryEndpoint, Notification
     from bridge.extensions import db
-    from bridge.synthetic import bulk_insert, next_id
+    from bridge.sampledata.world import bulk_insert, next_id
 
     with app.app_context():
         s = db.session

@@ -136,7 +136,7 @@ def build(url: str, patients: int):
     from bridge.domain.registry.models import Organisation, Role, Staff, StaffRole
     from bridge.domain.registry.services import issue_token
     from bridge.extensions import db
-    from bridge.synthetic import seed_synthetic
+    from bridge.sampledata.synthetic import seed_synthetic
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():

@@ -28,6 +28,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         registrations_per_day=app.config["BRIDGE_REGISTRATIONS_PER_DAY"],
     )
 
+    from bridge.bootstrap import compose
+
+    # What runs (rules, handlers, sources, sections) is wired in one place, for every entry
+    # point built on this app: web, API, CLI and the scheduler.
+    compose()
+
     from bridge.api import init_api
     from bridge.api.errors import register_error_handlers
     from bridge.api.http import init_request_lifecycle

@@ -1,19 +1,12 @@
-"""The ``bridge`` command: database, seeding, tokens, web server and scheduler."""
+"""The commands of ``bridge`` (bridge/__main__.py): database, seeding, tokens, server, scheduler."""
 
 from __future__ import annotations
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
-from bridge import create_app
 from bridge.extensions import db
-
-
-@click.group(cls=FlaskGroup, create_app=create_app)
-def main() -> None:
-    """Bridge: care coordination for bridge-builder nurses."""
-
 
 # Commands hang on the app's own CLI (create_app registers them), so `flask` and `bridge` and
 # the test runner see the same set.
@@ -24,7 +17,7 @@ commands = click.Group()
 @with_appcontext
 def seed_reference_command() -> None:
     """Load Denmark's regions, 98 municipalities and 17 health councils (safe to run again)."""
-    from bridge.domain.seeding import seed_reference
+    from bridge.domain.reference import seed_reference
 
     counts = seed_reference(db.session)
     db.session.commit()
@@ -41,8 +34,8 @@ def seed_demo_command(patients: int) -> None:
     """Load the demo data set and print a fresh API token for each demo role."""
     from bridge.domain.base import utcnow
     from bridge.domain.gaps.engine import run_gap_scan
-    from bridge.domain.seeding import DEMO_PASSWORD, seed_demo
     from bridge.jobs.runner import execute_job
+    from bridge.sampledata.demo import DEMO_PASSWORD, seed_demo
 
     result = seed_demo(db.session, patients=patients)
     db.session.commit()
@@ -159,7 +152,7 @@ def seed_synthetic_command(patients: int, seed: int) -> None:
     """Generate a national-size synthetic data set for benchmarks (deterministic per seed)."""
     import time
 
-    from bridge.synthetic import seed_synthetic
+    from bridge.sampledata.synthetic import seed_synthetic
 
     started = time.perf_counter()
     counts = seed_synthetic(db.session, patients=patients, seed=seed)

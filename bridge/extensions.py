@@ -3,7 +3,6 @@
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-from bridge.domain import models as _models  # noqa: F401  (registers every table)
 from bridge.domain.base import Base
 
 db = SQLAlchemy(model_class=Base)

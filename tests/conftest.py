@@ -65,7 +65,7 @@ def app(database_url: str):
     )
     with app.app_context():
         upgrade()
-        from bridge.domain.seeding import seed_reference
+        from bridge.domain.reference import seed_reference
 
         seed_reference(db.session)
         db.session.commit()

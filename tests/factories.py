@@ -26,7 +26,7 @@ from bridge.domain.registry.models import (
     StaffRole,
 )
 from bridge.domain.registry.services import issue_token
-from bridge.domain.seeding import make_cpr, make_gln
+from bridge.sampledata.people import make_cpr, make_gln
 
 _seq = itertools.count(1)
 

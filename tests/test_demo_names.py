@@ -7,8 +7,8 @@ import random
 from sqlalchemy import select
 
 from bridge.domain.patients.models import Patient
-from bridge.domain.seeding import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, first_name
 from bridge.extensions import db
+from bridge.sampledata.people import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, first_name
 
 
 def _sex_of(cpr: str) -> str:

@@ -14,7 +14,7 @@ from bridge.domain.meetings.models import (
 )
 from bridge.domain.notifications.models import Notification, NotificationStatus
 from bridge.domain.patients.models import Patient
-from bridge.synthetic import seed_synthetic
+from bridge.sampledata.synthetic import seed_synthetic
 
 NOW = datetime(2025, 3, 12, 9, 0, tzinfo=UTC)
 KINDS = [

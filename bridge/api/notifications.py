@@ -9,7 +9,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from bridge.adapters.fhir_acknowledgement import parse_acknowledgement
 from bridge.api.http import current_principal
 from bridge.api.schemas import (
     CopenhagenDateTime,
@@ -22,7 +21,6 @@ from bridge.api.schemas import (
 )
 from bridge.config import endpoint_policy
 from bridge.domain.base import utcnow
-from bridge.domain.notifications import acknowledgements as acknowledgements_service
 from bridge.domain.notifications import endpoints as endpoints_service
 from bridge.domain.notifications import inbox as inbox_service
 from bridge.domain.notifications.models import (
@@ -174,9 +172,7 @@ class FhirAcknowledgements(MethodView):
         """Receive a MedCom Acknowledgement (application/fhir+json) for a message sent to you"""
         # A FHIR Bundle is validated by the FHIR codec (bridge.adapters), not by marshmallow.
         bundle = request.get_json(silent=True)
-        return acknowledgements_service.receive_acknowledgement(
-            db.session, current_principal(), bundle, utcnow(), parse=parse_acknowledgement
-        )
+        return receive_acknowledgement(db.session, current_principal(), bundle, utcnow())
 
 
 @blp.route("/organisations/<int:org_id>/endpoints")

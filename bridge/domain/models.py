@@ -1,8 +1,12 @@
-"""Imports every model, so the metadata (migrations, create_all) knows the whole schema."""
+"""Every model, so the metadata (migrations, create_all) knows the whole schema."""
+
+from sqlalchemy import MetaData
+from sqlalchemy.orm import configure_mappers
 
 from bridge.domain.audit import AuditEvent
 from bridge.domain.auth.models import StaffLogin
 from bridge.domain.auth.throttle import TokenFailure
+from bridge.domain.base import Base
 from bridge.domain.care.models import (
     Admission,
     FollowUpTask,
@@ -87,3 +91,10 @@ __all__ = [
     "ThreadMessage",
     "TokenFailure",
 ]
+
+
+def schema() -> MetaData:
+    """The whole schema, every model mapped (relationships named by string resolved now, at
+    start, rather than at the first query)."""
+    configure_mappers()
+    return Base.metadata

@@ -8,7 +8,7 @@ query, however many sources there are and however long the history is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -38,6 +38,7 @@ from bridge.domain.audit import AuditAction
 from bridge.domain.base import UTCDateTime, utcnow
 from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.patients.models import Consent, Enrollment
+from bridge.domain.patients.services import read_patient_scoped
 
 
 @dataclass(frozen=True)
@@ -126,11 +127,17 @@ def register_timeline_query(query: Select[Any]) -> Callable[[RowItems], RowItems
     """
 
     def register(items: RowItems) -> RowItems:
-        if not any(s.items is items for s in _sources):
-            _sources.append(TimelineQuery(query, items))
+        register_timeline_sources([TimelineQuery(query, items)])
         return items
 
     return register
+
+
+def register_timeline_sources(sources: Iterable[TimelineQuery]) -> None:
+    """Add sources to every patient's timeline (each once), in the given order."""
+    for source in sources:
+        if not any(s.items is source.items for s in _sources):
+            _sources.append(source)
 
 
 def timeline_sources() -> tuple[TimelineQuery, ...]:
@@ -152,8 +159,6 @@ def _union(queries: tuple[TimelineQuery, ...]) -> CompoundSelect[Any]:
 
 def patient_timeline(session: Session, p: Principal, patient_id: int) -> list[TimelineItem]:
     """Everything on the patient's course, oldest first, for a caller who may see the patient."""
-    from bridge.domain.patients.services import read_patient_scoped
-
     read_patient_scoped(session, p, patient_id, "timeline", AuditAction.READ)
     now = utcnow()
     sources = tuple(_sources)
@@ -175,7 +180,6 @@ _ENROLLMENTS = timeline_select(
 ).where(Enrollment.patient_id == PATIENT_ID)
 
 
-@register_timeline_query(_ENROLLMENTS)
 def _enrollment_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
     ended_on = row.second_day
     items = [
@@ -207,7 +211,6 @@ _CONSENTS = timeline_select(
 ).where(Consent.patient_id == PATIENT_ID)
 
 
-@register_timeline_query(_CONSENTS)
 def _consent_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
     withdrawn_at, scope = row.second_at, row.code
     status = "active" if withdrawn_at is None else "withdrawn"
@@ -228,3 +231,10 @@ def _consent_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
             )
         )
     return items
+
+
+#: This module's sources, for the composition (bridge/bootstrap.py) to register.
+SOURCES: tuple[TimelineQuery, ...] = (
+    TimelineQuery(_ENROLLMENTS, _enrollment_items),
+    TimelineQuery(_CONSENTS, _consent_items),
+)

@@ -22,7 +22,6 @@ from bridge.config import endpoint_policy
 from bridge.documents.minutes_pdf import minutes_attachments
 from bridge.domain.notifications.channels import RetryPolicy
 from bridge.domain.notifications.messages import OrganisationRef
-from bridge.jobs.scheduler import register_job
 
 DEFAULT_BATCH_SIZE = 100
 
@@ -79,8 +78,3 @@ def dispatch_notifications(session: Session, now: datetime) -> dict[str, Any]:
         own.close()
         transport.close()
     return summary.as_dict()
-
-
-register_job(
-    "dispatch_notifications", dispatch_notifications, "NOTIFY_DISPATCH_SECONDS", 15, lock=False
-)

@@ -9,13 +9,9 @@ from sqlalchemy.orm import Session
 
 from bridge.domain.gaps.engine import run_gap_scan
 from bridge.domain.meetings.outbox import block_distributions_to_closed_recipients
-from bridge.jobs.scheduler import register_job
 
 
 def gap_scan(session: Session, now: datetime) -> dict[str, Any]:
     """Block rows waiting for a recipient that has closed, then apply every gap rule once."""
     blocked = block_distributions_to_closed_recipients(session, now)
     return {**run_gap_scan(session, now), "blocked_for_closed_recipients": blocked}
-
-
-register_job("gap_scan", gap_scan, "BRIDGE_GAP_SCAN_SECONDS", 300)

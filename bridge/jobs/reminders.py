@@ -8,12 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bridge.domain.care.reminders import remind_overdue_gp_tasks
-from bridge.jobs.scheduler import register_job
 
 
 def overdue_task_reminders(session: Session, now: datetime) -> dict[str, Any]:
     """Remind each GP practice once of each of its overdue follow-up tasks."""
     return remind_overdue_gp_tasks(session, now).as_dict()
-
-
-register_job("overdue_task_reminders", overdue_task_reminders, "BRIDGE_REMINDER_SECONDS", 3600)

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bridge.domain.retention import RetentionPolicy, purge_expired
-from bridge.jobs.scheduler import register_job
 
 
 def retention_purge(session: Session, now: datetime) -> dict[str, Any]:
@@ -23,6 +22,3 @@ def retention_purge(session: Session, now: datetime) -> dict[str, Any]:
         ),
     )
     return purge_expired(session, now, policy)
-
-
-register_job("retention_purge", retention_purge, "BRIDGE_RETENTION_SECONDS", 6 * 3600)

@@ -28,8 +28,7 @@ def register_job(
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
-    """A scheduler with every registered job at its configured interval."""
-    _load_jobs()
+    """A scheduler with every registered job (see bridge/bootstrap.py) at its interval."""
     scheduler = BlockingScheduler(timezone="UTC")
     for name, (job, env, default) in SCHEDULED_JOBS.items():
         seconds = int(os.environ.get(env, app.config.get(env, default)))
@@ -46,22 +45,6 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         )
         log.info("scheduled %s every %ss", name, seconds)
     return scheduler
-
-
-def _load_jobs() -> None:
-    # Importing a job module registers its jobs; each area adds its module here.
-    import importlib
-
-    for module in JOB_MODULES:
-        importlib.import_module(module)
-
-
-JOB_MODULES: tuple[str, ...] = (
-    "bridge.jobs.gaps",
-    "bridge.jobs.retention",
-    "bridge.jobs.dispatch",
-    "bridge.jobs.reminders",
-)
 
 
 def run_scheduler(app: Flask) -> None:

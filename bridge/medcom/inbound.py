@@ -27,66 +27,29 @@ from bridge.domain.messaging.data import (
     Payload,
     StayEvent,
 )
-
-EVENT_SYSTEM: Final = "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-messaging-eventCodes"
-ACTIVITY_SYSTEM: Final = (
-    "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-messaging-activityCodes"
+from bridge.medcom.codes import (
+    ACK_CODES,
+    ACTIVITY_SYSTEM,
+    CATEGORIES,
+    CATEGORY_SYSTEM,
+    CC_ACTIVITIES,
+    CPR_SYSTEM,
+    DESTINATION_USE_URL,
+    ENCOUNTER_CLASS_SYSTEM,
+    ENCOUNTER_CLASSES,
+    ENCOUNTER_STATUSES,
+    EVENT_SYSTEM,
+    EVENTS,
+    EXT_CONTACT,
+    EXT_DATETIME,
+    EXT_IDENTIFIER,
+    EXT_PRACTITIONER,
+    GLN_SYSTEM,
+    HN_ACTIVITIES,
+    LEAVE_PERIOD_URL,
+    REPLACEMENT_CPR_SYSTEMS,
+    SOR_SYSTEM,
 )
-CATEGORY_SYSTEM: Final = (
-    "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-careCommunication-categoryCodes"
-)
-DESTINATION_USE_URL: Final = (
-    "http://medcomfhir.dk/ig/messaging/StructureDefinition/medcom-messaging-destinationUseExtension"
-)
-SOR_SYSTEM: Final = "urn:oid:1.2.208.176.1.1"
-GLN_SYSTEM: Final = "https://www.gs1.org/gln"
-CPR_SYSTEM: Final = "urn:oid:1.2.208.176.1.2"
-# Replacement CPR numbers (dk-core d-eCPR, x-eCPR, MedCom eCPR): valid, but no CPR to match.
-REPLACEMENT_CPR_SYSTEMS: Final = ("urn:oid:1.2.208.176.1.6",)
-ENCOUNTER_CLASS_SYSTEM: Final = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-LEAVE_PERIOD_URL: Final = (
-    "http://medcomfhir.dk/ig/hospitalnotification/StructureDefinition/"
-    "medcom-hospitalnotifiation-leave-period-extension"
-)
-_CORE_EXT: Final = "http://medcomfhir.dk/ig/core/StructureDefinition/"
-EXT_DATETIME: Final = _CORE_EXT + "medcom-core-datetime-extension"
-EXT_IDENTIFIER: Final = _CORE_EXT + "medcom-core-identifier-extension"
-EXT_PRACTITIONER: Final = _CORE_EXT + "medcom-core-practitioner-extension"
-EXT_CONTACT: Final = _CORE_EXT + "medcom-core-contact-extension"
-
-CARE_COMMUNICATION: Final = "care-communication-message"
-HOSPITAL_NOTIFICATION: Final = "hospital-notification-message"
-ACKNOWLEDGEMENT: Final = "acknowledgement-message"
-EVENTS: Final = frozenset({CARE_COMMUNICATION, HOSPITAL_NOTIFICATION, ACKNOWLEDGEMENT})
-ACK_CODES: Final = frozenset({"ok", "transient-error", "fatal-error"})
-
-# CodeSystem medcom-careCommunication-categoryCodes (CareCommunication 5.0.2).
-CATEGORIES: Final = frozenset(
-    {
-        "alcohol-and-drug-treatment", "assistive-devices", "carecoordination", "decease",
-        "discharge", "examination-results", "healthcare", "home-care-assessment", "medicine",
-        "nursing", "outpatient", "psychiatry-social-disability", "regarding-referral",
-        "telemedicine", "training", "acute-ambulant", "extended-care-responsibility", "other",
-    }
-)  # fmt: skip
-CC_ACTIVITIES: Final = frozenset(
-    {"new-message", "reply-message", "forward-message", "modified-message", "retract-message",
-     "carboncopy-message"}
-)  # fmt: skip
-# ValueSet medcom-hospitalNotification-messageActivities (HospitalNotification 3.0.2).
-HN_ACTIVITIES: Final = frozenset(
-    {
-        f"{prefix}{event}"
-        for prefix in ("", "revise-", "cancel-")
-        for event in (
-            "admit-emergency", "admit-inpatient", "start-leave-inpatient", "end-leave-inpatient",
-            "discharge-emergency-home", "discharge-inpatient-home",
-        )
-    }
-)  # fmt: skip
-# ValueSets medcom-hospitalNotification-encounterStatus and -encounterClass.
-ENCOUNTER_STATUSES: Final = frozenset({"in-progress", "onleave", "finished", "entered-in-error"})
-ENCOUNTER_CLASSES: Final = frozenset({"IMP", "EMER"})
 
 _ID_RE: Final = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _DATETIME_RE: Final = re.compile(

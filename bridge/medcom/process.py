@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from bridge.domain.access import Principal
 from bridge.domain.errors import RuleViolation
-from bridge.domain.notifications.messages import Acknowledgement
 from bridge.domain.messaging import services as messaging
 from bridge.domain.messaging.data import AckIssue, Envelope, OrgIdent
 from bridge.domain.notifications import acknowledgements as notifications
+from bridge.domain.notifications.messages import Acknowledgement
 from bridge.domain.notifications.models import Notification
-from bridge.medcom import inbound
+from bridge.medcom import codes, inbound
 from bridge.medcom.acknowledgement import build_ack
 
 
@@ -49,7 +49,7 @@ def process_message(
     stored = messaging.find_inbound(session, p.organisation_id, envelope.message_header_id)
     if stored is not None:
         return Answer(json.loads(stored.ack_bundle) if stored.ack_bundle else None, True)
-    if envelope.event == inbound.ACKNOWLEDGEMENT:
+    if envelope.event == codes.ACKNOWLEDGEMENT:
         n = _acknowledgement(session, p, envelope, msg, now)
         messaging.record_inbound(session, p, envelope, now, patient_id=n.patient_id)
         return Answer(None, notification=n)
@@ -57,7 +57,7 @@ def process_message(
     activity: str | None = None
     record = None
     try:
-        if envelope.event == inbound.HOSPITAL_NOTIFICATION:
+        if envelope.event == codes.HOSPITAL_NOTIFICATION:
             event = inbound.read_hospital_notification(envelope, msg)
             activity = event.activity
             patient = messaging.patient_by_cpr(session, event.cpr)
@@ -68,7 +68,7 @@ def process_message(
                         bundle=json.dumps(body),
                     )  # fmt: skip
                     messaging.apply_stay_event(session, p, patient, event, record)
-        elif envelope.event == inbound.CARE_COMMUNICATION:
+        elif envelope.event == codes.CARE_COMMUNICATION:
             message = inbound.read_care_communication(envelope, msg)
             activity = message.activity
             patient = messaging.patient_by_cpr(session, message.cpr)
@@ -152,6 +152,6 @@ def receive_acknowledgement(
         envelope, msg = inbound.read_envelope(body)
     except (inbound.NotAMessage, inbound.Refused) as exc:
         raise RuleViolation(f"not an acknowledgement: {exc}", field="body") from None
-    if envelope.event != inbound.ACKNOWLEDGEMENT:
+    if envelope.event != codes.ACKNOWLEDGEMENT:
         raise RuleViolation("not an acknowledgement: wrong MessageHeader event", field="body")
     return _acknowledgement(session, p, envelope, msg, now)

@@ -10,9 +10,12 @@ import importlib
 import os
 from datetime import timedelta
 
-from flask import Blueprint, Flask, request, session
-from flask_babel import Babel
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask, request
+
+from bridge.web import formatting
+from bridge.web.auth import not_found_page
+from bridge.web.blueprint import DEFAULT_LANGUAGE, LANGUAGES, babel, bp, csrf, current_language
+from bridge.web.labels import label
 
 # Modules that add pages or register sections (see bridge/web/sections.py). Later areas append
 # theirs; a module registering under an existing key replaces that section.
@@ -28,25 +31,6 @@ WEB_MODULES = (
     "bridge.web.overview",
     "bridge.web.calendar",
 )
-
-LANGUAGES = ("da", "en")
-DEFAULT_LANGUAGE = "da"
-
-bp = Blueprint(
-    "web",
-    __name__,
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/web/static",
-)
-csrf = CSRFProtect()
-babel = Babel()
-
-
-def current_language() -> str:
-    """The language the user picked (kept in the session), Danish unless they chose English."""
-    lang = session.get("lang")
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def _env_flag(name: str) -> bool | None:
@@ -80,9 +64,6 @@ def init_web(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=current_language)
 
-    from bridge.web import formatting
-    from bridge.web.labels import label
-
     app.jinja_env.filters["dkdate"] = formatting.dk_date
     app.jinja_env.filters["dkdatetime"] = formatting.dk_datetime
     app.jinja_env.filters["isodatetime"] = formatting.iso_datetime
@@ -104,8 +85,6 @@ def init_web(app: Flask) -> None:
         )
         if request.path.startswith("/api") or not wants_html:
             return app.extensions["bridge_api"].handle_http_exception(exc)
-        from bridge.web.auth import not_found_page
-
         return not_found_page()
 
     @app.context_processor

@@ -32,7 +32,7 @@ from bridge.domain.auth.services import (
 from bridge.domain.base import utcnow
 from bridge.domain.errors import DomainError
 from bridge.extensions import db
-from bridge.web import LANGUAGES, bp, csrf
+from bridge.web.blueprint import LANGUAGES, bp, csrf
 
 log = logging.getLogger("bridge.web")
 

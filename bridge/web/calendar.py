@@ -18,9 +18,9 @@ from bridge.domain.meetings.calendar_feed import CalendarEntry
 from bridge.domain.meetings.models import MeetingStatus
 from bridge.domain.registry.models import Role
 from bridge.extensions import db
-from bridge.web import bp
 from bridge.web.auth import login_required
-from bridge.web.sections import Section, register_today_provider
+from bridge.web.blueprint import bp
+from bridge.web.sections import Section
 
 # A meeting without an end time still blocks an hour in the calendar.
 DEFAULT_LENGTH = timedelta(hours=1)
@@ -134,6 +134,7 @@ def calendar_revoke():
 
 
 def calendar_today(session, principal: Principal, now: datetime) -> Section | None:
+    """A small Today section leading to her calendar address (nurses only)."""
     if not principal.has(Role.NURSE):
         return None
     created = calendar_feed.feed_created_at(session, principal)
@@ -143,6 +144,3 @@ def calendar_today(session, principal: Principal, now: datetime) -> Section | No
         template="_calendar_section.html",
         context={"created": created},
     )
-
-
-register_today_provider("calendar", calendar_today, order=90)

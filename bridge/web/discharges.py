@@ -14,8 +14,8 @@ from bridge.domain.care.models import FollowUpStatus, ResponsibleKind
 from bridge.domain.errors import RuleViolation
 from bridge.domain.patients import services as patients
 from bridge.extensions import db
-from bridge.web import bp
 from bridge.web.auth import login_required
+from bridge.web.blueprint import bp
 from bridge.web.domain_texts import domain_text
 from bridge.web.forms import FormError, at, date_field, text_field, time_field
 from bridge.web.readmodels import organisation_names

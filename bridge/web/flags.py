@@ -11,8 +11,8 @@ from bridge.domain.base import utcnow
 from bridge.domain.errors import RuleViolation
 from bridge.domain.gaps import services
 from bridge.extensions import db
-from bridge.web import bp
 from bridge.web.auth import login_required
+from bridge.web.blueprint import bp
 from bridge.web.domain_texts import domain_text
 from bridge.web.forms import FormError, at, date_field, text_field
 from bridge.web.worklist import ROWS, flag_advice, flag_message, patient_names, severity_word

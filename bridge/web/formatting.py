@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from bridge.domain.base import utcnow
 from bridge.domain.calendar import COPENHAGEN, deadline_day, deadline_text
+from bridge.web.blueprint import current_language
 
 
 def dk_date(value: date | datetime | None) -> str:
@@ -34,9 +36,6 @@ def dk_due(value: datetime | None) -> str:
     """
     if value is None:
         return ""
-    from bridge.domain.base import utcnow
-    from bridge.web import current_language
-
     this_year = deadline_day(value).year == utcnow().astimezone(COPENHAGEN).year
     return deadline_text(value, current_language(), with_year=not this_year)
 

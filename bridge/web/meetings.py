@@ -27,8 +27,8 @@ from bridge.domain.meetings.models import (
 from bridge.domain.patients import services as patients
 from bridge.domain.patients.models import CareTeamRole
 from bridge.extensions import db
-from bridge.web import bp
 from bridge.web.auth import login_required
+from bridge.web.blueprint import bp
 from bridge.web.domain_texts import domain_text
 from bridge.web.forms import FormError, at, date_field, int_field, text_field, time_field
 from bridge.web.readmodels import organisation_names

@@ -16,8 +16,8 @@ from bridge.domain import overview as domain
 from bridge.domain.base import utcnow
 from bridge.domain.registry.effective import copenhagen_today
 from bridge.extensions import db
-from bridge.web import bp
 from bridge.web.auth import login_required
+from bridge.web.blueprint import bp
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 180, 40, 24, 10
 

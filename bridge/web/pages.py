@@ -12,8 +12,8 @@ from bridge.domain.errors import NotFound, RuleViolation
 from bridge.domain.patients import services
 from bridge.domain.registry.models import Role
 from bridge.extensions import db
-from bridge.web import bp
 from bridge.web.auth import login_required
+from bridge.web.blueprint import bp
 from bridge.web.readmodels import caseload, patient_view
 from bridge.web.recipients import is_recipient
 from bridge.web.sections import today_sections

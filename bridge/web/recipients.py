@@ -25,8 +25,8 @@ from bridge.domain.notifications import inbox as inbox_service
 from bridge.domain.patients import services as patients
 from bridge.domain.patients.models import Patient
 from bridge.extensions import db
-from bridge.web import bp, current_language
 from bridge.web.auth import login_required, safe_next
+from bridge.web.blueprint import bp, current_language
 from bridge.web.domain_texts import domain_text
 from bridge.web.forms import FormError, text_field
 from bridge.web.readmodels import organisation_names

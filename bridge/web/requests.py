@@ -14,7 +14,7 @@ from bridge.domain.meetings import scheduling, scoping
 from bridge.domain.meetings.models import MeetingStatus
 from bridge.web.labels import label
 from bridge.web.readmodels import organisation_names
-from bridge.web.sections import Section, SectionItem, register_today_provider
+from bridge.web.sections import Section, SectionItem
 from bridge.web.worklist import ROWS, _dk, patient_names
 
 
@@ -56,6 +56,3 @@ def meeting_requests_today(session: Session, p: Principal, now: datetime) -> Sec
         items=items,
         empty_text=_("No one has asked for a network meeting."),
     )
-
-
-register_today_provider("meeting_requests", meeting_requests_today, order=25)

@@ -27,17 +27,13 @@ from bridge.domain.meetings import worklist as worklist_service
 from bridge.domain.meetings.models import MeetingStatus, MinutesStatus
 from bridge.domain.patients.models import Patient
 from bridge.domain.timeline import patient_timeline
-from bridge.web import current_language
+from bridge.web.blueprint import current_language
 from bridge.web.formatting import dk_date, dk_datetime, dk_due
 from bridge.web.labels import _N, label
 from bridge.web.sections import (
     Cell,
     Section,
     SectionItem,
-    register_caseload_column,
-    register_patient_panel,
-    register_timeline_source,
-    register_today_provider,
 )
 from bridge.web.timeline_svg import TimelineItem, overlaps
 
@@ -415,13 +411,6 @@ def _clock(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(COPENHAGEN).strftime("%H.%M")
 
 
-register_today_provider("today", today_due, order=5)
-register_today_provider("flags", flags_today, order=10)
-register_today_provider("follow_ups", follow_ups_today, order=20)
-register_today_provider("meetings", meetings_today, order=30)
-register_today_provider("discharges", discharges_today, order=40)
-
-
 # --- Caseload -----------------------------------------------------------------------------------
 
 
@@ -449,10 +438,6 @@ def deadline_column(session: Session, p: Principal, patient_ids: Sequence[int]) 
         )
         for pid, due in worklist.next_deadlines(session, p, list(patient_ids)).items()
     }
-
-
-register_caseload_column("flags", flags_column)
-register_caseload_column("next_deadline", deadline_column)
 
 
 # --- Patient page -------------------------------------------------------------------------------
@@ -558,12 +543,6 @@ def tasks_panel(session: Session, p: Principal, patient_id: int, now: datetime) 
     )
 
 
-register_patient_panel("flags", flags_panel, order=5)
-register_patient_panel("tasks", tasks_panel, order=10)
-register_patient_panel("meetings", meetings_panel, order=20)
-register_patient_panel("admissions", admissions_panel, order=30)
-
-
 # --- Timeline -----------------------------------------------------------------------------------
 
 
@@ -607,6 +586,3 @@ def course_items(
                 )
             )
     return items
-
-
-register_timeline_source("course", course_items)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from bridge.bootstrap import compose_jobs
 from bridge.domain.base import utcnow
 from bridge.domain.care.models import Admission, FollowUpStatus, FollowUpTask, ResponsibleKind
 from bridge.domain.care.notify import notify_discharge
@@ -244,7 +245,7 @@ def test_reminders_run_a_constant_number_of_statements(
 
 
 def test_the_reminder_job_is_scheduled_hourly():
-    scheduler._load_jobs()
+    compose_jobs()
     _job, env, seconds = scheduler.SCHEDULED_JOBS["overdue_task_reminders"]
     assert (env, seconds) == ("BRIDGE_REMINDER_SECONDS", 3600)
 

@@ -411,16 +411,16 @@ def test_a_fatal_error_without_its_operation_outcome_is_refused(
 
 def test_every_example_reads_cleanly():
     """MedCom's own examples pass Bridge's structural checks (and broken ones do not)."""
-    from bridge.medcom import inbound
+    from bridge.medcom import codes, inbound
 
     if not MEDCOM_EXAMPLES.is_dir():
         pytest.skip("MedCom examples missing")
     for path in sorted(MEDCOM_EXAMPLES.glob("*.json")):
         bundle = json.loads(path.read_text())
         envelope, msg = inbound.read_envelope(copy.deepcopy(bundle))
-        if envelope.event == inbound.HOSPITAL_NOTIFICATION:
+        if envelope.event == codes.HOSPITAL_NOTIFICATION:
             inbound.read_hospital_notification(envelope, msg)
-        elif envelope.event == inbound.CARE_COMMUNICATION:
+        elif envelope.event == codes.CARE_COMMUNICATION:
             inbound.read_care_communication(envelope, msg)
         else:
             inbound.check_acknowledgement(envelope, msg)

@@ -14,9 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from bridge.adapters.dispatcher import dispatch_once
 
 from bridge.adapters.dispatch_types import DispatchSettings
+from bridge.adapters.dispatcher import dispatch_once
 from bridge.adapters.fhir_acknowledgement import build_acknowledgement
 from bridge.adapters.transport import Transport
 from bridge.documents.minutes_pdf import minutes_attachments

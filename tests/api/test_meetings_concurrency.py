@@ -28,8 +28,8 @@ from bridge.domain.registry.models import (
     StaffRole,
 )
 from bridge.domain.registry.services import issue_token
-from bridge.domain.seeding import make_cpr
 from bridge.extensions import db
+from bridge.sampledata.people import make_cpr
 from tests.api.meetings_support import draft_minutes, finalise, held_meeting
 from tests.factories import Actor
 

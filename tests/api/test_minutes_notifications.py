@@ -8,10 +8,10 @@ import random
 from datetime import timedelta
 
 import pytest
-from bridge.adapters.dispatcher import dispatch_once
 from sqlalchemy import select
 
 from bridge.adapters.dispatch_types import DispatchSettings
+from bridge.adapters.dispatcher import dispatch_once
 from bridge.adapters.transport import Transport
 from bridge.domain.base import utcnow
 from bridge.domain.notifications.channels import RetryPolicy

@@ -9,10 +9,10 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from bridge.adapters.dispatcher import dispatch_once
 from sqlalchemy import select
 
 from bridge.adapters.dispatch_types import DispatchSettings
+from bridge.adapters.dispatcher import dispatch_once
 from bridge.adapters.transport import Transport
 from bridge.domain.audit import AuditEvent
 from bridge.domain.base import utcnow

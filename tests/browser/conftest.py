@@ -27,8 +27,8 @@ from bridge.domain.auth.services import set_password
 from bridge.domain.base import utcnow
 from bridge.domain.patients.models import Enrollment, Patient
 from bridge.domain.registry.models import Staff
-from bridge.domain.seeding import DEMO_PASSWORD, seed_demo
 from bridge.extensions import db
+from bridge.sampledata.demo import DEMO_PASSWORD, seed_demo
 from tests.conftest import fresh_database
 
 CHROMIUM = os.environ.get("BRIDGE_CHROMIUM", "/usr/bin/chromium")

@@ -28,8 +28,6 @@ GP_RULE = "gp_minutes_not_received"
 
 def _scan(world, rules=None) -> None:
     with world.app.app_context():
-        from bridge.domain.gaps import rules as _rules  # noqa: F401  (registers the rules)
-
         run_gap_scan(db.session, utcnow() + timedelta(days=30), rules=rules)
         db.session.commit()
         db.session.remove()

@@ -71,7 +71,7 @@ def live_server() -> Iterator[tuple[str, dict[str, str]]]:
         )
         with app.app_context():
             upgrade()
-            from bridge.domain.seeding import seed_demo
+            from bridge.sampledata.demo import seed_demo
 
             tokens = seed_demo(db.session, patients=30).tokens
             db.session.commit()

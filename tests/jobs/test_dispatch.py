@@ -12,12 +12,12 @@ from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
-from bridge.adapters.dispatcher import dispatch_once
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from bridge.adapters.dispatch_types import DispatchSettings
+from bridge.adapters.dispatcher import dispatch_once
 from bridge.adapters.fhir_acknowledgement import build_acknowledgement
 from bridge.adapters.transport import MAX_ANSWER_BYTES, SmtpSettings, Transport
 from bridge.domain.base import utcnow

@@ -7,9 +7,9 @@ import random
 from datetime import timedelta
 
 import pytest
-from bridge.adapters.dispatcher import dispatch_once
 
 from bridge.adapters.dispatch_types import DispatchSettings
+from bridge.adapters.dispatcher import dispatch_once
 from bridge.adapters.fhir_acknowledgement import build_acknowledgement
 from bridge.adapters.transport import Transport
 from bridge.domain.base import utcnow

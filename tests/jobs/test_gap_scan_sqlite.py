@@ -7,7 +7,6 @@ from sqlalchemy import select
 from bridge import create_app
 from bridge.domain.base import utcnow
 from bridge.domain.care.models import Admission, Destination
-from bridge.domain.gaps import rules as _rules  # noqa: F401  (registers the rules)
 from bridge.domain.gaps.engine import RULES
 from bridge.domain.patients.models import Enrollment
 from bridge.domain.registry.models import Organisation, OrganisationKind, Specialty

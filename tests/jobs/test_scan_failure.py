@@ -27,8 +27,6 @@ def test_connection_lost_mid_scan_rolls_back_and_next_run_completes(app, monkeyp
         ids, nurse_id = _world(db.session, 5)
         db.session.remove()
     try:
-        from bridge.domain.gaps import rules  # noqa: F401  (the real rules first)
-
         monkeypatch.setitem(
             engine.RULES,
             "zz_connection_lost",

@@ -204,7 +204,7 @@ def test_a_disabled_account_is_signed_out(make_web_user, session):
 
 
 def test_the_demo_nurses_log_in_with_the_documented_demo_password(session, app):
-    from bridge.domain.seeding import DEMO_PASSWORD, seed_demo
+    from bridge.sampledata.demo import DEMO_PASSWORD, seed_demo
 
     seed_demo(session, patients=6)
     session.commit()

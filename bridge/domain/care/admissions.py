@@ -14,7 +14,6 @@ from bridge.domain.access import Principal, patient_visible
 from bridge.domain.audit import AuditAction
 from bridge.domain.base import utcnow
 from bridge.domain.care import notify, rules
-from bridge.domain.care import timeline as _timeline_sources  # noqa: F401  (registers sources)
 from bridge.domain.care.access import ADMISSION_WRITERS, COORDINATORS, _forbid
 from bridge.domain.care.follow_ups import plan_follow_up
 from bridge.domain.care.models import (

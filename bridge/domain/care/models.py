@@ -22,10 +22,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
-from bridge.domain.access import register_visibility, treatment_access_since
+from bridge.domain.access import treatment_access_since
 from bridge.domain.base import Base, UTCDateTime, utcnow
 from bridge.domain.calendar import deadline_day
-from bridge.domain.registry.models import Role, Specialty, str_enum
+from bridge.domain.patients.models import Patient
+from bridge.domain.registry.models import Specialty, str_enum
 
 SUMMARY_MAX = 4000
 
@@ -292,12 +293,10 @@ _STAY = aliased(Admission)
 _TASK = aliased(FollowUpTask)
 
 
-def _hospital_sees_admitted(p) -> ColumnElement[bool]:
+def hospital_sees_admitted(p) -> ColumnElement[bool]:
     """Hospital staff see the patients in a stay in their own department, and for the
     configured period after its discharge (the treatment relation); then the sight ends, unless
     the department still has an open follow-up task for the patient (until it is done)."""
-    from bridge.domain.patients.models import Patient
-
     stay = _STAY
     in_treatment = exists().where(
         stay.patient_id == Patient.id,
@@ -315,8 +314,3 @@ def _hospital_sees_admitted(p) -> ColumnElement[bool]:
         task.status == FollowUpStatus.OPEN,
     )
     return or_(in_treatment, following_up)
-
-
-# The foundation's designed hook: registering here means every query through patient_visible
-# knows the rule as soon as the admission model exists.
-register_visibility(Role.HOSPITAL, _hospital_sees_admitted)

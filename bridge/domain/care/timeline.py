@@ -21,9 +21,9 @@ from bridge.domain.registry.models import Organisation
 from bridge.domain.timeline import (
     PATIENT_ID,
     TimelineItem,
+    TimelineQuery,
     TimelineRow,
     at_start_of_day,
-    register_timeline_query,
     timeline_select,
 )
 
@@ -41,7 +41,6 @@ _ADMISSIONS = (
 )
 
 
-@register_timeline_query(_ADMISSIONS)
 def admission_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
     """An item for each admission and each discharge."""
     discharged_at, department, destination = row.second_at, row.text, row.code
@@ -73,7 +72,6 @@ _STATUTORY_PLANS = (
 )
 
 
-@register_timeline_query(_STATUTORY_PLANS)
 def statutory_plan_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
     """An item for each statutory plan, on the day it was agreed."""
     return [
@@ -97,7 +95,6 @@ _FOLLOW_UPS = timeline_select(
 ).where(FollowUpTask.patient_id == PATIENT_ID)
 
 
-@register_timeline_query(_FOLLOW_UPS)
 def follow_up_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
     """Each task when it is due, and again when it was done."""
     due_at, done_at, title, status = row.at, row.second_at, row.text, row.code
@@ -106,3 +103,11 @@ def follow_up_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
     if status == FollowUpStatus.DONE and done_at is not None:
         items.append(TimelineItem("follow_up_done", done_at, title, status, "follow_up", row.id))
     return items
+
+
+#: This module's sources, for the composition (bridge/bootstrap.py) to register.
+SOURCES: tuple[TimelineQuery, ...] = (
+    TimelineQuery(_ADMISSIONS, admission_items),
+    TimelineQuery(_STATUTORY_PLANS, statutory_plan_items),
+    TimelineQuery(_FOLLOW_UPS, follow_up_items),
+)

@@ -3,7 +3,7 @@ is no longer detected, so a scan's statement count never grows with the data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -125,17 +125,22 @@ class GapRule:
     description: str
 
 
+#: The rules a scan applies, by name: filled by ``register_rules`` (see bridge/bootstrap.py).
 RULES: dict[str, GapRule] = {}
 
 
-def gap_rule(name: str, severity: int) -> Callable[[Callable[[ScanContext], Select]], Callable]:
-    """Register a detection query as a rule; its docstring documents rule and threshold."""
+def gap_rule(name: str, severity: int) -> Callable[[Callable[[ScanContext], Select]], GapRule]:
+    """Make a detection query a rule; its docstring documents rule and threshold."""
 
-    def register(fn: Callable[[ScanContext], Select]) -> Callable[[ScanContext], Select]:
-        RULES[name] = GapRule(name, severity, fn, (fn.__doc__ or "").strip())
-        return fn
+    def make(fn: Callable[[ScanContext], Select]) -> GapRule:
+        return GapRule(name, severity, fn, (fn.__doc__ or "").strip())
 
-    return register
+    return make
+
+
+def register_rules(rules: Iterable[GapRule]) -> None:
+    """Have every scan apply ``rules`` (a rule of the same name is replaced)."""
+    RULES.update((rule.name, rule) for rule in rules)
 
 
 def detection(
@@ -252,8 +257,6 @@ def run_gap_scan(
     rules: list[str] | None = None,
 ) -> dict[str, Any]:
     """Apply every rule (or the named ones); return per-rule counts."""
-    from bridge.domain.gaps import rules as _rules  # noqa: F401  (registers the rules)
-
     ctx = ScanContext(
         now=now,
         config=config or GapConfig(),

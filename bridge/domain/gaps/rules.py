@@ -16,7 +16,13 @@ from bridge.domain.care.models import (
 )
 from bridge.domain.care.queries import dual_admissions_select, readmissions_select
 from bridge.domain.care.rules import HOME_DESTINATIONS
-from bridge.domain.gaps.engine import ScanContext, detection, gap_rule, patient_region_today
+from bridge.domain.gaps.engine import (
+    GapRule,
+    ScanContext,
+    detection,
+    gap_rule,
+    patient_region_today,
+)
 from bridge.domain.gaps.models import SomaticScreening
 from bridge.domain.identifiers import PSYCHOSIS_PREFIX
 from bridge.domain.meetings.distribution import CLOSED_REASON
@@ -498,3 +504,25 @@ def notification_failed(ctx: ScanContext) -> Select:
         ),
         ~acknowledged,
     )
+
+
+#: Every rule of this module, for the composition (bridge/bootstrap.py) to register.
+ALL_RULES: tuple[GapRule, ...] = (
+    patient_without_gp,
+    no_nurse_assigned,
+    caseload_over_capacity,
+    somatic_screening_overdue,
+    gp_minutes_not_received,
+    minutes_not_finalised,
+    action_item_overdue,
+    no_recent_network_meeting,
+    distribution_blocked_by_consent,
+    gp_practice_closed,
+    meeting_request_not_scheduled,
+    discharge_without_plan,
+    follow_up_overdue,
+    readmitted_within_30_days,
+    dual_admission,
+    plan_review_overdue,
+    notification_failed,
+)

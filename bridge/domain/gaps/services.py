@@ -13,10 +13,11 @@ from bridge.domain import audit
 from bridge.domain.access import Principal, patient_visible
 from bridge.domain.audit import AuditAction
 from bridge.domain.base import utcnow
+from bridge.domain.care.models import Admission, FollowUpTask
 from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
-from bridge.domain.gaps import timeline as _timeline_sources  # noqa: F401  (registers sources)
 from bridge.domain.gaps.models import Flag, FlagStatus, SomaticScreening
 from bridge.domain.jobruns import JobRun
+from bridge.domain.meetings.models import ActionItem, MinutesVersion, NetworkMeeting
 from bridge.domain.pagination import Page, SortKey, paginate
 from bridge.domain.patients.models import Enrollment, Patient
 from bridge.domain.patients.services import write_patient_scoped
@@ -217,9 +218,6 @@ def flag_subjects(session: Session, flags: list[Flag]) -> dict[int, FlagSubject]
     """The subject of each flag, by flag id: one query per kind of subject among the flags
     (never per flag). The flags were read through ``list_flags``, so their patients are visible.
     """
-    from bridge.domain.care.models import Admission, FollowUpTask
-    from bridge.domain.meetings.models import ActionItem, MinutesVersion, NetworkMeeting
-
     by_kind: dict[str, set[int]] = {}
     for f in flags:
         by_kind.setdefault(f.subject_type, set()).add(f.subject_id)

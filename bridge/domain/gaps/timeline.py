@@ -12,8 +12,8 @@ from bridge.domain.gaps.models import Flag, FlagStatus
 from bridge.domain.timeline import (
     PATIENT_ID,
     TimelineItem,
+    TimelineQuery,
     TimelineRow,
-    register_timeline_query,
     timeline_select,
 )
 
@@ -22,7 +22,10 @@ _LIVE_FLAGS = timeline_select(
 ).where(Flag.patient_id == PATIENT_ID, Flag.status != FlagStatus.RESOLVED)
 
 
-@register_timeline_query(_LIVE_FLAGS)
 def flag_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
     """Each live (not resolved) flag about the patient, when first detected."""
     return [TimelineItem("flag", row.at, row.text, row.code, "flag", row.id)]
+
+
+#: This module's sources, for the composition (bridge/bootstrap.py) to register.
+SOURCES: tuple[TimelineQuery, ...] = (TimelineQuery(_LIVE_FLAGS, flag_items),)

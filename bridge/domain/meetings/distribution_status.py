@@ -22,7 +22,7 @@ from bridge.domain.meetings.models import (
     NetworkMeeting,
 )
 from bridge.domain.meetings.scoping import _load_meeting, _not_found
-from bridge.domain.notifications import acknowledge_source, register_ack_handler
+from bridge.domain.notifications import acknowledge_source
 from bridge.domain.notifications.models import NotificationStatus
 from bridge.domain.patients.services import read_patient_scoped
 
@@ -112,18 +112,16 @@ _OUTCOME_TO_DISTRIBUTION = {
 
 def on_notification_outcome(
     session: Session, distribution_id: int, status: NotificationStatus, at: datetime
-) -> None:
-    """Move a distribution forward when a notification delivering it does (never backwards)."""
+) -> bool:
+    """Move a distribution forward when a notification delivering it does (never backwards);
+    True when the distribution took an acknowledgement."""
     target = _OUTCOME_TO_DISTRIBUTION.get(status)
     if target is None:
-        return
+        return False
     dist = session.get(Distribution, distribution_id)
     if dist is None or dist.status == DistributionStatus.BLOCKED:
-        return
-    if target == DistributionStatus.ACKNOWLEDGED:
-        acknowledge_received(session, dist, at)
-    else:
-        mark_distribution(session, dist, target, at)
-
-
-register_ack_handler(outbox.SOURCE_TYPE, on_notification_outcome)
+        return False
+    # Only the distribution moves; answering True for an acknowledgement lets the outbox settle
+    # its other rows itself, so nothing here calls back into notifications.
+    mark_distribution(session, dist, target, at)
+    return target == DistributionStatus.ACKNOWLEDGED

@@ -29,7 +29,6 @@ from bridge.domain.meetings.models import (
     NetworkMeeting,
     RecipientKind,
 )
-from bridge.domain.patients import services as patients
 from bridge.domain.patients.models import Consent, Relative
 from bridge.domain.registry.models import Organisation, OrganisationKind
 
@@ -269,10 +268,3 @@ def release_after_consent(session: Session, patient_id: int, now: datetime) -> l
             _apply(session, dist, version, meeting, status, legal, now)
             released.append(dist)
     return released
-
-
-def _on_consent(session: Session, patient_id: int, now: datetime) -> None:
-    release_after_consent(session, patient_id, now)
-
-
-patients.register_consent_hook(_on_consent)

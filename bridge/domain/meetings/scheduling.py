@@ -14,11 +14,7 @@ from bridge.domain.audit import AuditAction
 from bridge.domain.base import utcnow
 from bridge.domain.calendar import DEFAULT_CALENDAR
 from bridge.domain.errors import Conflict, RuleViolation
-
-# Registers the consent hook that releases minutes blocked for lack of consent.
-from bridge.domain.meetings import ledger as _ledger  # noqa: F401
 from bridge.domain.meetings import lifecycle
-from bridge.domain.meetings import timeline as _timeline_sources  # noqa: F401  (registers sources)
 from bridge.domain.meetings.models import (
     MeetingParticipant,
     MeetingStatus,

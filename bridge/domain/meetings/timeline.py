@@ -20,8 +20,8 @@ from bridge.domain.meetings.models import (
 from bridge.domain.timeline import (
     PATIENT_ID,
     TimelineItem,
+    TimelineQuery,
     TimelineRow,
-    register_timeline_query,
     timeline_select,
 )
 
@@ -47,7 +47,6 @@ _MEETINGS = timeline_select(
 ).where(NetworkMeeting.patient_id == PATIENT_ID)
 
 
-@register_timeline_query(_MEETINGS)
 def meeting_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
     """Each meeting at its time (or when it was asked for), with its status."""
     status, hold_by, place = MeetingStatus(row.code), row.second_at, row.text
@@ -68,7 +67,6 @@ _FINAL_MINUTES = (
 )
 
 
-@register_timeline_query(_FINAL_MINUTES)
 def minutes_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
     """Each final minutes version when it was finalised: the first, then amendments."""
     version_no = row.number
@@ -83,3 +81,10 @@ def minutes_items(row: TimelineRow, now: datetime) -> list[TimelineItem]:
             row.id,
         )
     ]
+
+
+#: This module's sources, for the composition (bridge/bootstrap.py) to register.
+SOURCES: tuple[TimelineQuery, ...] = (
+    TimelineQuery(_MEETINGS, meeting_items),
+    TimelineQuery(_FINAL_MINUTES, minutes_items),
+)

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bridge.domain.notifications.enqueue import acknowledge_source
 from bridge.domain.notifications.models import (
     Notification,
     NotificationStatus,
@@ -20,8 +21,9 @@ S = NotificationStatus
 
 # --- outcome handlers -------------------------------------------------------------------------
 
-#: fn(session, source_id, status, at): called in the transaction that records the outcome.
-StatusHandler = Callable[[Session, int, NotificationStatus, datetime], None]
+#: fn(session, source_id, status, at): called in the transaction that records the outcome;
+#: answers True when the source took the acknowledgement (so every row of it is settled).
+StatusHandler = Callable[[Session, int, NotificationStatus, datetime], bool | None]
 _handlers: dict[str, StatusHandler] = {}
 #: The statuses a handler hears about (not pending/sending, which are internal to the outbox).
 REPORTED = frozenset({S.SENT, S.DELIVERED, S.ACKNOWLEDGED, S.FAILED, S.DEAD})
@@ -30,9 +32,9 @@ REPORTED = frozenset({S.SENT, S.DELIVERED, S.ACKNOWLEDGED, S.FAILED, S.DEAD})
 def register_ack_handler(source_type: str, fn: StatusHandler) -> None:
     """Have ``fn`` called whenever a notification about a ``source_type`` reaches an outcome.
 
-    The meetings area registers one for ``"distribution"`` to mark a Distribution received
-    (``acknowledged``) or failed (``failed``/``dead``). Called once per notification row, so a
-    recipient with three channels may be reported three times; handlers must be idempotent.
+    The composition (bridge/bootstrap.py) registers the meetings area's for ``"distribution"``,
+    to move a Distribution forward. Called once per notification row, so a recipient with three
+    channels may be reported three times; handlers must be idempotent.
     """
     _handlers[source_type] = fn
 
@@ -51,8 +53,13 @@ def report_status(
 ) -> None:
     """``report_outcome`` for a row not loaded as an object (the dispatcher's set-based path)."""
     handler = _handlers.get(source_type or "")
-    if handler is not None and source_id is not None and status in REPORTED:
-        handler(session, source_id, status, at)
+    if handler is None or source_type is None or source_id is None or status not in REPORTED:
+        return
+    settled = handler(session, source_id, status, at)
+    if settled and status == S.ACKNOWLEDGED:
+        # The source is acknowledged as a whole: no other channel's row is resent for lack of
+        # its own receipt. The outbox settles its rows itself; the handler never calls back.
+        acknowledge_source(session, source_type, source_id, at)
 
 
 # The best status a source has reached over all its rows: acknowledged beats delivered, etc.

@@ -21,6 +21,8 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from bridge.domain.base import utcnow
+from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.errors import Conflict, NotFound, RuleViolation
 from bridge.domain.registry.models import (
     BridgeNurse,
@@ -32,9 +34,6 @@ from bridge.domain.registry.models import (
 
 def copenhagen_today(now: datetime | None = None) -> date:
     """The Danish calendar date of ``now`` (default: this moment): validity is by Danish date."""
-    from bridge.domain.base import utcnow
-    from bridge.domain.calendar import COPENHAGEN
-
     return (now or utcnow()).astimezone(COPENHAGEN).date()
 
 

@@ -1,6 +1,6 @@
 """Three years of history for the synthetic data set: stays, plans, follow-ups, meetings, outbox.
 
-Registered as ``synthetic_step``s, run after the registry and the patients. Everything is drawn
+``STEPS``, run in order after the registry and the patients. Everything is drawn
 from the world's seeded random generator in a fixed order, so one seed gives one data set.
 The shares below are guesses at a regional psychiatry's year, chosen so that every gap the
 scan and the worklists look for occurs in a few percent of the rows, not in none or in all.
@@ -31,7 +31,13 @@ from bridge.domain.care.models import (
 )
 from bridge.domain.care.rules import task_deadline
 from bridge.domain.care.templates import seed_follow_up_templates
-from bridge.domain.meetings.distribution import STATUTORY_BASIS
+from bridge.domain.meetings.distribution import (
+    ConsentFact,
+    OrgFact,
+    ParticipantFact,
+    distribution_list,
+)
+from bridge.domain.meetings.minutes import stamp_change
 from bridge.domain.meetings.models import (
     ActionItem,
     ActionItemStatus,
@@ -44,8 +50,6 @@ from bridge.domain.meetings.models import (
     MinutesVersion,
     NetworkMeeting,
     ParticipantKind,
-    RecipientKind,
-    RecipientRole,
     RequesterKind,
 )
 from bridge.domain.notifications.models import Channel as NotificationChannel
@@ -56,7 +60,7 @@ from bridge.domain.notifications.models import (
 )
 from bridge.domain.patients.models import Consent, ConsentScope
 from bridge.domain.registry.models import OrganisationKind, Specialty
-from bridge.synthetic import SyntheticWorld, bulk_insert, next_id, synthetic_step
+from bridge.sampledata.world import Step, SyntheticWorld, bulk_insert, next_id
 
 YEARS = 3
 DAY = timedelta(days=1)
@@ -85,12 +89,12 @@ def _uuid(world: SyntheticWorld) -> str:
 # --- consents ---------------------------------------------------------------------------------
 
 
-@synthetic_step
 def consents(session: Session, world: SyntheticWorld) -> None:
     """Most patients let Bridge share minutes with their municipality; a few withdrew."""
     rng, now = world.rng, world.now
     consent_id = next_id(session, Consent)
     rows: list[dict[str, Any]] = []
+    # The consents as the distribution rule reads them, per patient (for the minutes).
     world.extra["municipality_consent"] = consent_of = {}
     for p in world.patients:
         if rng.random() >= 0.75:
@@ -108,8 +112,15 @@ def consents(session: Session, world: SyntheticWorld) -> None:
                 "note": "Mundtligt samtykke, noteret i journalen",
             }
         )
-        if withdrawn is None:
-            consent_of[p["id"]] = consent_id
+        consent_of.setdefault(p["id"], []).append(
+            ConsentFact(
+                id=consent_id,
+                scope=rows[-1]["scope"],
+                given_at=given,
+                withdrawn_at=withdrawn,
+                kind=OrganisationKind.MUNICIPALITY,
+            )
+        )
         consent_id += 1
     world.counts["consents"] = bulk_insert(session, Consent, rows)
 
@@ -126,7 +137,6 @@ def _departments(world: SyntheticWorld, region: int, specialty: Specialty) -> li
     return pool[i * 9 : (i + 1) * 9]
 
 
-@synthetic_step
 def admissions(session: Session, world: SyntheticWorld) -> None:
     """Psychiatric stays for about half the patients (some readmitted within 30 days), somatic
     stays for some, a few overlapping (dual), and a couple of percent still admitted."""
@@ -211,7 +221,6 @@ def admissions(session: Session, world: SyntheticWorld) -> None:
 # --- statutory plans --------------------------------------------------------------------------
 
 
-@synthetic_step
 def statutory_plans(session: Session, world: SyntheticWorld) -> None:
     """A plan for four in ten psychiatric discharges; the newest plans have a review date,
     some of them already past."""
@@ -267,7 +276,6 @@ def statutory_plans(session: Session, world: SyntheticWorld) -> None:
 # --- follow-up tasks --------------------------------------------------------------------------
 
 
-@synthetic_step
 def follow_up_tasks(session: Session, world: SyntheticWorld) -> None:
     """The tasks the region's templates make for each discharge: most done in time, a few
     done late, a few percent open past their deadline (overdue), some cancelled."""
@@ -350,13 +358,12 @@ def follow_up_tasks(session: Session, world: SyntheticWorld) -> None:
 # --- network meetings, minutes, action items, distribution -----------------------------------
 
 
-@synthetic_step
 def meetings(session: Session, world: SyntheticWorld) -> None:
     """A network meeting for about a third of the patients: mostly held with final minutes (some
     amended), a few planned, requested or cancelled. Every final version is distributed: the GP
     always, the municipality on consent (blocked otherwise), the nurse internally."""
     rng, now = world.rng, world.now
-    consent_of: dict[int, int] = world.extra.get("municipality_consent", {})
+    consent_of: dict[int, list[ConsentFact]] = world.extra.get("municipality_consent", {})
     nurse_of = {e["patient_id"]: e["nurse_id"] for e in world.enrollments}
     ids = {
         m: next_id(session, m)
@@ -478,11 +485,13 @@ def meetings(session: Session, world: SyntheticWorld) -> None:
                 )
                 ids[ActionItem] += 1
             out[Distribution].extend(
-                _distributions(world, ids, p, version_id, finalised, treating, consent_of, nurse)
+                _distributions(
+                    world, ids, p, version_id, finalised, orgs, consent_of.get(p["id"], []), nurse
+                )
             )
     for model, rows in out.items():
         world.counts[model.__tablename__ + "s"] = bulk_insert(session, model, rows)
-    _stamp_feed(session, finals)
+    _stamp_feed(session, finals, now)
 
 
 def _distributions(
@@ -491,117 +500,89 @@ def _distributions(
     p: dict[str, Any],
     version_id: int,
     at: datetime,
-    treating: bool,
-    consent_of: dict[int, int],
+    orgs: list[tuple[int, bool]],
+    consents: list[ConsentFact],
     nurse: int,
 ) -> list[dict[str, Any]]:
-    """The same recipients and legal bases as meetings.distribution.distribution_list."""
+    """The recipients and legal bases of meetings.distribution.distribution_list (the rule
+    itself), with delivery progress drawn at random."""
     rng, now = world.rng, world.now
-    rows = []
     recent = now - at < timedelta(days=14)
-
-    def dist(**fields: Any) -> dict[str, Any]:
-        row = {
+    gp = p["gp_practice_id"]
+    municipality = OrgFact(p["municipality_id"], OrganisationKind.MUNICIPALITY)
+    kind_of = {p["municipality_id"]: OrganisationKind.MUNICIPALITY}
+    if gp is not None:
+        kind_of[gp] = OrganisationKind.GP_PRACTICE
+    recipients = distribution_list(
+        participants=[
+            ParticipantFact(organisation=OrgFact(org, kind_of[org]), treating_health_care=treating)
+            for org, treating in orgs
+        ],
+        gp=OrgFact(gp, OrganisationKind.GP_PRACTICE) if gp is not None else None,
+        residence_municipality=municipality,
+        nurse_staff_id=nurse,
+        consents=consents,
+        at=at,
+    )
+    rows = []
+    for r in recipients:
+        row: dict[str, Any] = {
             "id": ids[Distribution],
             "minutes_version_id": version_id,
-            "recipient_organisation_id": None,
-            "recipient_staff_id": None,
+            "recipient_key": r.key,
+            "recipient_kind": r.kind,
+            "recipient_organisation_id": r.organisation_id,
+            "recipient_staff_id": r.staff_id,
+            "recipient_role": r.role,
+            "channel": r.channel,
+            "status": r.status,
             "created_at": at,
             "sent_at": None,
             "delivered_at": None,
             "acknowledged_at": None,
-            "blocked_reason": None,
-            "legal_basis": None,
-            **fields,
+            "blocked_reason": r.blocked_reason,
+            "legal_basis": r.legal_basis,
         }
         ids[Distribution] += 1
         rows.append(row)
-        return row
-
-    gp = p["gp_practice_id"]
-    if gp is not None:
-        # MedCom to the GP: mostly acknowledged within a day; a few percent never acknowledged.
-        acked = rng.random() < (0.5 if recent else 0.96)
-        row = dist(
-            recipient_key=f"org:{gp}",
-            recipient_kind=RecipientKind.ORGANISATION,
-            recipient_organisation_id=gp,
-            recipient_role=RecipientRole.GP,
-            channel=Channel.MEDCOM,
-            status=DistributionStatus.ACKNOWLEDGED if acked else DistributionStatus.SENT,
-            sent_at=at + timedelta(minutes=2),
-            acknowledged_at=at + timedelta(hours=rng.randrange(1, 30)) if acked else None,
-            legal_basis=STATUTORY_BASIS,
-        )
-        world.gp_distributions.append((row, p["id"]))
-    muni = p["municipality_id"]
-    common = {
-        "recipient_key": f"org:{muni}",
-        "recipient_kind": RecipientKind.ORGANISATION,
-        "recipient_organisation_id": muni,
-        "recipient_role": RecipientRole.RESIDENCE_MUNICIPALITY,
-        "channel": Channel.PULL,
-    }
-    consent = consent_of.get(p["id"])
-    if treating or consent is not None:
-        fetched = not recent or rng.random() < 0.5
-        dist(
-            **common,
-            status=DistributionStatus.ACKNOWLEDGED if fetched else DistributionStatus.SENT,
-            sent_at=at,
-            delivered_at=at + timedelta(hours=6) if fetched else None,
-            acknowledged_at=at + timedelta(hours=8) if fetched else None,
-            legal_basis=STATUTORY_BASIS if treating else f"consent:{consent}",
-        )
-    else:
-        dist(
-            **common,
-            status=DistributionStatus.BLOCKED,
-            blocked_reason="no active consent of scope minutes or all for this municipality",
-        )
-    dist(
-        recipient_key=f"nurse:{nurse}",
-        recipient_kind=RecipientKind.NURSE,
-        recipient_staff_id=nurse,
-        recipient_role=RecipientRole.NURSE,
-        channel=Channel.INTERNAL,
-        status=DistributionStatus.DELIVERED,
-        sent_at=at,
-        delivered_at=at,
-        legal_basis=STATUTORY_BASIS,
-    )
+        if r.status == DistributionStatus.BLOCKED:
+            continue
+        if r.channel == Channel.MEDCOM:
+            # MedCom to the GP: mostly acknowledged within a day; a few percent never are.
+            acked = rng.random() < (0.5 if recent else 0.96)
+            row["status"] = DistributionStatus.ACKNOWLEDGED if acked else DistributionStatus.SENT
+            row["sent_at"] = at + timedelta(minutes=2)
+            if acked:
+                row["acknowledged_at"] = at + timedelta(hours=rng.randrange(1, 30))
+            world.gp_distributions.append((row, p["id"]))
+        elif r.channel == Channel.PULL:
+            # The municipality fetches them from its feed, most within the day.
+            fetched = not recent or rng.random() < 0.5
+            row["status"] = DistributionStatus.ACKNOWLEDGED if fetched else DistributionStatus.SENT
+            row["sent_at"] = at
+            if fetched:
+                row["delivered_at"] = at + timedelta(hours=6)
+                row["acknowledged_at"] = at + timedelta(hours=8)
+        else:
+            row["sent_at"] = row["delivered_at"] = at
     return rows
 
 
-def _stamp_feed(session: Session, finals: list[dict[str, Any]]) -> None:
-    """Give every final version its change-feed position, as services.stamp_change would have:
-    sequence numbers in finalising order, and the seeding transaction's id (settled once the
-    seed commits); then move the feed's sequence past them."""
+def _stamp_feed(session: Session, finals: list[dict[str, Any]], now: datetime) -> None:
+    """Give every final version its change-feed position by the feed's own rule (stamp_change):
+    the first position it draws, then the next ones in finalising order, all with the seeding
+    transaction's id; then move the feed's sequence past them."""
     finals.sort(key=lambda r: (r["finalised_at"], r["id"]))
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        xid = session.scalar(text("SELECT pg_current_xact_id()::text::bigint"))
-        seq = session.scalar(text("SELECT nextval('minutes_change_seq')"))
-    else:
-        xid, seq = (
-            0,
-            (
-                session.scalar(
-                    select(MinutesVersion.change_seq)
-                    .order_by(MinutesVersion.change_seq.desc())
-                    .limit(1)
-                )
-                or 0
-            )
-            + 1,
-        )
+    first = MinutesVersion()  # never added to the session: only its stamp is wanted
+    stamp_change(session, first, now)
+    seq, xid = first.change_seq, first.change_xid
     params = [{"i": r["id"], "s": seq + n, "x": xid} for n, r in enumerate(finals)]
     if params:
         session.execute(
             text("UPDATE minutes_version SET change_seq = :s, change_xid = :x WHERE id = :i"),
             params,
         )
-    if postgres:
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(
             text("SELECT setval('minutes_change_seq', :v)"), {"v": seq + max(len(finals), 1)}
         )
@@ -610,7 +591,6 @@ def _stamp_feed(session: Session, finals: list[dict[str, Any]]) -> None:
 # --- notifications ----------------------------------------------------------------------------
 
 
-@synthetic_step
 def notifications(session: Session, world: SyntheticWorld) -> None:
     """The outbox behind the GP distributions: each GP practice receives MedCom (FHIR) and has
     an inbox; most messages were acknowledged, a few failed or died, none is pending."""
@@ -691,3 +671,14 @@ def notifications(session: Session, world: SyntheticWorld) -> None:
         )
         notification_id += 2
     world.counts["notifications"] = bulk_insert(session, Notification, rows)
+
+
+#: The history, in the order it is made (later steps read what earlier ones left in the world).
+STEPS: tuple[Step, ...] = (
+    consents,
+    admissions,
+    statutory_plans,
+    follow_up_tasks,
+    meetings,
+    notifications,
+)

@@ -1,19 +1,35 @@
-"""Reference data (regions, municipalities) and the demo data set."""
+"""The demo data set (``bridge seed-demo``): a small, realistic Capital Region to click through.
+
+It goes through the domain's own services (discharges, follow-ups, minutes), so the demo shows
+what the product does, not a copy of it.
+"""
 
 from __future__ import annotations
 
-import csv
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from importlib import resources
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bridge.domain.access import Principal
 from bridge.domain.auth.services import set_password
-from bridge.domain.identifiers import gs1_check_digit, parse_cpr
+from bridge.domain.care.follow_ups import plan_follow_up
+from bridge.domain.care.models import Admission, Destination, FollowUpStatus
+from bridge.domain.care.notify import notify_discharge
+from bridge.domain.identifiers import parse_cpr
+from bridge.domain.meetings.distribution_status import acknowledge_received
+from bridge.domain.meetings.minutes import finalise_minutes
+from bridge.domain.meetings.models import (
+    ActionItem,
+    MeetingParticipant,
+    MeetingStatus,
+    MinutesStatus,
+    MinutesVersion,
+    NetworkMeeting,
+    ParticipantKind,
+)
 from bridge.domain.patients.models import (
     CareTeamMember,
     CareTeamRole,
@@ -24,6 +40,7 @@ from bridge.domain.patients.models import (
     Patient,
     Relative,
 )
+from bridge.domain.reference import seed_reference
 from bridge.domain.registry.models import (
     BridgeNurse,
     NurseFinancing,
@@ -35,155 +52,14 @@ from bridge.domain.registry.models import (
     StaffRole,
 )
 from bridge.domain.registry.services import issue_token
-
-
-def _rows(filename: str) -> list[dict[str, str]]:
-    text = resources.files("bridge.data").joinpath(filename).read_text(encoding="utf-8")
-    return list(csv.DictReader(text.splitlines()))
-
-
-@dataclass(frozen=True)
-class ReferenceCounts:
-    regions: int
-    municipalities: int
-    health_councils: int
-    created: int
-
-
-def seed_reference(session: Session) -> ReferenceCounts:
-    """Denmark's regions (the 5 of 2007 and Region Østdanmark from 2027), 98 municipalities
-    with their region per period, and the 17 health councils; running it again changes
-    nothing."""
-    existing = {
-        (o.kind, o.region_code or o.municipality_code): o
-        for o in session.scalars(
-            select(Organisation).where(
-                Organisation.kind.in_([OrganisationKind.REGION, OrganisationKind.MUNICIPALITY])
-            )
-        )
-    }
-    created = 0
-    regions: dict[str, Organisation] = {}
-    for row in _rows("regions.csv"):
-        if not row["iso_code"]:
-            continue  # Region Østdanmark: the 2027 structure below adds it
-        region = existing.get((OrganisationKind.REGION, row["iso_code"]))
-        if region is None:
-            region = Organisation(
-                kind=OrganisationKind.REGION, name=row["name"], region_code=row["iso_code"]
-            )
-            session.add(region)
-            created += 1
-        regions[row["iso_code"]] = region
-    session.flush()
-    municipalities = _rows("municipalities.csv")
-    for row in municipalities:
-        if (OrganisationKind.MUNICIPALITY, row["code"]) in existing:
-            continue
-        session.add(
-            Organisation(
-                kind=OrganisationKind.MUNICIPALITY,
-                name=f"{row['name']} Kommune",
-                municipality_code=row["code"],
-                parent_id=regions[row["region_code"]].id,
-            )
-        )
-        created += 1
-    session.flush()
-    from bridge.domain.registry.reform2027 import apply_2027_structure
-
-    reform = apply_2027_structure(session.connection())
-    # The Core writes went around the identity map: reload what the session holds.
-    session.expire_all()
-    created += reform.organisations
-    # Follow-up templates are reference data per region (local agreements an admin may edit).
-    from bridge.domain.care.templates import seed_follow_up_templates
-
-    seed_follow_up_templates(session)
-    return ReferenceCounts(
-        regions=len(_rows("regions.csv")),
-        municipalities=len(municipalities),
-        health_councils=len({r["council_name"] for r in _rows("health-councils.csv")}),
-        created=created,
-    )
-
-
-def make_gln(seed: int) -> str:
-    """A syntactically valid GLN in a made-up range (for demo and test data)."""
-    body = f"579{seed:09d}"
-    return body + str(gs1_check_digit(body))
-
-
-def make_cpr(rng: random.Random, *, born: date | None = None, male: bool | None = None) -> str:
-    """A CPR number with a real birth date and a serial giving the right century."""
-    born = born or date(1950, 1, 1) + timedelta(days=rng.randrange(0, 365 * 50))
-    yy = born.year % 100
-    first = rng.choice([0, 1, 2, 3]) if born.year < 2000 else 4 if yy <= 36 else 5
-    serial = f"{first}{rng.randrange(0, 100):02d}"
-    male = rng.random() < 0.5 if male is None else male
-    last = rng.choice([1, 3, 5, 7, 9] if male else [0, 2, 4, 6, 8])
-    return born.strftime("%d%m%y") + serial + str(last)
-
-
-# A demo patient's first name matches the sex their CPR number gives (odd last digit: male):
-# a nurse reading "Lars" beside a CPR ending in 4 would rightly distrust the whole record.
-FEMALE_FIRST_NAMES = [
-    "Anne",
-    "Mette",
-    "Hanne",
-    "Sofie",
-    "Ida",
-    "Freja",
-    "Karen",
-    "Birgitte",
-    "Louise",
-]
-MALE_FIRST_NAMES = [
-    "Lars",
-    "Jens",
-    "Peter",
-    "Mads",
-    "Emil",
-    "Noah",
-    "Søren",
-    "Niels",
-    "Rasmus",
-]
-FIRST_NAMES = FEMALE_FIRST_NAMES + MALE_FIRST_NAMES
-
-
-def first_name(rng: random.Random, sex: str) -> str:
-    """A first name for a person of ``sex`` ("male" or "female", as parse_cpr gives it)."""
-    return rng.choice(MALE_FIRST_NAMES if sex == "male" else FEMALE_FIRST_NAMES)
-
-
-LAST_NAMES = [
-    "Jensen",
-    "Nielsen",
-    "Hansen",
-    "Pedersen",
-    "Andersen",
-    "Christensen",
-    "Larsen",
-    "Sørensen",
-    "Rasmussen",
-    "Jørgensen",
-    "Madsen",
-    "Kristensen",
-    "Olsen",
-    "Thomsen",
-]
-DIAGNOSES = [
-    ("F20.0", "Paranoid skizofreni"),
-    ("F25.0", "Skizoaffektiv psykose, manisk type"),
-    ("F31.1", "Bipolar affektiv sindslidelse"),
-    ("F32.2", "Svær depression"),
-    ("F10.2", "Alkoholafhængighed"),
-    ("E11.9", "Type 2-diabetes"),
-    ("I10", "Essentiel hypertension"),
-    ("J44.9", "KOL"),
-]
-
+from bridge.sampledata.people import (
+    DIAGNOSES,
+    FIRST_NAMES,
+    LAST_NAMES,
+    first_name,
+    make_cpr,
+    make_gln,
+)
 
 # The documented password of the demo accounts that log in to the web pages (never in production).
 DEMO_PASSWORD = "brobygger-demo"
@@ -406,10 +282,6 @@ def _nurse_principal(nurse: Staff, region: Organisation) -> Principal:
 
 def _demo_discharges(session, region, psych, somatic, courses, now: datetime) -> None:
     """Stays ended 12, 4 and 1 days ago (so some follow-up is overdue), and one still open."""
-    from bridge.domain.care.follow_ups import plan_follow_up
-    from bridge.domain.care.models import Admission, Destination, FollowUpStatus
-    from bridge.domain.care.notify import notify_discharge
-
     ago = [12, 4, 1, 20]
     for k, (patient, nurse) in enumerate(courses):
         department = somatic if k == 3 else psych
@@ -457,18 +329,6 @@ def _demo_discharges(session, region, psych, somatic, courses, now: datetime) ->
 def _demo_meetings(session, region, psych, courses, now: datetime) -> None:
     """One meeting planned, one held with draft minutes, two with final minutes (one GP has
     acknowledged them, one has not)."""
-    from bridge.domain.meetings.distribution_status import acknowledge_received
-    from bridge.domain.meetings.minutes import finalise_minutes
-    from bridge.domain.meetings.models import (
-        ActionItem,
-        MeetingParticipant,
-        MeetingStatus,
-        MinutesStatus,
-        MinutesVersion,
-        NetworkMeeting,
-        ParticipantKind,
-    )
-
     for k, (patient, nurse) in enumerate(courses):
         planned = k == 0
         start = now + timedelta(days=3) if planned else now - timedelta(days=6 - k, hours=2)
