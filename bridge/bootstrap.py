@@ -29,6 +29,7 @@ from bridge.jobs.gaps import gap_scan
 from bridge.jobs.reminders import overdue_task_reminders
 from bridge.jobs.retention import retention_purge
 from bridge.jobs.scheduler import register_job
+from bridge.web import calendar as web_calendar
 from bridge.web import requests as web_requests
 from bridge.web import worklist
 from bridge.web.sections import (
@@ -86,6 +87,7 @@ def compose_web() -> None:
     register_today_provider("meeting_requests", web_requests.meeting_requests_today, order=25)
     register_today_provider("meetings", worklist.meetings_today, order=30)
     register_today_provider("discharges", worklist.discharges_today, order=40)
+    register_today_provider("calendar", web_calendar.calendar_today, order=90)
     register_caseload_column("flags", worklist.flags_column)
     register_caseload_column("next_deadline", worklist.deadline_column)
     register_patient_panel("flags", worklist.flags_panel, order=5)

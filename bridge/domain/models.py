@@ -18,6 +18,7 @@ from bridge.domain.care.models import (
 from bridge.domain.gaps.models import Flag, SomaticScreening
 from bridge.domain.idempotency import IdempotencyRecord
 from bridge.domain.jobruns import JobRun
+from bridge.domain.meetings.calendar_feed import CalendarFeed
 from bridge.domain.meetings.models import (
     ActionItem,
     Distribution,
@@ -56,6 +57,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "BridgeNurse",
+    "CalendarFeed",
     "CareTeamMember",
     "Consent",
     "DeliveryEndpoint",

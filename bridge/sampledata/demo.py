@@ -52,7 +52,14 @@ from bridge.domain.registry.models import (
     StaffRole,
 )
 from bridge.domain.registry.services import issue_token
-from bridge.sampledata.people import DIAGNOSES, FIRST_NAMES, LAST_NAMES, make_cpr, make_gln
+from bridge.sampledata.people import (
+    DIAGNOSES,
+    FIRST_NAMES,
+    LAST_NAMES,
+    first_name,
+    make_cpr,
+    make_gln,
+)
 
 # The documented password of the demo accounts that log in to the web pages (never in production).
 DEMO_PASSWORD = "brobygger-demo"
@@ -196,7 +203,7 @@ def _build_demo(session, rng, region, kbh, frb, n_patients) -> None:
             cpr = make_cpr(rng)
         used_cprs.add(cpr)
         parsed = parse_cpr(cpr)
-        first = rng.choice(FIRST_NAMES)
+        first = first_name(rng, parsed.sex)
         patient = Patient(
             cpr=cpr,
             name=f"{first} {rng.choice(LAST_NAMES)}",

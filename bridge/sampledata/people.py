@@ -25,26 +25,38 @@ def make_cpr(rng: random.Random, *, born: date | None = None, male: bool | None 
     return born.strftime("%d%m%y") + serial + str(last)
 
 
-FIRST_NAMES = [
+# A demo patient's first name matches the sex their CPR number gives (odd last digit: male):
+# a nurse reading "Lars" beside a CPR ending in 4 would rightly distrust the whole record.
+FEMALE_FIRST_NAMES = [
     "Anne",
     "Mette",
     "Hanne",
+    "Sofie",
+    "Ida",
+    "Freja",
+    "Karen",
+    "Birgitte",
+    "Louise",
+]
+MALE_FIRST_NAMES = [
     "Lars",
     "Jens",
     "Peter",
-    "Sofie",
     "Mads",
-    "Ida",
     "Emil",
-    "Freja",
     "Noah",
-    "Karen",
     "Søren",
-    "Birgitte",
     "Niels",
-    "Louise",
     "Rasmus",
 ]
+FIRST_NAMES = FEMALE_FIRST_NAMES + MALE_FIRST_NAMES
+
+
+def first_name(rng: random.Random, sex: str) -> str:
+    """A first name for a person of ``sex`` ("male" or "female", as parse_cpr gives it)."""
+    return rng.choice(MALE_FIRST_NAMES if sex == "male" else FEMALE_FIRST_NAMES)
+
+
 LAST_NAMES = [
     "Jensen",
     "Nielsen",

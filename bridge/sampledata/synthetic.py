@@ -28,7 +28,14 @@ from bridge.domain.registry.models import (
     StaffRole,
 )
 from bridge.sampledata import history
-from bridge.sampledata.people import DIAGNOSES, FIRST_NAMES, LAST_NAMES, make_cpr, make_gln
+from bridge.sampledata.people import (
+    DIAGNOSES,
+    FIRST_NAMES,
+    LAST_NAMES,
+    first_name,
+    make_cpr,
+    make_gln,
+)
 from bridge.sampledata.world import SyntheticWorld, bulk_insert, next_id, reset_sequences
 
 GP_PRACTICES = 1700
@@ -193,7 +200,7 @@ def _patients(session: Session, world: SyntheticWorld, n: int) -> None:
             "cpr": cpr,
             "birth_date": parsed.birth_date,
             "sex": parsed.sex,
-            "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            "name": f"{first_name(rng, parsed.sex)} {rng.choice(LAST_NAMES)}",
             "municipality_id": municipality,
             # about 1 in 100 is listed with no GP: a gap the scan must find
             "gp_practice_id": None if rng.random() < 0.01 else rng.choice(world.gp_practices),

@@ -29,6 +29,7 @@ WEB_MODULES = (
     "bridge.web.requests",
     "bridge.web.recipients",
     "bridge.web.overview",
+    "bridge.web.calendar",
 )
 
 

@@ -192,7 +192,9 @@ def _domain_error(exc: DomainError):
         )
     if exc.status == 403:
         return _error_page(403, _("Not allowed"), _("Your role may not do this."))
-    return _error_page(exc.status, _("Something is not right"), exc.detail)
+    from bridge.web.domain_texts import domain_text
+
+    return _error_page(exc.status, _("Something is not right"), domain_text(exc))
 
 
 def not_found_page() -> tuple[str, int]:

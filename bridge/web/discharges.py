@@ -16,6 +16,7 @@ from bridge.domain.patients import services as patients
 from bridge.extensions import db
 from bridge.web.auth import login_required
 from bridge.web.blueprint import bp
+from bridge.web.domain_texts import domain_text
 from bridge.web.forms import FormError, at, date_field, text_field, time_field
 from bridge.web.readmodels import organisation_names
 
@@ -80,7 +81,7 @@ def follow_up_add(admission_id: int):
     try:
         follow_ups.add_follow_up(db.session, p, data)
     except RuleViolation as exc:
-        return _render(admission_id, {"add-title": exc.detail}, 422)
+        return _render(admission_id, {"add-title": domain_text(exc)}, 422)
     return redirect(url_for("web.admission", admission_id=admission_id), 303)
 
 

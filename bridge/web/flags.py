@@ -13,6 +13,7 @@ from bridge.domain.gaps import services
 from bridge.extensions import db
 from bridge.web.auth import login_required
 from bridge.web.blueprint import bp
+from bridge.web.domain_texts import domain_text
 from bridge.web.forms import FormError, at, date_field, text_field
 from bridge.web.worklist import ROWS, flag_advice, flag_message, patient_names, severity_word
 
@@ -72,5 +73,5 @@ def flag_act(flag_id: int):
     try:
         services.act_on_flag(db.session, p, flag, data)
     except RuleViolation as exc:
-        return _render({str(flag_id): exc.detail}, 422)
+        return _render({str(flag_id): domain_text(exc)}, 422)
     return redirect(url_for("web.flags") + f"#flag-{flag_id}", 303)

@@ -29,6 +29,7 @@ from bridge.domain.patients.models import CareTeamRole
 from bridge.extensions import db
 from bridge.web.auth import login_required
 from bridge.web.blueprint import bp
+from bridge.web.domain_texts import domain_text
 from bridge.web.forms import FormError, at, date_field, int_field, text_field, time_field
 from bridge.web.readmodels import organisation_names
 
@@ -48,12 +49,8 @@ TREATING = {
 
 
 def _rule_message(exc: RuleViolation) -> str:
-    """The user's language for a rule these forms can break; the domain's own words otherwise."""
-    texts = {
-        "scheduled_end": _("The meeting must end after it starts."),
-        "summary": _("Final minutes need a summary."),
-    }
-    return texts.get(exc.field or "", exc.detail)
+    """The user's language for a rule these forms can break."""
+    return domain_text(exc)
 
 
 def _planning_choices(patient_id: int) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -270,7 +267,7 @@ def meeting_hold(meeting_id: int):
     try:
         scheduling.hold_meeting(db.session, g.principal, meeting_id, _attendance(m))
     except RuleViolation as exc:
-        return _render_meeting(meeting_id, errors={"hold": exc.detail}, status=422)
+        return _render_meeting(meeting_id, errors={"hold": domain_text(exc)}, status=422)
     return redirect(url_for("web.meeting", meeting_id=meeting_id), 303)
 
 
@@ -332,16 +329,26 @@ def minutes_create(meeting_id: int):
         draft, data = _posted_minutes()
     except FormError as exc:
         return _render_meeting(meeting_id, errors={exc.field: exc.message}, status=422)
+    finalise = request.form.get("do") == "finalise"
     try:
         cmd = minutes_service.NewMinutes(
             summary=data["summary"],
             decisions=data["decisions"],
             action_items=tuple(minutes_service.ActionItemInput(**r) for r in data["action_items"]),
         )
-        minutes_service.create_minutes(db.session, g.principal, meeting_id, cmd)
+        version = minutes_service.create_minutes(db.session, g.principal, meeting_id, cmd)
+        # "Finalise and send" on a first write: save and finalise in one step (one transaction,
+        # so a refused finalisation leaves no draft behind either).
+        if finalise:
+            minutes_service.finalise_minutes(db.session, g.principal, version)
     except RuleViolation as exc:
-        return _render_meeting(meeting_id, draft=draft, errors={"items": exc.detail}, status=422)
-    return redirect(url_for("web.meeting", meeting_id=meeting_id, done="saved"), 303)
+        db.session.rollback()
+        key = exc.field if exc.field in ("summary", "decisions") else "items"
+        return _render_meeting(
+            meeting_id, draft=draft, errors={key: _rule_message(exc)}, status=422
+        )
+    done = "final" if finalise else "saved"
+    return redirect(url_for("web.meeting", meeting_id=meeting_id, done=done), 303)
 
 
 @bp.post("/meetings/<int:meeting_id>/minutes/<int:version_no>")

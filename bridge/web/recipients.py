@@ -27,6 +27,7 @@ from bridge.domain.patients.models import Patient
 from bridge.extensions import db
 from bridge.web.auth import login_required, safe_next
 from bridge.web.blueprint import bp, current_language
+from bridge.web.domain_texts import domain_text
 from bridge.web.forms import FormError, text_field
 from bridge.web.readmodels import organisation_names
 
@@ -212,5 +213,5 @@ def meeting_request_send():
             {"patient_id": patient.id, "reason": text, "urgency": urgency},
         )
     except RuleViolation as exc:
-        return _render_request({"reason": exc.detail}, 422, patient)
+        return _render_request({"reason": domain_text(exc)}, 422, patient)
     return redirect(url_for("web.inbox", sent="request") + "#requests", 303)
