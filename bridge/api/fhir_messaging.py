@@ -6,9 +6,9 @@ import os
 
 from flask import Response, current_app, json, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal
 from bridge.api.schemas import CopenhagenDateTime, Id, StrictSchema
 from bridge.domain.base import utcnow

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.schemas import (
     CopenhagenDateTime,
@@ -117,6 +117,7 @@ class FlagById(MethodView):
         """Read a flag"""
         return with_etag(services.get_flag(db.session, current_principal(), flag_id))
 
+    @blp.if_match
     @blp.arguments(FlagActionSchema)
     @blp.response(200, FlagSchema)
     def patch(self, data, flag_id):

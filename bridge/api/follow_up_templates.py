@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.schemas import (
     CopenhagenDateTime,
@@ -84,6 +84,7 @@ class FollowUpTemplateById(MethodView):
         """Read a template (admin, nurse)"""
         return with_etag(templates.get_template(db.session, current_principal(), template_id))
 
+    @blp.if_match
     @blp.arguments(FollowUpTemplatePatchSchema(partial=True))
     @blp.response(200, FollowUpTemplateSchema)
     def patch(self, data, template_id):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.schemas import (
     CopenhagenDateTime,
@@ -113,6 +113,7 @@ class FollowUpById(MethodView):
         """Read a task"""
         return with_etag(follow_ups_service.get_follow_up(db.session, current_principal(), task_id))
 
+    @blp.if_match
     @blp.arguments(FollowUpPatchSchema)
     @blp.response(200, FollowUpSchema)
     def patch(self, data, task_id):

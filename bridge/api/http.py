@@ -251,6 +251,7 @@ def with_etag(obj: Any, status: int = 200) -> tuple[Any, int, dict[str, str]]:
 
 def require_if_match(obj: Any) -> None:
     """Refuse a write without If-Match (428) or with a stale one (412)."""
+    g.if_match_checked = True  # what Blueprint.if_match verifies
     if_match = request.headers.get("If-Match")
     if not if_match:
         raise PreconditionRequired("send If-Match with the ETag you last read")

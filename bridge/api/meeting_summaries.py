@@ -8,13 +8,15 @@ from typing import Any
 
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.api import examples
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal
 from bridge.api.meetings import ActionItemSchema, DistributionSchema
 from bridge.api.schemas import (
     CopenhagenDateTime,
+    Day,
     Id,
     PageArgsSchema,
     StrictSchema,
@@ -57,6 +59,23 @@ class SummaryDistributionSchema(StrictSchema):
     acknowledged_at = CopenhagenDateTime(allow_none=True)
 
 
+class SummaryActionItemSchema(StrictSchema):
+    """An action item as the municipality feed shows it: what, who, by when, and whether it is
+    your organisation's to do."""
+
+    id = Id(metadata={"description": "for PATCH /action-items/{item_id}"})
+    description = fields.String()
+    responsible_organisation_id = Id(allow_none=True)
+    person = fields.String(allow_none=True)
+    due_date = Day(allow_none=True)
+    status = fields.Enum(ActionItemStatus, by_value=True)
+    done_by_id = Id(allow_none=True)
+    done_at = CopenhagenDateTime(allow_none=True)
+    assigned_to_you = fields.Boolean(
+        metadata={"description": "your organisation is the one responsible for it"}
+    )
+
+
 class MeetingSummarySchema(StrictSchema):
     id = Id(metadata={"description": "the summary (minutes version) id, for ack"})
     meeting_id = Id()
@@ -69,18 +88,8 @@ class MeetingSummarySchema(StrictSchema):
     summary = fields.String()
     decisions = fields.String()
     amendment_reason = fields.String(allow_none=True)
-    action_items = fields.Method("_items")
+    action_items = fields.List(fields.Nested(SummaryActionItemSchema))
     distribution = fields.Nested(SummaryDistributionSchema)
-
-    def _items(self, summary: dict[str, Any]) -> list[dict]:
-        schema = _ACTION_ITEM_SCHEMA  # one instance: building a schema per summary is costly
-        return [
-            {**schema.dump(item), "assigned_to_you": item["assigned_to_you"]}
-            for item in summary["action_items"]
-        ]
-
-
-_ACTION_ITEM_SCHEMA = ActionItemSchema()
 
 
 class MeetingSummaryPageSchema(StrictSchema):
@@ -149,9 +158,16 @@ class ActionItemPatchSchema(StrictSchema):
 @blp.route("/municipalities/<string(maxlength=8):code>/meeting-summaries")
 class MeetingSummaries(MethodView):
     @blp.arguments(SummaryArgsSchema, location="query")
-    @blp.response(200, MeetingSummaryPageSchema)
+    @blp.response(200, MeetingSummaryPageSchema, example=examples.MEETING_SUMMARY_PAGE)
     def get(self, args, code):
-        """Final minutes of your citizens, in change order, for incremental sync (municipality)"""
+        """Final minutes of your citizens, in change order, for incremental sync (municipality)
+
+        The municipality's feed of network meetings about its citizens: each final version of the
+        minutes (summary, decisions, action items) once, in the order they changed. Keep
+        `next_cursor` and poll with it; `has_more` says to read on at once. An amendment comes
+        again as a new version with its reason. Acknowledge each summary you have taken in with
+        POST /meeting-summaries/{id}/ack; mark your organisation's action items done with
+        PATCH /action-items/{id}."""
         page = summary_feed.meeting_summaries(
             db.session,
             current_principal(),
@@ -168,17 +184,22 @@ class MeetingSummaries(MethodView):
 
 @blp.route("/meeting-summaries/<int:summary_id>/ack")
 class MeetingSummaryAck(MethodView):
-    @blp.response(200, DistributionSchema)
+    @blp.response(200, DistributionSchema, example=examples.ACKNOWLEDGED_DISTRIBUTION)
     def post(self, summary_id):
-        """Acknowledge a summary you fetched (municipality)"""
+        """Acknowledge a summary you fetched (municipality)
+
+        Tells the bridge nurse the municipality has the minutes; the distribution row answers with
+        its `acknowledged_at`. Acknowledging again changes nothing."""
         return summary_feed.acknowledge_summary(db.session, current_principal(), summary_id)
 
 
 @blp.route("/distributions/<int:distribution_id>/ack")
 class DistributionAck(MethodView):
-    @blp.response(200, DistributionSchema)
+    @blp.response(200, DistributionSchema, example=examples.ACKNOWLEDGED_DISTRIBUTION)
     def post(self, distribution_id):
-        """Acknowledge minutes your organisation received (GP, municipality, hospital)"""
+        """Acknowledge minutes your organisation received (GP, municipality, hospital)
+
+        The receipt the nurse's distribution list shows for your organisation's copy."""
         return distribution_status.acknowledge_distribution(
             db.session, current_principal(), distribution_id
         )
@@ -223,10 +244,13 @@ class DistributionRelease(MethodView):
 
 @blp.route("/action-items/<int:item_id>")
 class ActionItemById(MethodView):
-    @blp.arguments(ActionItemPatchSchema)
-    @blp.response(200, ActionItemSchema)
+    @blp.arguments(ActionItemPatchSchema, example={"status": "done"})
+    @blp.response(200, ActionItemSchema, example=examples.ACTION_ITEM)
     def patch(self, data, item_id):
-        """Mark an action item done or open (its responsible organisation, the nurse)"""
+        """Mark an action item done or open (its responsible organisation, the nurse)
+
+        The organisation an action item was given to reports it done (or open again); the nurse
+        sees who did it and when. If-Match is not required here."""
         return action_items_service.update_action_item(
             db.session, current_principal(), item_id, data["status"]
         )

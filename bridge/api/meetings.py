@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.schemas import (
     CopenhagenDateTime,
@@ -279,6 +279,7 @@ class MeetingById(MethodView):
         """Read a meeting"""
         return with_etag(scheduling.get_meeting(db.session, current_principal(), meeting_id))
 
+    @blp.if_match
     @blp.arguments(MeetingPatchSchema)
     @blp.response(200, MeetingSchema)
     def patch(self, data, meeting_id):
@@ -376,12 +377,14 @@ class MinutesByVersion(MethodView):
             recipients.readable_minutes(db.session, current_principal(), meeting_id, version_no)
         )
 
+    @blp.if_match
     @blp.arguments(MinutesPutSchema)
     @blp.response(200, MinutesSchema)
     def put(self, data, meeting_id, version_no):
         """Replace a draft (If-Match required)"""
         return with_etag(_edit(meeting_id, version_no, data))
 
+    @blp.if_match
     @blp.arguments(MinutesPatchSchema(partial=True))
     @blp.response(200, MinutesSchema)
     def patch(self, data, meeting_id, version_no):

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.api import examples
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal
 from bridge.api.schemas import (
     CopenhagenDateTime,
@@ -126,9 +127,13 @@ InboxPageSchema = page_schema(InboxItemSchema, "InboxPage")
 @blp.route("/inbox")
 class Inbox(MethodView):
     @blp.arguments(InboxQuerySchema, location="query")
-    @blp.response(200, InboxPageSchema)
+    @blp.response(200, InboxPageSchema, example=examples.INBOX_PAGE)
     def get(self, args):
-        """Your organisation's messages, newest first"""
+        """Your organisation's messages, newest first
+
+        Discharges, meeting invitations and minutes addressed to your organisation, for those who
+        read them here rather than by MedCom or webhook. `?unacknowledged=true` leaves out what
+        you have acknowledged; `?lang=en` gives the texts in English."""
         return inbox_service.list_inbox(
             db.session,
             current_principal(),
@@ -157,9 +162,11 @@ class InboxItem(MethodView):
 
 @blp.route("/inbox/<int:notification_id>/ack")
 class InboxAck(MethodView):
-    @blp.response(200, NotificationStatusSchema)
+    @blp.response(200, NotificationStatusSchema, example=examples.ACKNOWLEDGED_NOTIFICATION)
     def post(self, notification_id):
-        """Acknowledge that your organisation has received a message"""
+        """Acknowledge that your organisation has received a message
+
+        The sender (the bridge nurse) sees the message as acknowledged; it is not retried."""
         return inbox_service.acknowledge_inbox(
             db.session, current_principal(), notification_id, utcnow()
         )
@@ -167,9 +174,13 @@ class InboxAck(MethodView):
 
 @blp.route("/fhir/acknowledgements")
 class FhirAcknowledgements(MethodView):
-    @blp.response(200, NotificationStatusSchema)
+    @blp.response(200, NotificationStatusSchema, example=examples.ACKNOWLEDGED_NOTIFICATION)
     def post(self):
-        """Receive a MedCom Acknowledgement (application/fhir+json) for a message sent to you"""
+        """Receive a MedCom Acknowledgement (application/fhir+json) for a message sent to you
+
+        The body is the Acknowledgement Bundle your system returns for a message Bridge sent; a
+        positive one marks the message acknowledged, a negative one marks it failed with the
+        reason. The answer is the message's status."""
         # A FHIR Bundle is validated by the FHIR codec (bridge.adapters), not by marshmallow.
         bundle = request.get_json(silent=True)
         return receive_acknowledgement(db.session, current_principal(), bundle, utcnow())

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.organisations import AsOfQuerySchema, OrganisationSchema
 from bridge.api.schemas import Id, PageArgsSchema, StrictSchema, nullable_as_stored, page_schema
@@ -69,6 +69,7 @@ class NurseById(MethodView):
         """Read a bridge nurse"""
         return with_etag(services.get_nurse(db.session, staff_id))
 
+    @blp.if_match
     @blp.arguments(NursePatchSchema(partial=True))
     @blp.response(200, NurseSchema)
     def patch(self, data, staff_id):

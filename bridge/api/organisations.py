@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.schemas import (
     ANY_ERA,
@@ -102,6 +102,7 @@ class OrganisationById(MethodView):
         """Read an organisation"""
         return with_etag(services.get_organisation(db.session, org_id))
 
+    @blp.if_match
     @blp.arguments(OrganisationPatchSchema(partial=True))
     @blp.response(200, OrganisationSchema)
     def patch(self, data, org_id):

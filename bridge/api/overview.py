@@ -7,9 +7,9 @@ import io
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal
 from bridge.api.schemas import Id, StrictSchema
 from bridge.domain import overview as domain

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from bridge.api.admissions import AdmissionSchema
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal
 from bridge.api.schemas import CopenhagenDateTime, Id, StrictSchema
 from bridge.domain.care import admissions as admissions_service

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from bridge.api.care_requests import CareRequestSchema
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal, etag_of, require_if_match, with_etag
 from bridge.api.organisations import AsOfQuerySchema, OrganisationSchema
 from bridge.api.schemas import (
@@ -258,6 +258,7 @@ class PatientById(MethodView):
         disclosed = cpr_disclosure.patient_with_cpr(db.session, principal, patient)
         return disclosed, 200, {"ETag": etag_of(patient)}
 
+    @blp.if_match
     @blp.arguments(PatientPatchSchema(partial=True))
     @blp.response(200, PatientSchema)
     def patch(self, data, patient_id):
@@ -345,6 +346,7 @@ class EnrollmentById(MethodView):
             services.get_enrollment(db.session, current_principal(), patient_id, enrollment_id)
         )
 
+    @blp.if_match
     @blp.arguments(EnrollmentPatchSchema)
     @blp.response(200, EnrollmentSchema)
     def patch(self, data, patient_id, enrollment_id):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal
 from bridge.api.schemas import (
     CopenhagenDateTime,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal, require_if_match, with_etag
 from bridge.api.schemas import (
     CopenhagenDateTime,
@@ -100,6 +100,7 @@ class StaffById(MethodView):
         """Read a staff member (admin)"""
         return with_etag(_staff_for_admin(staff_id))
 
+    @blp.if_match
     @blp.arguments(StaffPatchSchema(partial=True))
     @blp.response(200, StaffSchema)
     def patch(self, data, staff_id):
