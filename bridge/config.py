@@ -67,6 +67,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "BRIDGE_REGISTRATIONS_PER_DAY": int_setting(
             env, "BRIDGE_REGISTRATIONS_PER_DAY", 20, minimum=1
         ),
+        # Working days within which a requested network meeting must be held.
+        "BRIDGE_MEETING_HOLD_WORKING_DAYS": int_setting(
+            env, "BRIDGE_MEETING_HOLD_WORKING_DAYS", 5, minimum=1
+        ),
         # Hosts off the public internet that delivery endpoints may point at (tests, on-premises
         # receivers); none by default, so endpoints must be public HTTPS.
         "BRIDGE_ENDPOINT_ALLOWED_HOSTS": _allowed_hosts(env),
