@@ -8,24 +8,33 @@ from typing import Any
 
 from flask import Flask, jsonify, redirect, request, send_from_directory, url_for
 
-from bridge.config import DEFAULTS, from_environment
+from bridge.config import DEFAULTS, Settings, flask_config, from_environment
 from bridge.logs import configure_logging
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the web application (the scheduler builds its own app from the same function)."""
+def create_app(
+    test_config: dict[str, Any] | None = None, settings: Settings | None = None
+) -> Flask:
+    """Build the web application (the scheduler builds its own app from the same function).
+
+    ``settings`` default to the environment's; a test's ``test_config`` may override any
+    setting by its name, and Flask's own keys."""
     app = Flask(__name__, instance_relative_config=True)
+    settings = settings or from_environment()
+    if test_config:
+        settings = settings.with_values(test_config)
     app.config.from_mapping(DEFAULTS)
-    app.config.from_mapping(from_environment(app.instance_path))
+    app.config.from_mapping(flask_config(settings, app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    app.extensions["bridge.settings"] = settings
     os.makedirs(app.instance_path, exist_ok=True)
-    configure_logging(app.config["LOG_LEVEL"])
+    configure_logging(settings.LOG_LEVEL)
     from bridge.domain.access import configure_access
 
     configure_access(
-        treatment_access_days=app.config["BRIDGE_TREATMENT_ACCESS_DAYS"],
-        registrations_per_day=app.config["BRIDGE_REGISTRATIONS_PER_DAY"],
+        treatment_access_days=settings.BRIDGE_TREATMENT_ACCESS_DAYS,
+        registrations_per_day=settings.BRIDGE_REGISTRATIONS_PER_DAY,
     )
 
     from bridge.bootstrap import compose

@@ -8,6 +8,9 @@ point built on the app (web, API, CLI commands, the scheduler and its jobs).
 
 from __future__ import annotations
 
+from functools import partial
+
+from bridge.config import Settings
 from bridge.domain import models
 from bridge.domain import timeline as course
 from bridge.domain.access import register_visibility
@@ -28,7 +31,7 @@ from bridge.jobs.dispatch import dispatch_notifications
 from bridge.jobs.gaps import gap_scan
 from bridge.jobs.reminders import overdue_task_reminders
 from bridge.jobs.retention import retention_purge
-from bridge.jobs.scheduler import register_job
+from bridge.jobs.scheduler import ScheduledJob
 from bridge.web import calendar as web_calendar
 from bridge.web import requests as web_requests
 from bridge.web import worklist
@@ -43,7 +46,6 @@ from bridge.web.sections import (
 def compose() -> None:
     """Wire every area's contributions (safe to call again: each registration is idempotent)."""
     compose_domain()
-    compose_jobs()
     compose_web()
 
 
@@ -68,15 +70,36 @@ def compose_domain() -> None:
     register_rules(gap_rules.ALL_RULES)
 
 
-def compose_jobs() -> None:
+def scheduled_jobs(settings: Settings) -> list[ScheduledJob]:
     """What the scheduler process runs, each at the interval its setting names (in seconds)."""
-    register_job("gap_scan", gap_scan, "BRIDGE_GAP_SCAN_SECONDS", 300)
-    register_job("retention_purge", retention_purge, "BRIDGE_RETENTION_SECONDS", 6 * 3600)
-    # Unlocked: several dispatchers may run at once (each claims its own rows).
-    register_job(
-        "dispatch_notifications", dispatch_notifications, "NOTIFY_DISPATCH_SECONDS", 15, lock=False
-    )
-    register_job("overdue_task_reminders", overdue_task_reminders, "BRIDGE_REMINDER_SECONDS", 3600)
+    return [
+        ScheduledJob(
+            "gap_scan",
+            partial(gap_scan, config=settings.gap_config()),
+            "BRIDGE_GAP_SCAN_SECONDS",
+            settings.BRIDGE_GAP_SCAN_SECONDS,
+        ),
+        ScheduledJob(
+            "retention_purge",
+            partial(retention_purge, policy=settings.retention_policy()),
+            "BRIDGE_RETENTION_SECONDS",
+            settings.BRIDGE_RETENTION_SECONDS,
+        ),
+        # Unlocked: several dispatchers may run at once (each claims its own rows).
+        ScheduledJob(
+            "dispatch_notifications",
+            partial(dispatch_notifications, settings=settings),
+            "NOTIFY_DISPATCH_SECONDS",
+            settings.NOTIFY_DISPATCH_SECONDS,
+            lock=False,
+        ),
+        ScheduledJob(
+            "overdue_task_reminders",
+            overdue_task_reminders,
+            "BRIDGE_REMINDER_SECONDS",
+            settings.BRIDGE_REMINDER_SECONDS,
+        ),
+    ]
 
 
 def compose_web() -> None:

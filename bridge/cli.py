@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from bridge.extensions import db
+from bridge.unit_of_work import unit_of_work
 
 # Commands hang on the app's own CLI (create_app registers them), so `flask` and `bridge` and
 # the test runner see the same set.
@@ -19,8 +20,8 @@ def seed_reference_command() -> None:
     """Load Denmark's regions, 98 municipalities and 17 health councils (safe to run again)."""
     from bridge.domain.reference import seed_reference
 
-    counts = seed_reference(db.session)
-    db.session.commit()
+    with unit_of_work(db.session):
+        counts = seed_reference(db.session)
     click.echo(
         f"{counts.regions} regions, {counts.municipalities} municipalities, "
         f"{counts.health_councils} health councils ({counts.created} new)"
@@ -32,17 +33,19 @@ def seed_reference_command() -> None:
 @with_appcontext
 def seed_demo_command(patients: int) -> None:
     """Load the demo data set and print a fresh API token for each demo role."""
+    from bridge.bootstrap import scheduled_jobs
+    from bridge.config import current_settings
     from bridge.domain.base import utcnow
-    from bridge.domain.gaps.engine import run_gap_scan
     from bridge.jobs.runner import execute_job
     from bridge.sampledata.demo import DEMO_PASSWORD, seed_demo
 
-    result = seed_demo(db.session, patients=patients)
-    db.session.commit()
+    with unit_of_work(db.session):
+        result = seed_demo(db.session, patients=patients)
     # One scan now, so the nurse's worklist is filled before the scheduler's first run.
-    scan = execute_job(db.session, "gap_scan", run_gap_scan, utcnow())
-    db.session.commit()
-    opened = sum(counts["opened"] for counts in scan.summary.values())
+    [gap_scan] = [j for j in scheduled_jobs(current_settings()) if j.name == "gap_scan"]
+    with unit_of_work(db.session):
+        scan = execute_job(db.session, gap_scan.name, gap_scan.job, utcnow())
+    opened = sum(c["opened"] for c in scan.summary.values() if isinstance(c, dict))
     click.echo(f"Demo data ready: {result.patients} patients, {opened} gaps found by a first scan.")
 
     click.echo(
@@ -62,8 +65,8 @@ def create_admin_command(name: str, email: str | None) -> None:
     """Create an admin and print their new API token."""
     from bridge.domain.registry.admin import create_admin
 
-    secret = create_admin(db.session, name=name, email=email)
-    db.session.commit()
+    with unit_of_work(db.session):
+        secret = create_admin(db.session, name=name, email=email)
     click.echo(secret)
 
 
@@ -75,10 +78,11 @@ def dispatch_command(batch_size: int) -> None:
     from sqlalchemy.orm import Session
 
     from bridge.adapters.dispatcher import dispatch_once
+    from bridge.config import current_settings
     from bridge.domain.base import utcnow
     from bridge.jobs.dispatch import settings_from
 
-    settings, transport = settings_from(current_app.config)
+    settings, transport = settings_from(current_settings())
     with Session(bind=db.engine) as session:
         summary = dispatch_once(
             session, utcnow(), batch_size=batch_size, settings=settings, transport=transport
@@ -102,10 +106,10 @@ def set_password_command(email: str) -> None:
     # Reads from the terminal without echo, or from stdin when piped (for scripts).
     password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     try:
-        set_password(db.session, staff, password, utcnow())
+        with unit_of_work(db.session):
+            set_password(db.session, staff, password, utcnow())
     except RuleViolation as exc:
         raise click.ClickException(exc.detail) from None
-    db.session.commit()
     click.echo(f"Password set for {staff.name}; their other sessions have ended.")
 
 
@@ -113,9 +117,11 @@ def set_password_command(email: str) -> None:
 @with_appcontext
 def scheduler_command() -> None:
     """Run the job scheduler in this process (one per deployment is enough; more are safe)."""
+    from bridge.bootstrap import scheduled_jobs
+    from bridge.config import current_settings
     from bridge.jobs.scheduler import run_scheduler
 
-    run_scheduler(current_app._get_current_object())
+    run_scheduler(current_app._get_current_object(), scheduled_jobs(current_settings()))
 
 
 @commands.command("scan")
@@ -123,17 +129,20 @@ def scheduler_command() -> None:
 @with_appcontext
 def scan_command(rules: tuple[str, ...]) -> None:
     """Run the gap scan once now and print what it opened, kept and resolved."""
+    from bridge.config import current_settings
     from bridge.domain.base import utcnow
     from bridge.domain.gaps.engine import run_gap_scan
     from bridge.jobs.runner import execute_job
 
-    outcome = execute_job(
-        db.session,
-        "gap_scan",
-        lambda s, now: run_gap_scan(s, now, rules=list(rules) or None),
-        utcnow(),
-    )
-    db.session.commit()
+    with unit_of_work(db.session):
+        outcome = execute_job(
+            db.session,
+            "gap_scan",
+            lambda s, now: run_gap_scan(
+                s, now, current_settings().gap_config(), rules=list(rules) or None
+            ),
+            utcnow(),
+        )
     if not outcome.ran:
         click.echo("another scan is running; nothing done")
         return
@@ -155,8 +164,8 @@ def seed_synthetic_command(patients: int, seed: int) -> None:
     from bridge.sampledata.synthetic import seed_synthetic
 
     started = time.perf_counter()
-    counts = seed_synthetic(db.session, patients=patients, seed=seed)
-    db.session.commit()
+    with unit_of_work(db.session):
+        counts = seed_synthetic(db.session, patients=patients, seed=seed)
     took = time.perf_counter() - started
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()) + f" ({took:.1f} s)")
 

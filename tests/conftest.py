@@ -17,7 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from bridge import create_app
-from bridge.config import normalise_database_url
+from bridge.config import normalise_database_url, settings_of
 from bridge.extensions import db
 
 ADMIN_URL = os.environ.get("BRIDGE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -71,6 +71,17 @@ def app(database_url: str):
         db.session.commit()
         db.session.remove()
     return app
+
+
+@pytest.fixture
+def override_settings(app, monkeypatch):
+    """Change some of the app's settings for one test (by their environment names)."""
+
+    def override(**values: object) -> None:
+        changed = settings_of(app).with_values(values)
+        monkeypatch.setitem(app.extensions, "bridge.settings", changed)
+
+    return override
 
 
 @pytest.fixture

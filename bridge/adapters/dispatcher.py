@@ -19,6 +19,7 @@ from bridge.adapters.dispatch_delivery import _deliver
 from bridge.adapters.dispatch_records import _record_many
 from bridge.adapters.dispatch_types import DispatchSettings, DispatchSummary, _Job, _Outcome
 from bridge.adapters.transport import Transport
+from bridge.unit_of_work import UnitOfWork
 
 
 def dispatch_once(
@@ -44,8 +45,8 @@ def dispatch_once(
     )
     summary = DispatchSummary()
     try:
-        jobs = _claim(session, now, batch_size, settings)
-        session.commit()
+        with UnitOfWork(session):
+            jobs = _claim(session, now, batch_size, settings)
         summary.claimed = len(jobs)
         if jobs:
             _send_and_record(session, jobs, transport, now, settings, summary)
@@ -100,8 +101,8 @@ def _send_and_record(
                     if future.exception() is None and (outcome := future.result()) is not None:
                         results.append((job, outcome))
             if results:
-                _record_many(session, results, now, settings.policy, summary)
-                session.commit()
+                with UnitOfWork(session):
+                    _record_many(session, results, now, settings.policy, summary)
             if crash is not None:
                 raise crash
     finally:

@@ -10,11 +10,12 @@ from flask import Flask, Response, g, json
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from bridge.domain.errors import DomainError, NotFound
+from bridge.unit_of_work import is_database_unavailable
 
 log = logging.getLogger("bridge.api")
 
@@ -174,48 +175,6 @@ def register_error_handlers(app: Flask) -> None:
             return app.extensions["bridge_api"].handle_http_exception(exc)
         log.exception("unhandled error")
         return problem(500, "Internal server error", "an unexpected error occurred")
-
-
-# SQLSTATEs that mean "the server is not there for us now", whatever the message says: the whole
-# connection-exception class 08, a server that is shutting down or starting up, or full.
-_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "57P05", "53300")
-# psycopg2 reports failures to connect (and a connection dropped mid-query) without a SQLSTATE,
-# so its libpq message is all there is to go on.
-_UNAVAILABLE_MESSAGES = (
-    "could not connect",
-    "connection refused",
-    "connection timed out",
-    "timeout expired",
-    "server closed the connection",
-    "terminating connection",
-    "the database system is shutting down",
-    "the database system is starting up",
-    "the database system is in recovery mode",
-    "the database system is not yet accepting connections",
-    "no connection to the server",
-    "connection already closed",
-    "could not receive data from server",
-    "could not send data to server",
-    "ssl connection has been closed",
-    "too many clients",
-    "could not translate host name",
-)
-
-
-def is_database_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database cannot be reached now (a 503), not that a statement is
-    wrong (a 500). Shared by the error handlers and the request's commit."""
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated or isinstance(exc, InterfaceError):
-        return True
-    code = getattr(exc.orig, "pgcode", None) or ""
-    if code.startswith(_UNAVAILABLE_SQLSTATES):
-        return True
-    if not isinstance(exc, OperationalError):
-        return False
-    text = str(exc.orig).lower()
-    return any(s in text for s in _UNAVAILABLE_MESSAGES)
 
 
 def unavailable() -> Response:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
-from flask import Response, current_app, json, request
+from flask import Response, json, request
 from flask.views import MethodView
 from marshmallow import fields
 
 from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal
 from bridge.api.schemas import CopenhagenDateTime, Id, StrictSchema
+from bridge.config import current_settings
 from bridge.domain.base import utcnow
 from bridge.domain.messaging import services
 from bridge.domain.messaging.data import OrgIdent
@@ -31,13 +30,12 @@ blp = Blueprint(
 def _own_identity() -> OrgIdent | None:
     """Bridge's own MedCom address (the dispatcher's sender settings), if configured."""
 
-    def setting(name: str) -> str | None:
-        return os.environ.get(name, current_app.config.get(name))
-
-    sor = setting("MEDCOM_SENDER_SOR")
-    if not sor:
+    settings = current_settings()
+    if not settings.MEDCOM_SENDER_SOR:
         return None
-    return OrgIdent(setting("MEDCOM_SENDER_NAME") or "Bridge", sor, setting("MEDCOM_SENDER_GLN"))
+    return OrgIdent(
+        settings.MEDCOM_SENDER_NAME, settings.MEDCOM_SENDER_SOR, settings.MEDCOM_SENDER_GLN
+    )
 
 
 @blp.route("/fhir/$process-message")
@@ -48,7 +46,14 @@ class ProcessMessage(MethodView):
         """Receive a MedCom message Bundle (application/fhir+json) from your organisation"""
         # A FHIR Bundle is checked against its MedCom profile by bridge.medcom, not marshmallow.
         body = request.get_json(silent=True)
-        answer = process_message(db.session, current_principal(), body, utcnow(), _own_identity())
+        answer = process_message(
+            db.session,
+            current_principal(),
+            body,
+            utcnow(),
+            _own_identity(),
+            current_settings().retry_policy(),
+        )
         if answer.ack is None:
             return Response(status=204)
         headers = {"Idempotent-Replayed": "true"} if answer.duplicate else {}

@@ -8,11 +8,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bridge.api.errors import is_database_unavailable, problem, unavailable
+from bridge.config import current_settings
 from bridge.domain import idempotency
 from bridge.domain.access import Principal
 from bridge.domain.audit import flush_audit
@@ -21,6 +22,7 @@ from bridge.domain.base import utcnow
 from bridge.domain.errors import PreconditionFailed, PreconditionRequired
 from bridge.domain.registry.services import authenticate_token
 from bridge.extensions import db
+from bridge.unit_of_work import UnitOfWork
 
 log = logging.getLogger("bridge.request")
 
@@ -81,14 +83,14 @@ def _token_failed(now: datetime) -> Response:
 
     Only failures reach this, so a valid token is never slowed nor costs a statement here.
     """
-    config = current_app.config
+    settings = current_settings()
     settings = ThrottleSettings(
-        limit=config["BRIDGE_TOKEN_FAILURE_LIMIT"],
-        window=timedelta(seconds=config["BRIDGE_TOKEN_FAILURE_WINDOW_SECONDS"]),
+        limit=settings.BRIDGE_TOKEN_FAILURE_LIMIT,
+        window=timedelta(seconds=settings.BRIDGE_TOKEN_FAILURE_WINDOW_SECONDS),
     )
     verdict = count_failure(db.session, request.remote_addr or "unknown", now, settings)
     # The count must outlast this request, which is answered with an error and rolled back.
-    db.session.commit()
+    UnitOfWork(db.session).commit()
     if verdict.throttled:
         return problem(
             429,
@@ -160,6 +162,7 @@ def _idempotency_replay() -> Response | None:
 def _finish(response: Response) -> Response:
     """Commit on success; on failure roll back but keep the audit trail of the attempt."""
     session = db.session
+    work = UnitOfWork(session)
     try:
         if response.status_code < 400:
             pending = g.pop("idempotency", None)
@@ -176,20 +179,20 @@ def _finish(response: Response) -> Response:
                     utcnow(),
                 )
             flush_audit(session, g.request_id)
-            session.commit()
+            work.commit()
         else:
             # The audit notes sit in session.info, which a rollback leaves alone.
-            session.rollback()
+            work.rollback()
             flush_audit(session, g.request_id)
-            session.commit()
+            work.commit()
     except StaleDataError:
-        session.rollback()
+        work.rollback()
         response = problem(412, "Precondition failed", "the resource was changed by someone else")
     except IntegrityError:
-        session.rollback()
+        work.rollback()
         response = problem(409, "Conflict", "the change conflicts with data stored meanwhile")
     except DBAPIError as exc:
-        _rollback_quietly(session)
+        work.rollback()
         if is_database_unavailable(exc):
             log.warning("database unavailable at commit: %s", type(exc.orig).__name__)
             response = unavailable()
@@ -197,16 +200,6 @@ def _finish(response: Response) -> Response:
             log.exception("commit failed")
             response = problem(500, "Internal server error", "an unexpected error occurred")
     return response
-
-
-def _rollback_quietly(session) -> None:
-    # On a connection the server has just closed, the rollback fails as well; the pool discards
-    # the connection either way, and the caller's answer must not become a 500 because of it.
-    try:
-        session.rollback()
-    except DBAPIError as exc:
-        if not is_database_unavailable(exc):
-            raise
 
 
 def init_request_lifecycle(app: Flask) -> None:
@@ -220,7 +213,7 @@ def init_request_lifecycle(app: Flask) -> None:
         if too_long is not None or not request.path.startswith(API_PREFIX):
             return too_long
         if request.path == FHIR_PROCESS_MESSAGE:
-            request.max_content_length = current_app.config["FHIR_MAX_BODY_BYTES"]
+            request.max_content_length = current_settings().BRIDGE_FHIR_MAX_BODY_BYTES
         return _reject_nul() or _reject_deep_json() or _authenticate() or _idempotency_replay()
 
     @app.after_request

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -19,6 +19,7 @@ from bridge.api.schemas import (
     page_schema,
     text,
 )
+from bridge.config import current_settings
 from bridge.documents.minutes_pdf import pdf_response
 from bridge.domain.meetings import distribution_status, recipients, scheduling
 from bridge.domain.meetings import minutes as minutes_service
@@ -263,9 +264,7 @@ class Meetings(MethodView):
     )
     def post(self, data):
         """Plan a meeting, or record a request for one (nurse, admin)"""
-        days = current_app.config.get(
-            "BRIDGE_MEETING_HOLD_WORKING_DAYS", scheduling.DEFAULT_HOLD_WITHIN_WORKING_DAYS
-        )
+        days = current_settings().BRIDGE_MEETING_HOLD_WORKING_DAYS
         meeting = scheduling.create_meeting(
             db.session, current_principal(), data, hold_within_working_days=int(days)
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -20,7 +20,7 @@ from bridge.api.schemas import (
     page_schema,
     text,
 )
-from bridge.config import endpoint_policy
+from bridge.config import current_settings
 from bridge.domain.base import utcnow
 from bridge.domain.notifications import endpoints as endpoints_service
 from bridge.domain.notifications import inbox as inbox_service
@@ -183,7 +183,9 @@ class FhirAcknowledgements(MethodView):
         reason. The answer is the message's status."""
         # A FHIR Bundle is validated by the FHIR codec (bridge.adapters), not by marshmallow.
         bundle = request.get_json(silent=True)
-        return receive_acknowledgement(db.session, current_principal(), bundle, utcnow())
+        return receive_acknowledgement(
+            db.session, current_principal(), bundle, utcnow(), current_settings().retry_policy()
+        )
 
 
 @blp.route("/organisations/<int:org_id>/endpoints")
@@ -201,7 +203,11 @@ class Endpoints(MethodView):
             channel=data["channel"], url=data.get("url"), email=data.get("email")
         )
         return endpoints_service.create_endpoint(
-            db.session, current_principal(), org_id, cmd, endpoint_policy(current_app.config)
+            db.session,
+            current_principal(),
+            org_id,
+            cmd,
+            current_settings().BRIDGE_ENDPOINT_ALLOWED_HOSTS,
         )
 
 
@@ -217,7 +223,7 @@ class EndpointById(MethodView):
             org_id,
             endpoint_id,
             data,
-            endpoint_policy(current_app.config),
+            current_settings().BRIDGE_ENDPOINT_ALLOWED_HOSTS,
         )
 
 

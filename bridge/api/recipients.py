@@ -6,7 +6,6 @@ The minutes distributed to them are read at the link they were sent
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -22,7 +21,8 @@ from bridge.api.schemas import (
     page_schema,
     text,
 )
-from bridge.domain.meetings import recipients, scheduling
+from bridge.config import current_settings
+from bridge.domain.meetings import recipients
 from bridge.domain.meetings.models import (
     ActionItemStatus,
     MeetingStatus,
@@ -129,9 +129,7 @@ class MeetingRequests(MethodView):
     @blp.response(201, MeetingRequestOutSchema)
     def post(self, data):
         """Ask the patient's bridge nurse for a network meeting (municipality, GP, hospital)"""
-        days = current_app.config.get(
-            "BRIDGE_MEETING_HOLD_WORKING_DAYS", scheduling.DEFAULT_HOLD_WITHIN_WORKING_DAYS
-        )
+        days = current_settings().BRIDGE_MEETING_HOLD_WORKING_DAYS
         return recipients.request_meeting(
             db.session, current_principal(), data, hold_within_working_days=int(days)
         )

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bridge.domain.gaps.engine import run_gap_scan
+from bridge.domain.gaps.engine import GapConfig, run_gap_scan
 from bridge.domain.meetings.outbox import block_distributions_to_closed_recipients
 
 
-def gap_scan(session: Session, now: datetime) -> dict[str, Any]:
+def gap_scan(session: Session, now: datetime, *, config: GapConfig) -> dict[str, Any]:
     """Block rows waiting for a recipient that has closed, then apply every gap rule once."""
     blocked = block_distributions_to_closed_recipients(session, now)
-    return {**run_gap_scan(session, now), "blocked_for_closed_recipients": blocked}
+    return {**run_gap_scan(session, now, config), "blocked_for_closed_recipients": blocked}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bridge.domain.base import utcnow
 from bridge.domain.jobruns import JobRun
 from bridge.extensions import db
+from bridge.unit_of_work import UnitOfWork
 
 log = logging.getLogger("bridge.jobs")
 
@@ -73,23 +74,22 @@ def run_job(
         session = db.session
         started = utcnow()
         try:
-            outcome = execute_job(session, name, job, now or utcnow(), lock=lock)
-            session.commit()
+            with UnitOfWork(session):
+                outcome = execute_job(session, name, job, now or utcnow(), lock=lock)
             log.info("job %s %s", name, "done" if outcome.ran else "skipped: lock held")
             return outcome
         except Exception as exc:
-            session.rollback()
             log.exception("job %s failed", name)
-            session.add(
-                JobRun(
-                    job=name,
-                    started_at=started,
-                    finished_at=utcnow(),
-                    status="failed",
-                    error=type(exc).__name__,
+            with UnitOfWork(session):
+                session.add(
+                    JobRun(
+                        job=name,
+                        started_at=started,
+                        finished_at=utcnow(),
+                        status="failed",
+                        error=type(exc).__name__,
+                    )
                 )
-            )
-            session.commit()
             raise
         finally:
             db.session.remove()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
@@ -12,44 +13,42 @@ from bridge.jobs.runner import Job, run_job
 
 log = logging.getLogger("bridge.jobs")
 
-# name -> (job, environment variable holding its interval in seconds, default interval)
-SCHEDULED_JOBS: dict[str, tuple[Job, str, int]] = {}
-# Jobs that run without the per-job advisory lock (safe, and meant, to run in several processes).
-UNLOCKED_JOBS: set[str] = set()
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job the scheduler process runs, every ``seconds`` (the setting ``interval_setting``).
+
+    ``lock=False`` lets runs overlap (several processes may, and should, run it)."""
+
+    name: str
+    job: Job
+    interval_setting: str
+    seconds: int
+    lock: bool = True
 
 
-def register_job(
-    name: str, job: Job, interval_env: str, default_seconds: int, *, lock: bool = True
-) -> None:
-    """Add a job to what the scheduler process runs; ``lock=False`` lets runs overlap."""
-    SCHEDULED_JOBS[name] = (job, interval_env, default_seconds)
-    if not lock:
-        UNLOCKED_JOBS.add(name)
-
-
-def build_scheduler(app: Flask) -> BlockingScheduler:
-    """A scheduler with every registered job (see bridge/bootstrap.py) at its interval."""
+def build_scheduler(app: Flask, jobs: Sequence[ScheduledJob]) -> BlockingScheduler:
+    """A scheduler running ``jobs`` (bridge/bootstrap.py says which) at their intervals."""
     scheduler = BlockingScheduler(timezone="UTC")
-    for name, (job, env, default) in SCHEDULED_JOBS.items():
-        seconds = int(os.environ.get(env, app.config.get(env, default)))
+    for scheduled in jobs:
         scheduler.add_job(
             run_job,
             "interval",
-            seconds=seconds,
-            args=[app, name, job],
-            kwargs={"lock": name not in UNLOCKED_JOBS},
-            id=name,
+            seconds=scheduled.seconds,
+            args=[app, scheduled.name, scheduled.job],
+            kwargs={"lock": scheduled.lock},
+            id=scheduled.name,
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=seconds,
+            misfire_grace_time=scheduled.seconds,
         )
-        log.info("scheduled %s every %ss", name, seconds)
+        log.info("scheduled %s every %ss", scheduled.name, scheduled.seconds)
     return scheduler
 
 
-def run_scheduler(app: Flask) -> None:
+def run_scheduler(app: Flask, jobs: Sequence[ScheduledJob]) -> None:
     """Run until stopped."""
-    scheduler = build_scheduler(app)
+    scheduler = build_scheduler(app, jobs)
     log.info("scheduler starting with %d jobs", len(scheduler.get_jobs()))
     try:
         scheduler.start()

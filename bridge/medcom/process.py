@@ -20,6 +20,7 @@ from bridge.domain.errors import RuleViolation
 from bridge.domain.messaging import services as messaging
 from bridge.domain.messaging.data import AckIssue, Envelope, OrgIdent
 from bridge.domain.notifications import acknowledgements as notifications
+from bridge.domain.notifications.channels import RetryPolicy
 from bridge.domain.notifications.messages import Acknowledgement
 from bridge.domain.notifications.models import Notification
 from bridge.medcom import codes, inbound
@@ -36,7 +37,12 @@ class Answer:
 
 
 def process_message(
-    session: Session, p: Principal, body: Any, now: datetime, own: OrgIdent | None = None
+    session: Session,
+    p: Principal,
+    body: Any,
+    now: datetime,
+    own: OrgIdent | None = None,
+    policy: RetryPolicy | None = None,
 ) -> Answer:
     """Take one MedCom message from the caller's organisation and answer it."""
     try:
@@ -50,7 +56,7 @@ def process_message(
     if stored is not None:
         return Answer(json.loads(stored.ack_bundle) if stored.ack_bundle else None, True)
     if envelope.event == codes.ACKNOWLEDGEMENT:
-        n = _acknowledgement(session, p, envelope, msg, now)
+        n = _acknowledgement(session, p, envelope, msg, now, policy)
         messaging.record_inbound(session, p, envelope, now, patient_id=n.patient_id)
         return Answer(None, notification=n)
     issue: AckIssue | None = None
@@ -131,7 +137,12 @@ def _ack_sender(envelope: Envelope, own: OrgIdent | None) -> OrgIdent:
 
 
 def _acknowledgement(
-    session: Session, p: Principal, envelope: Envelope, msg: Any, now: datetime
+    session: Session,
+    p: Principal,
+    envelope: Envelope,
+    msg: Any,
+    now: datetime,
+    policy: RetryPolicy | None = None,
 ) -> Notification:
     try:
         acked, code, reason = inbound.check_acknowledgement(envelope, msg)
@@ -140,12 +151,12 @@ def _acknowledgement(
         # it was about keeps waiting for a proper one (and is resent if none comes).
         raise RuleViolation(f"invalid acknowledgement: {exc.issue.text}", field="body") from None
     return notifications.record_acknowledgement(
-        session, p, Acknowledgement(acked, code, reason), now
+        session, p, Acknowledgement(acked, code, reason), now, policy
     )
 
 
 def receive_acknowledgement(
-    session: Session, p: Principal, body: Any, now: datetime
+    session: Session, p: Principal, body: Any, now: datetime, policy: RetryPolicy | None = None
 ) -> Notification:
     """The older door for acknowledgements only (``/fhir/acknowledgements``), same checks."""
     try:
@@ -154,4 +165,4 @@ def receive_acknowledgement(
         raise RuleViolation(f"not an acknowledgement: {exc}", field="body") from None
     if envelope.event != codes.ACKNOWLEDGEMENT:
         raise RuleViolation("not an acknowledgement: wrong MessageHeader event", field="body")
-    return _acknowledgement(session, p, envelope, msg, now)
+    return _acknowledgement(session, p, envelope, msg, now, policy)

@@ -7,11 +7,11 @@ Logged-in requests carry a ``Principal`` in ``g.principal``, so the request wrap
 from __future__ import annotations
 
 import importlib
-import os
 from datetime import timedelta
 
 from flask import Flask, request
 
+from bridge.config import settings_of
 from bridge.web import formatting
 from bridge.web.auth import not_found_page
 from bridge.web.blueprint import DEFAULT_LANGUAGE, LANGUAGES, babel, bp, csrf, current_language
@@ -33,16 +33,9 @@ WEB_MODULES = (
 )
 
 
-def _env_flag(name: str) -> bool | None:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return None
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
 def init_web(app: Flask) -> None:
     """Set up sessions, CSRF, translations and the web blueprint on ``app``."""
-    secure = _env_flag("SESSION_COOKIE_SECURE")
+    secure = settings_of(app).SESSION_COOKIE_SECURE
     if secure is None:
         # Production default: cookies only over HTTPS. Debug and test servers run on plain HTTP.
         secure = not (app.debug or app.testing)

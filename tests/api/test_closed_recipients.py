@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from bridge.domain.base import utcnow
+from bridge.domain.gaps.engine import GapConfig
 from bridge.domain.meetings.distribution import CLOSED_REASON
 from bridge.domain.meetings.models import Distribution, DistributionStatus
 from bridge.domain.patients.models import Patient
@@ -96,7 +97,7 @@ def test_rows_waiting_for_a_practice_that_closes_are_blocked(
     meeting2, _ = final_minutes(nurse, bystander.id)
     practice.valid_to = CLOSED
     session.commit()
-    summary = gap_scan(session, utcnow())
+    summary = gap_scan(session, utcnow(), config=GapConfig())
     session.commit()
     assert summary["blocked_for_closed_recipients"] == 1
     row = session.get(Distribution, gp["id"])

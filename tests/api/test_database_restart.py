@@ -28,9 +28,9 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.serving import make_server
 
 from bridge import create_app
-from bridge.api.errors import is_database_unavailable
 from bridge.domain.registry.admin import create_admin
 from bridge.extensions import db
+from bridge.unit_of_work import is_database_unavailable
 
 
 def _binaries() -> Path | None:

@@ -7,14 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bridge.bootstrap import compose_jobs
+from bridge.bootstrap import scheduled_jobs
+from bridge.config import Settings
 from bridge.domain.base import utcnow
 from bridge.domain.care.models import Admission, FollowUpStatus, FollowUpTask, ResponsibleKind
 from bridge.domain.care.notify import notify_discharge
 from bridge.domain.care.reminders import remind_overdue_gp_tasks
 from bridge.domain.notifications.models import Channel, Notification
 from bridge.domain.registry.models import OrganisationKind, Specialty
-from bridge.jobs import scheduler
 from tests.api.test_admissions import admit, discharge
 
 GP_TASK = "Konsultation hos egen læge"
@@ -245,8 +245,8 @@ def test_reminders_run_a_constant_number_of_statements(
 
 
 def test_the_reminder_job_is_scheduled_hourly():
-    compose_jobs()
-    _job, env, seconds = scheduler.SCHEDULED_JOBS["overdue_task_reminders"]
+    [job] = [j for j in scheduled_jobs(Settings()) if j.name == "overdue_task_reminders"]
+    env, seconds = job.interval_setting, job.seconds
     assert (env, seconds) == ("BRIDGE_REMINDER_SECONDS", 3600)
 
 

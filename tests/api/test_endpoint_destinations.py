@@ -36,8 +36,8 @@ REFUSED = [
 
 
 @pytest.fixture
-def strict(app, monkeypatch):
-    monkeypatch.setitem(app.config, "BRIDGE_ENDPOINT_ALLOWED_HOSTS", "")
+def strict(override_settings):
+    override_settings(BRIDGE_ENDPOINT_ALLOWED_HOSTS="")
 
 
 @pytest.fixture
@@ -75,8 +75,8 @@ def test_a_public_https_endpoint_is_accepted(strict, endpoints):
     assert r.status_code == 201, r.json
 
 
-def test_allowed_hosts_may_be_private_and_plain_http(app, monkeypatch, make_actor, make_org):
-    monkeypatch.setitem(app.config, "BRIDGE_ENDPOINT_ALLOWED_HOSTS", "127.0.0.1, receiver.local")
+def test_allowed_hosts_may_be_private_and_plain_http(override_settings, make_actor, make_org):
+    override_settings(BRIDGE_ENDPOINT_ALLOWED_HOSTS="127.0.0.1, receiver.local")
     admin = make_actor("admin")
     base = f"/api/v1/organisations/{make_org('gp_practice').id}/endpoints"
     ok = admin.post(base, json={"channel": "webhook", "url": "http://127.0.0.1:8080/hook"})

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bridge.config import settings_of
 from bridge.domain.audit import AuditEvent
 from bridge.domain.care.models import (
     Admission,
@@ -271,7 +272,7 @@ def test_body_limit_fits_attachments_but_not_more(app, hospital, patient):
     bundle = rewritten("cc-05-referral-careteam-recipient-attachments.json", patient.cpr)
     big = json.dumps(bundle).encode()
     assert len(big) > 100_000
-    limit = app.config["FHIR_MAX_BODY_BYTES"]
+    limit = settings_of(app).BRIDGE_FHIR_MAX_BODY_BYTES
     too_big = b" " * (limit + 1)
     r = hospital.client.post(URL, data=too_big, headers=hospital.headers({"Content-Type": FHIR}))
     assert r.status_code == 413

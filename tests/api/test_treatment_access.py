@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bridge.config import int_setting
+from bridge.config import Settings, SettingsError
 from bridge.domain.access import access_settings
 from bridge.domain.audit import AuditEvent
 from bridge.domain.gaps.engine import run_gap_scan
@@ -116,12 +116,13 @@ def test_sight_from_a_stay_ends_the_treatment_period_after_discharge(
 
 
 def test_settings_are_refused_at_start_when_they_are_not_whole_numbers():
-    assert int_setting({}, "BRIDGE_TREATMENT_ACCESS_DAYS", 30) == 30
-    assert int_setting({"X": "7"}, "X", 30) == 7
-    with pytest.raises(ValueError, match="X must be a whole number"):
-        int_setting({"X": "thirty"}, "X", 30)
-    with pytest.raises(ValueError, match="at least 0"):
-        int_setting({"X": "-1"}, "X", 30)
+    days = "BRIDGE_TREATMENT_ACCESS_DAYS"
+    assert Settings.load({}).BRIDGE_TREATMENT_ACCESS_DAYS == 30
+    assert Settings.load({days: "7"}).BRIDGE_TREATMENT_ACCESS_DAYS == 7
+    with pytest.raises(SettingsError, match=f"{days} must be a whole number"):
+        Settings.load({days: "thirty"})
+    with pytest.raises(SettingsError, match="at least 0"):
+        Settings.load({days: "-1"})
 
 
 # --- item 2: handovers --------------------------------------------------------------------------

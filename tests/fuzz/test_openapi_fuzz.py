@@ -47,11 +47,11 @@ def test_the_spec_lists_the_operations_to_fuzz():
 
 @pytest.mark.parametrize("label", OPERATIONS)
 def test_no_server_errors_and_responses_match_the_spec(
-    app, session, role_headers, label, monkeypatch
+    app, session, role_headers, label, override_settings
 ):
     # Every example is also sent with a bad token (schemathesis's auth check), far more than
     # the throttle of failed tokens lets one address make; that throttle has its own tests.
-    monkeypatch.setitem(app.config, "BRIDGE_TOKEN_FAILURE_LIMIT", 1_000_000)
+    override_settings(BRIDGE_TOKEN_FAILURE_LIMIT=1_000_000)
     operation = _operations(app)[label]
 
     @given(case=operation.as_strategy())

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bridge.bootstrap import scheduled_jobs
 from bridge.cli import dispatch_command
+from bridge.config import settings_of
 from bridge.domain.notifications import enqueue_notification
 from bridge.domain.notifications.channels import generate_webhook_secret
 from bridge.domain.notifications.models import (
@@ -22,7 +24,7 @@ from tests.receivers import HttpReceiver
 
 
 def test_dispatch_job_is_scheduled_without_the_single_instance_lock(app):
-    scheduler = build_scheduler(app)
+    scheduler = build_scheduler(app, scheduled_jobs(settings_of(app)))
 
     job = scheduler.get_job("dispatch_notifications")
 

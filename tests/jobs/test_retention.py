@@ -87,9 +87,10 @@ def test_old_notifications_are_purged_recent_ones_kept(session, make_org, make_p
     assert all(k.startswith("retention-new") for k in left) and left
 
 
-def test_retention_job_takes_its_periods_from_the_environment(session, monkeypatch):
+def test_retention_job_takes_its_periods_from_the_environment(session):
+    from bridge.bootstrap import scheduled_jobs
+    from bridge.config import Settings
     from bridge.domain.jobruns import JobRun
-    from bridge.jobs.retention import retention_purge
 
     old, recent = (
         JobRun(job="retention-test", started_at=NOW - timedelta(days=days), status="ok")
@@ -97,7 +98,8 @@ def test_retention_job_takes_its_periods_from_the_environment(session, monkeypat
     )
     session.add_all([old, recent])
     session.commit()
-    monkeypatch.setenv("BRIDGE_JOB_RUN_RETENTION_DAYS", "10")
-    assert retention_purge(session, NOW)["job_run"] >= 1
+    settings = Settings.load({"BRIDGE_JOB_RUN_RETENTION_DAYS": "10"})
+    [purge] = [j.job for j in scheduled_jobs(settings) if j.name == "retention_purge"]
+    assert purge(session, NOW)["job_run"] >= 1
     left = session.scalars(select(JobRun.id).where(JobRun.job == "retention-test")).all()
     assert left == [recent.id]

@@ -14,9 +14,8 @@ BAD = {"Authorization": "Bearer brg_not-a-token"}
 
 
 @pytest.fixture
-def limit(app, monkeypatch):
-    monkeypatch.setitem(app.config, "BRIDGE_TOKEN_FAILURE_LIMIT", 5)
-    monkeypatch.setitem(app.config, "BRIDGE_TOKEN_FAILURE_WINDOW_SECONDS", 60)
+def limit(override_settings):
+    override_settings(BRIDGE_TOKEN_FAILURE_LIMIT=5, BRIDGE_TOKEN_FAILURE_WINDOW_SECONDS=60)
     return 5
 
 
