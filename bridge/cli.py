@@ -20,8 +20,8 @@ def seed_reference_command() -> None:
     """Load Denmark's regions, 98 municipalities and 17 health councils (safe to run again)."""
     from bridge.domain.reference import seed_reference
 
-    with unit_of_work(db.session):
-        counts = seed_reference(db.session)
+    with unit_of_work(db.session()):
+        counts = seed_reference(db.session())
     click.echo(
         f"{counts.regions} regions, {counts.municipalities} municipalities, "
         f"{counts.health_councils} health councils ({counts.created} new)"
@@ -39,12 +39,12 @@ def seed_demo_command(patients: int) -> None:
     from bridge.jobs.runner import execute_job
     from bridge.sampledata.demo import DEMO_PASSWORD, seed_demo
 
-    with unit_of_work(db.session):
-        result = seed_demo(db.session, patients=patients)
+    with unit_of_work(db.session()):
+        result = seed_demo(db.session(), patients=patients)
     # One scan now, so the nurse's worklist is filled before the scheduler's first run.
     [gap_scan] = [j for j in scheduled_jobs(current_settings()) if j.name == "gap_scan"]
-    with unit_of_work(db.session):
-        scan = execute_job(db.session, gap_scan.name, gap_scan.job, utcnow())
+    with unit_of_work(db.session()):
+        scan = execute_job(db.session(), gap_scan.name, gap_scan.job, utcnow())
     opened = sum(c["opened"] for c in scan.summary.values() if isinstance(c, dict))
     click.echo(f"Demo data ready: {result.patients} patients, {opened} gaps found by a first scan.")
 
@@ -65,8 +65,8 @@ def create_admin_command(name: str, email: str | None) -> None:
     """Create an admin and print their new API token."""
     from bridge.domain.registry.admin import create_admin
 
-    with unit_of_work(db.session):
-        secret = create_admin(db.session, name=name, email=email)
+    with unit_of_work(db.session()):
+        secret = create_admin(db.session(), name=name, email=email)
     click.echo(secret)
 
 
@@ -100,14 +100,14 @@ def set_password_command(email: str) -> None:
     from bridge.domain.base import utcnow
     from bridge.domain.errors import RuleViolation
 
-    staff = find_staff_by_email(db.session, email)
+    staff = find_staff_by_email(db.session(), email)
     if staff is None:
         raise click.ClickException(f"no staff member has the email {email}")
     # Reads from the terminal without echo, or from stdin when piped (for scripts).
     password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     try:
-        with unit_of_work(db.session):
-            set_password(db.session, staff, password, utcnow())
+        with unit_of_work(db.session()):
+            set_password(db.session(), staff, password, utcnow())
     except RuleViolation as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"Password set for {staff.name}; their other sessions have ended.")
@@ -134,9 +134,9 @@ def scan_command(rules: tuple[str, ...]) -> None:
     from bridge.domain.gaps.engine import run_gap_scan
     from bridge.jobs.runner import execute_job
 
-    with unit_of_work(db.session):
+    with unit_of_work(db.session()):
         outcome = execute_job(
-            db.session,
+            db.session(),
             "gap_scan",
             lambda s, now: run_gap_scan(
                 s, now, current_settings().gap_config(), rules=list(rules) or None
@@ -164,8 +164,8 @@ def seed_synthetic_command(patients: int, seed: int) -> None:
     from bridge.sampledata.synthetic import seed_synthetic
 
     started = time.perf_counter()
-    with unit_of_work(db.session):
-        counts = seed_synthetic(db.session, patients=patients, seed=seed)
+    with unit_of_work(db.session()):
+        counts = seed_synthetic(db.session(), patients=patients, seed=seed)
     took = time.perf_counter() - started
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()) + f" ({took:.1f} s)")
 

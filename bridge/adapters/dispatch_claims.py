@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -148,10 +149,12 @@ def _build(
     author: _Author | None = None,
     attachments: tuple[Attachment, ...] = (),
 ) -> _Job:
-    job = {"id": n.id, "token": n.claim_token, "channel": n.channel, "endpoint_id": n.endpoint_id}
+    job = partial(
+        _Job, id=n.id, token=str(n.claim_token), channel=n.channel, endpoint_id=n.endpoint_id
+    )
     if endpoint is None or not endpoint.active:
         reason = endpoint.disabled_reason if endpoint else None
-        return _Job(**job, error=f"endpoint disabled: {reason or 'no endpoint'}"[:500])
+        return job(error=f"endpoint disabled: {reason or 'no endpoint'}"[:500])
     payload: dict[str, Any] = n.payload
     link = settings.absolute(payload.get("link") or f"/api/v1/inbox/{payload.get('inbox_id')}")
     if n.channel == Channel.WEBHOOK:
@@ -166,7 +169,7 @@ def _build(
             inbox_url=settings.absolute(f"/api/v1/inbox/{inbox_id}"),
         )
         headers = channels.webhook_headers(n.idempotency_key, endpoint.secrets_at(now), body, now)
-        return _Job(**job, url=endpoint.url, body=body, headers=headers)
+        return job(url=endpoint.url, body=body, headers=headers)
     if n.channel == Channel.EMAIL:
         # A person reads an email: the link opens the message in the web recipient area (after
         # login), not the API, which wants a token.
@@ -181,14 +184,14 @@ def _build(
             now=now,
             msg_id=n.idempotency_key,
         )
-        return _Job(**job, email=msg)
+        return job(email=msg)
     # FHIR: a health-data channel, with the full CPR in the Patient resource as MedCom requires.
     patient = patients.get(n.patient_id) if n.patient_id else None
     receiver = orgs.get(n.recipient_organisation_id)
     if patient is None or receiver is None:
-        return _Job(**job, error="a FHIR message needs a patient and a recipient")
+        return job(error="a FHIR message needs a patient and a recipient")
     if settings.sender is None:
-        return _Job(**job, error="no MedCom sender organisation is configured")
+        return job(error="no MedCom sender organisation is configured")
     text = payload.get("text", {}).get("da", {})
     try:
         body = fhir_bundle(
@@ -211,8 +214,6 @@ def _build(
         )
     except ValueError as exc:
         # The builder's messages name fields and organisations, never the patient's data.
-        return _Job(**job, error=f"cannot build the FHIR message: {exc}"[:500])
+        return job(error=f"cannot build the FHIR message: {exc}"[:500])
     headers = {"content-type": channels.FHIR_CONTENT_TYPE, "accept": channels.FHIR_CONTENT_TYPE}
-    return _Job(
-        **job, message_header_id=n.message_header_id, url=endpoint.url, body=body, headers=headers
-    )
+    return job(message_header_id=n.message_header_id, url=endpoint.url, body=body, headers=headers)

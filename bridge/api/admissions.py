@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -125,20 +127,20 @@ class Admissions(MethodView):
             "POST /api/v1/admissions/{admission_id}/statutory-plans",
         )
     )
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Register an admission (hospital staff for their own department, nurse, admin)"""
         return with_etag(
-            admissions_service.register_admission(db.session, current_principal(), data), 201
+            admissions_service.register_admission(db.session(), current_principal(), data), 201
         )
 
 
 @blp.route("/<int:admission_id>")
 class AdmissionById(MethodView):
     @blp.response(200, AdmissionSchema)
-    def get(self, admission_id):
+    def get(self, admission_id: int) -> Any:
         """Read a stay"""
         return with_etag(
-            admissions_service.get_admission(db.session, current_principal(), admission_id)
+            admissions_service.get_admission(db.session(), current_principal(), admission_id)
         )
 
 
@@ -146,34 +148,34 @@ class AdmissionById(MethodView):
 class Discharge(MethodView):
     @blp.arguments(DischargeSchema)
     @blp.response(200, AdmissionSchema)
-    def post(self, data, admission_id):
+    def post(self, data: dict[str, Any], admission_id: int) -> Any:
         """Register the discharge; an enrolled patient gets a follow-up plan"""
         return with_etag(
-            admissions_service.discharge(db.session, current_principal(), admission_id, data)
+            admissions_service.discharge(db.session(), current_principal(), admission_id, data)
         )
 
 
 @blp.route("/<int:admission_id>/statutory-plans")
 class StatutoryPlans(MethodView):
     @blp.response(200, StatutoryPlanSchema(many=True))
-    def get(self, admission_id):
+    def get(self, admission_id: int) -> Any:
         """List the stay's statutory plans"""
-        return statutory_plans.list_statutory_plans(db.session, current_principal(), admission_id)
+        return statutory_plans.list_statutory_plans(db.session(), current_principal(), admission_id)
 
     @blp.arguments(StatutoryPlanSchema)
     @blp.response(201, StatutoryPlanSchema)
-    def post(self, data, admission_id):
+    def post(self, data: dict[str, Any], admission_id: int) -> Any:
         """Record an udskrivningsaftale, koordinationsplan or KIP (psychiatric stays)"""
         return statutory_plans.add_statutory_plan(
-            db.session, current_principal(), admission_id, data
+            db.session(), current_principal(), admission_id, data
         )
 
 
 @blp.route("/<int:admission_id>/statutory-plans/<int:plan_id>")
 class StatutoryPlanById(MethodView):
     @blp.response(200, StatutoryPlanSchema)
-    def get(self, admission_id, plan_id):
+    def get(self, admission_id: int, plan_id: int) -> Any:
         """Read one statutory plan"""
         return statutory_plans.get_statutory_plan(
-            db.session, current_principal(), admission_id, plan_id
+            db.session(), current_principal(), admission_id, plan_id
         )

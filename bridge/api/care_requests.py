@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from marshmallow import fields
 
@@ -56,10 +58,10 @@ CareRequestPageSchema = page_schema(CareRequestSchema, "CareRequestPage")
 class CareRequests(MethodView):
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, CareRequestPageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """Your own care requests, and those about patients whose course you hold (admin: all)"""
         return services.list_care_requests(
-            db.session, current_principal(), cursor=args["cursor"], limit=args["limit"]
+            db.session(), current_principal(), cursor=args["cursor"], limit=args["limit"]
         )
 
 
@@ -67,10 +69,10 @@ class CareRequests(MethodView):
 class Accept(MethodView):
     @blp.arguments(DecisionSchema)
     @blp.response(200, CareRequestSchema)
-    def post(self, data, request_id):
+    def post(self, data: dict[str, Any], request_id: int) -> Any:
         """Accept: the course passes to the requester (the patient's nurse, admin)"""
         return services.decide_care_request(
-            db.session, current_principal(), request_id, True, data.get("note")
+            db.session(), current_principal(), request_id, True, data.get("note")
         )
 
 
@@ -78,8 +80,8 @@ class Accept(MethodView):
 class Decline(MethodView):
     @blp.arguments(DecisionSchema)
     @blp.response(200, CareRequestSchema)
-    def post(self, data, request_id):
+    def post(self, data: dict[str, Any], request_id: int) -> Any:
         """Decline: nothing changes, the requester sees the answer (the patient's nurse, admin)"""
         return services.decide_care_request(
-            db.session, current_principal(), request_id, False, data.get("note")
+            db.session(), current_principal(), request_id, False, data.get("note")
         )

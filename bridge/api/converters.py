@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from werkzeug.routing import IntegerConverter
 
 from bridge.api.schemas import MAX_ID
 
 
 class IdConverter(IntegerConverter):
-    def __init__(self, map, *args, **kwargs):
+    def __init__(self, map, *args, **kwargs) -> Any:
         kwargs.setdefault("min", 1)
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)

@@ -99,7 +99,7 @@ class BridgeApi(Api):
 
     ERROR_SCHEMA = ProblemSchema
 
-    def _register_responses(self):
+    def _register_responses(self) -> Any:
         # Error responses are documented with the media type they are sent with; smorest would
         # otherwise document them as application/json.
         for status in http.HTTPStatus:
@@ -114,7 +114,7 @@ class BridgeApi(Api):
         prepare_response(default, self.spec, PROBLEM_JSON)
         self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
-    def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Any:  # type: ignore[override]
         data = getattr(error, "data", None) or {}
         errors = None
         if "messages" in data:
@@ -140,7 +140,7 @@ def register_error_handlers(app: Flask) -> None:
     """Map domain and database errors to problem responses, once, for the whole app."""
 
     @app.errorhandler(DomainError)
-    def _domain_error(exc: DomainError):
+    def _domain_error(exc: DomainError) -> Any:
         if isinstance(exc, NotFound):
             # One answer for every 404: which check refused ("no such meeting" or "no such
             # patient") would tell a foreign object from one that does not exist.
@@ -152,17 +152,17 @@ def register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(StaleDataError)
-    def _stale(exc: StaleDataError):
+    def _stale(exc: StaleDataError) -> Any:
         return problem(412, "Precondition failed", "the resource was changed by someone else")
 
     @app.errorhandler(IntegrityError)
-    def _integrity(exc: IntegrityError):
+    def _integrity(exc: IntegrityError) -> Any:
         # A constraint the domain did not check first: the request clashes with stored data.
         log.warning("integrity error: %s", type(exc.orig).__name__)
         return problem(409, "Conflict", "the request conflicts with data already stored")
 
     @app.errorhandler(DBAPIError)
-    def _db_error(exc: DBAPIError):
+    def _db_error(exc: DBAPIError) -> Any:
         if is_database_unavailable(exc):
             log.warning("database unavailable: %s", type(exc.orig).__name__)
             return unavailable()
@@ -170,7 +170,7 @@ def register_error_handlers(app: Flask) -> None:
         return problem(500, "Internal server error", "an unexpected error occurred")
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
+    def _unexpected(exc: Exception) -> Any:
         if isinstance(exc, HTTPException):
             return app.extensions["bridge_api"].handle_http_exception(exc)
         log.exception("unhandled error")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, json, request
 from flask.views import MethodView
 from marshmallow import fields
@@ -42,12 +44,12 @@ def _own_identity() -> OrgIdent | None:
 class ProcessMessage(MethodView):
     @blp.response(200, description="a MedCom Acknowledgement Bundle (application/fhir+json)")
     @blp.alt_response(204, description="an Acknowledgement was received (never acknowledged)")
-    def post(self):
+    def post(self) -> Any:
         """Receive a MedCom message Bundle (application/fhir+json) from your organisation"""
         # A FHIR Bundle is checked against its MedCom profile by bridge.medcom, not marshmallow.
         body = request.get_json(silent=True)
         answer = process_message(
-            db.session,
+            db.session(),
             current_principal(),
             body,
             utcnow(),
@@ -95,6 +97,6 @@ class ThreadSchema(StrictSchema):
 @blp.route("/patients/<int:patient_id>/messages")
 class PatientMessages(MethodView):
     @blp.response(200, ThreadSchema(many=True))
-    def get(self, patient_id):
+    def get(self, patient_id: int) -> Any:
         """The patient's message threads with the messages received and sent"""
-        return services.list_patient_threads(db.session, current_principal(), patient_id)
+        return services.list_patient_threads(db.session(), current_principal(), patient_id)

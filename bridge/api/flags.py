@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -96,10 +98,10 @@ JobRunPageSchema = page_schema(JobRunSchema, "JobRunPage")
 class Flags(MethodView):
     @blp.arguments(FlagQuerySchema, location="query")
     @blp.response(200, FlagPageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """The worklist: open gaps, most severe and oldest first"""
         return services.list_flags(
-            db.session,
+            db.session(),
             current_principal(),
             status=args["status"],
             rule=args["rule"],
@@ -113,29 +115,29 @@ class Flags(MethodView):
 @blp.route("/flags/<int:flag_id>")
 class FlagById(MethodView):
     @blp.response(200, FlagSchema)
-    def get(self, flag_id):
+    def get(self, flag_id: int) -> Any:
         """Read a flag"""
-        return with_etag(services.get_flag(db.session, current_principal(), flag_id))
+        return with_etag(services.get_flag(db.session(), current_principal(), flag_id))
 
     @blp.if_match
     @blp.arguments(FlagActionSchema)
     @blp.response(200, FlagSchema)
-    def patch(self, data, flag_id):
+    def patch(self, data: dict[str, Any], flag_id: int) -> Any:
         """Acknowledge, snooze or resolve a flag (If-Match required)"""
         principal = current_principal()
-        flag = services.get_flag(db.session, principal, flag_id)
+        flag = services.get_flag(db.session(), principal, flag_id)
         require_if_match(flag)
-        return with_etag(services.act_on_flag(db.session, principal, flag, data))
+        return with_etag(services.act_on_flag(db.session(), principal, flag, data))
 
 
 @blp.route("/patients/<int:patient_id>/somatic-screenings")
 class Screenings(MethodView):
     @blp.arguments(ScreeningSchema)
     @blp.response(201, ScreeningSchema)
-    def post(self, data, patient_id):
+    def post(self, data: dict[str, Any], patient_id: int) -> Any:
         """Record a somatic screening"""
         return services.record_screening(
-            db.session, current_principal(), patient_id, data["screened_on"], data.get("note")
+            db.session(), current_principal(), patient_id, data["screened_on"], data.get("note")
         )
 
 
@@ -143,10 +145,10 @@ class Screenings(MethodView):
 class JobRuns(MethodView):
     @blp.arguments(JobRunQuerySchema, location="query")
     @blp.response(200, JobRunPageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """Recorded runs of scheduled jobs, newest first (admin)"""
         return services.list_job_runs(
-            db.session,
+            db.session(),
             current_principal(),
             job=args["job"],
             cursor=args["cursor"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -60,10 +62,10 @@ FollowUpTemplatePageSchema = page_schema(FollowUpTemplateSchema, "FollowUpTempla
 class FollowUpTemplates(MethodView):
     @blp.arguments(TemplateQuerySchema, location="query")
     @blp.response(200, FollowUpTemplatePageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """List follow-up templates (admin, nurse)"""
         return templates.list_templates(
-            db.session,
+            db.session(),
             current_principal(),
             region_id=args["region_id"],
             cursor=args["cursor"],
@@ -72,25 +74,25 @@ class FollowUpTemplates(MethodView):
 
     @blp.arguments(FollowUpTemplateSchema)
     @blp.response(201, FollowUpTemplateSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Add a template for a region (admin)"""
-        return with_etag(templates.create_template(db.session, current_principal(), data), 201)
+        return with_etag(templates.create_template(db.session(), current_principal(), data), 201)
 
 
 @blp.route("/<int:template_id>")
 class FollowUpTemplateById(MethodView):
     @blp.response(200, FollowUpTemplateSchema)
-    def get(self, template_id):
+    def get(self, template_id: int) -> Any:
         """Read a template (admin, nurse)"""
-        return with_etag(templates.get_template(db.session, current_principal(), template_id))
+        return with_etag(templates.get_template(db.session(), current_principal(), template_id))
 
     @blp.if_match
     @blp.arguments(FollowUpTemplatePatchSchema(partial=True))
     @blp.response(200, FollowUpTemplateSchema)
-    def patch(self, data, template_id):
+    def patch(self, data: dict[str, Any], template_id: int) -> Any:
         """Change a template; later discharges only (admin; If-Match required)"""
         principal = current_principal()
         principal.require(Role.ADMIN)
-        template = templates.get_template(db.session, principal, template_id)
+        template = templates.get_template(db.session(), principal, template_id)
         require_if_match(template)
-        return with_etag(templates.update_template(db.session, principal, template, data))
+        return with_etag(templates.update_template(db.session(), principal, template, data))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -84,10 +86,10 @@ FollowUpPageSchema = page_schema(FollowUpSchema, "FollowUpPage")
 class FollowUps(MethodView):
     @blp.arguments(FollowUpQuerySchema, location="query")
     @blp.response(200, FollowUpPageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """List tasks of the patients you may see, by deadline"""
         return follow_ups_service.list_follow_ups(
-            db.session,
+            db.session(),
             current_principal(),
             responsible=args["responsible"],
             status=args["status"],
@@ -99,39 +101,41 @@ class FollowUps(MethodView):
 
     @blp.arguments(FollowUpSchema)
     @blp.response(201, FollowUpSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Add a task to a patient's plan (nurse, admin)"""
         return with_etag(
-            follow_ups_service.add_follow_up(db.session, current_principal(), data), 201
+            follow_ups_service.add_follow_up(db.session(), current_principal(), data), 201
         )
 
 
 @blp.route("/<int:task_id>")
 class FollowUpById(MethodView):
     @blp.response(200, FollowUpSchema)
-    def get(self, task_id):
+    def get(self, task_id: int) -> Any:
         """Read a task"""
-        return with_etag(follow_ups_service.get_follow_up(db.session, current_principal(), task_id))
+        return with_etag(
+            follow_ups_service.get_follow_up(db.session(), current_principal(), task_id)
+        )
 
     @blp.if_match
     @blp.arguments(FollowUpPatchSchema)
     @blp.response(200, FollowUpSchema)
-    def patch(self, data, task_id):
+    def patch(self, data: dict[str, Any], task_id: int) -> Any:
         """Reassign, re-date or cancel (with a reason) an open task (nurse; If-Match required)"""
         principal = current_principal()
-        task = follow_ups_service.editable_follow_up(db.session, principal, task_id)
+        task = follow_ups_service.editable_follow_up(db.session(), principal, task_id)
         require_if_match(task)
-        return with_etag(follow_ups_service.update_follow_up(db.session, principal, task, data))
+        return with_etag(follow_ups_service.update_follow_up(db.session(), principal, task, data))
 
 
 @blp.route("/<int:task_id>/complete")
 class FollowUpComplete(MethodView):
     @blp.arguments(CompleteSchema)
     @blp.response(200, FollowUpSchema)
-    def post(self, data, task_id):
+    def post(self, data: dict[str, Any], task_id: int) -> Any:
         """Mark a task done (the responsible organisation, for its own tasks; the nurse)"""
         return with_etag(
             follow_ups_service.complete_follow_up(
-                db.session, current_principal(), task_id, data.get("note")
+                db.session(), current_principal(), task_id, data.get("note")
             )
         )

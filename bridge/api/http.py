@@ -71,7 +71,7 @@ def _authenticate() -> Response | None:
     if scheme.lower() != "bearer" or not secret.strip():
         return _unauthorised("only the Bearer scheme is accepted")
     now = utcnow()
-    principal = authenticate_token(db.session, secret.strip(), now)
+    principal = authenticate_token(db.session(), secret.strip(), now)
     if principal is None:
         return _token_failed(now)
     g.principal = principal
@@ -88,9 +88,9 @@ def _token_failed(now: datetime) -> Response:
         limit=settings.BRIDGE_TOKEN_FAILURE_LIMIT,
         window=timedelta(seconds=settings.BRIDGE_TOKEN_FAILURE_WINDOW_SECONDS),
     )
-    verdict = count_failure(db.session, request.remote_addr or "unknown", now, settings)
+    verdict = count_failure(db.session(), request.remote_addr or "unknown", now, settings)
     # The count must outlast this request, which is answered with an error and rolled back.
-    UnitOfWork(db.session).commit()
+    UnitOfWork(db.session()).commit()
     if verdict.throttled:
         return problem(
             429,
@@ -145,8 +145,8 @@ def _idempotency_replay() -> Response | None:
         )
     principal = current_principal()
     fingerprint = idempotency.fingerprint(request.method, request.path, request.get_data())
-    idempotency.claim_key(db.session, principal.staff_id, key)
-    record = idempotency.find_replay(db.session, principal.staff_id, key, fingerprint, utcnow())
+    idempotency.claim_key(db.session(), principal.staff_id, key)
+    record = idempotency.find_replay(db.session(), principal.staff_id, key, fingerprint, utcnow())
     if record is not None:
         response = Response(
             record.response_body, status=record.response_status, mimetype="application/json"

@@ -159,7 +159,7 @@ class ActionItemPatchSchema(StrictSchema):
 class MeetingSummaries(MethodView):
     @blp.arguments(SummaryArgsSchema, location="query")
     @blp.response(200, MeetingSummaryPageSchema, example=examples.MEETING_SUMMARY_PAGE)
-    def get(self, args, code):
+    def get(self, args: dict[str, Any], code) -> Any:
         """Final minutes of your citizens, in change order, for incremental sync (municipality)
 
         The municipality's feed of network meetings about its citizens: each final version of the
@@ -169,7 +169,7 @@ class MeetingSummaries(MethodView):
         POST /meeting-summaries/{id}/ack; mark your organisation's action items done with
         PATCH /action-items/{id}."""
         page = summary_feed.meeting_summaries(
-            db.session,
+            db.session(),
             current_principal(),
             code,
             cursor=args["cursor"],
@@ -185,23 +185,23 @@ class MeetingSummaries(MethodView):
 @blp.route("/meeting-summaries/<int:summary_id>/ack")
 class MeetingSummaryAck(MethodView):
     @blp.response(200, DistributionSchema, example=examples.ACKNOWLEDGED_DISTRIBUTION)
-    def post(self, summary_id):
+    def post(self, summary_id: int) -> Any:
         """Acknowledge a summary you fetched (municipality)
 
         Tells the bridge nurse the municipality has the minutes; the distribution row answers with
         its `acknowledged_at`. Acknowledging again changes nothing."""
-        return summary_feed.acknowledge_summary(db.session, current_principal(), summary_id)
+        return summary_feed.acknowledge_summary(db.session(), current_principal(), summary_id)
 
 
 @blp.route("/distributions/<int:distribution_id>/ack")
 class DistributionAck(MethodView):
     @blp.response(200, DistributionSchema, example=examples.ACKNOWLEDGED_DISTRIBUTION)
-    def post(self, distribution_id):
+    def post(self, distribution_id: int) -> Any:
         """Acknowledge minutes your organisation received (GP, municipality, hospital)
 
         The receipt the nurse's distribution list shows for your organisation's copy."""
         return distribution_status.acknowledge_distribution(
-            db.session, current_principal(), distribution_id
+            db.session(), current_principal(), distribution_id
         )
 
 
@@ -226,19 +226,19 @@ class ReleaseSchema(StrictSchema):
 class DistributionHandover(MethodView):
     @blp.arguments(HandoverSchema)
     @blp.response(200, DistributionSchema)
-    def post(self, data, distribution_id):
+    def post(self, data: dict[str, Any], distribution_id: int) -> Any:
         """Record that a manual copy was handed over: when, to whom, how (nurse)"""
-        return ledger.record_handover(db.session, current_principal(), distribution_id, data)
+        return ledger.record_handover(db.session(), current_principal(), distribution_id, data)
 
 
 @blp.route("/distributions/<int:distribution_id>/release")
 class DistributionRelease(MethodView):
     @blp.arguments(ReleaseSchema)
     @blp.response(200, DistributionSchema)
-    def post(self, data, distribution_id):
+    def post(self, data: dict[str, Any], distribution_id: int) -> Any:
         """Deliver a row blocked for lack of consent, now that a legal basis is recorded (nurse)"""
         return ledger.release_distribution(
-            db.session, current_principal(), distribution_id, data["basis"]
+            db.session(), current_principal(), distribution_id, data["basis"]
         )
 
 
@@ -246,11 +246,11 @@ class DistributionRelease(MethodView):
 class ActionItemById(MethodView):
     @blp.arguments(ActionItemPatchSchema, example={"status": "done"})
     @blp.response(200, ActionItemSchema, example=examples.ACTION_ITEM)
-    def patch(self, data, item_id):
+    def patch(self, data: dict[str, Any], item_id: int) -> Any:
         """Mark an action item done or open (its responsible organisation, the nurse)
 
         The organisation an action item was given to reports it done (or open again); the nurse
         sees who did it and when. If-Match is not required here."""
         return action_items_service.update_action_item(
-            db.session, current_principal(), item_id, data["status"]
+            db.session(), current_principal(), item_id, data["status"]
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request
 from flask.views import MethodView
 from marshmallow import fields, validate
@@ -237,10 +239,10 @@ def _check_if_match_when_sent(obj) -> None:
 class Meetings(MethodView):
     @blp.arguments(MeetingQuerySchema, location="query")
     @blp.response(200, MeetingPageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """List meetings of the patients you may see (?patient=, ?status=)"""
         return scheduling.list_meetings(
-            db.session,
+            db.session(),
             current_principal(),
             cursor=args["cursor"],
             limit=args["limit"],
@@ -262,11 +264,11 @@ class Meetings(MethodView):
             "POST /api/v1/meetings/{meeting_id}/minutes",
         )
     )
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Plan a meeting, or record a request for one (nurse, admin)"""
         days = current_settings().BRIDGE_MEETING_HOLD_WORKING_DAYS
         meeting = scheduling.create_meeting(
-            db.session, current_principal(), data, hold_within_working_days=int(days)
+            db.session(), current_principal(), data, hold_within_working_days=int(days)
         )
         return with_etag(meeting, 201)
 
@@ -274,38 +276,40 @@ class Meetings(MethodView):
 @blp.route("/<int:meeting_id>")
 class MeetingById(MethodView):
     @blp.response(200, MeetingSchema)
-    def get(self, meeting_id):
+    def get(self, meeting_id: int) -> Any:
         """Read a meeting"""
-        return with_etag(scheduling.get_meeting(db.session, current_principal(), meeting_id))
+        return with_etag(scheduling.get_meeting(db.session(), current_principal(), meeting_id))
 
     @blp.if_match
     @blp.arguments(MeetingPatchSchema)
     @blp.response(200, MeetingSchema)
-    def patch(self, data, meeting_id):
+    def patch(self, data: dict[str, Any], meeting_id: int) -> Any:
         """Change a meeting not yet held (If-Match required)"""
         principal = current_principal()
-        meeting = scheduling.get_meeting_for_update(db.session, principal, meeting_id)
+        meeting = scheduling.get_meeting_for_update(db.session(), principal, meeting_id)
         require_if_match(meeting)
-        return with_etag(scheduling.update_meeting(db.session, principal, meeting, data))
+        return with_etag(scheduling.update_meeting(db.session(), principal, meeting, data))
 
 
 @blp.route("/<int:meeting_id>/plan")
 class MeetingPlan(MethodView):
     @blp.arguments(PlanSchema)
     @blp.response(200, MeetingSchema)
-    def post(self, data, meeting_id):
+    def post(self, data: dict[str, Any], meeting_id: int) -> Any:
         """Plan a requested meeting"""
-        return with_etag(scheduling.plan_meeting(db.session, current_principal(), meeting_id, data))
+        return with_etag(
+            scheduling.plan_meeting(db.session(), current_principal(), meeting_id, data)
+        )
 
 
 @blp.route("/<int:meeting_id>/hold")
 class MeetingHold(MethodView):
     @blp.arguments(AttendanceSchema)
     @blp.response(200, MeetingSchema)
-    def post(self, data, meeting_id):
+    def post(self, data: dict[str, Any], meeting_id: int) -> Any:
         """Record that a planned meeting was held, optionally with attendance"""
         meeting = scheduling.hold_meeting(
-            db.session, current_principal(), meeting_id, data["attendance"]
+            db.session(), current_principal(), meeting_id, data["attendance"]
         )
         return with_etag(meeting)
 
@@ -314,10 +318,10 @@ class MeetingHold(MethodView):
 class MeetingCancel(MethodView):
     @blp.arguments(CancelSchema)
     @blp.response(200, MeetingSchema)
-    def post(self, data, meeting_id):
+    def post(self, data: dict[str, Any], meeting_id: int) -> Any:
         """Cancel a requested or planned meeting, with a reason"""
         meeting = scheduling.cancel_meeting(
-            db.session, current_principal(), meeting_id, data["reason"]
+            db.session(), current_principal(), meeting_id, data["reason"]
         )
         return with_etag(meeting)
 
@@ -326,10 +330,10 @@ class MeetingCancel(MethodView):
 class MeetingAttendance(MethodView):
     @blp.arguments(AttendanceSchema)
     @blp.response(200, MeetingSchema)
-    def put(self, data, meeting_id):
+    def put(self, data: dict[str, Any], meeting_id: int) -> Any:
         """Record who attended a held meeting"""
         meeting = scheduling.record_attendance(
-            db.session, current_principal(), meeting_id, data["attendance"]
+            db.session(), current_principal(), meeting_id, data["attendance"]
         )
         return with_etag(meeting)
 
@@ -337,13 +341,13 @@ class MeetingAttendance(MethodView):
 @blp.route("/<int:meeting_id>/minutes")
 class Minutes(MethodView):
     @blp.response(200, MinutesSchema(many=True))
-    def get(self, meeting_id):
+    def get(self, meeting_id: int) -> Any:
         """List every version of the meeting's minutes"""
-        return minutes_service.list_minutes(db.session, current_principal(), meeting_id)
+        return minutes_service.list_minutes(db.session(), current_principal(), meeting_id)
 
     @blp.arguments(MinutesSchema)
     @blp.response(201, MinutesSchema)
-    def post(self, data, meeting_id):
+    def post(self, data: dict[str, Any], meeting_id: int) -> Any:
         """Start the minutes of a held meeting (draft version 1)"""
         cmd = minutes_service.NewMinutes(
             summary=data.get("summary", ""),
@@ -352,7 +356,7 @@ class Minutes(MethodView):
                 minutes_service.ActionItemInput(**r) for r in data.get("action_items", [])
             ),
         )
-        version = minutes_service.create_minutes(db.session, current_principal(), meeting_id, cmd)
+        version = minutes_service.create_minutes(db.session(), current_principal(), meeting_id, cmd)
         return with_etag(version, 201)
 
 
@@ -360,69 +364,71 @@ class Minutes(MethodView):
 class MinutesAmendments(MethodView):
     @blp.arguments(AmendmentSchema)
     @blp.response(201, MinutesSchema)
-    def post(self, data, meeting_id):
+    def post(self, data: dict[str, Any], meeting_id: int) -> Any:
         """Amend final minutes: the next version as a draft, with a reason"""
-        version = minutes_service.amend_minutes(db.session, current_principal(), meeting_id, data)
+        version = minutes_service.amend_minutes(db.session(), current_principal(), meeting_id, data)
         return with_etag(version, 201)
 
 
 @blp.route("/<int:meeting_id>/minutes/<int:version_no>")
 class MinutesByVersion(MethodView):
     @blp.response(200, MinutesSchema)
-    def get(self, meeting_id, version_no):
+    def get(self, meeting_id: int, version_no: int) -> Any:
         """Read one version of the minutes (nurse, admin; a recipient organisation reads the
         final versions distributed to it)"""
         return with_etag(
-            recipients.readable_minutes(db.session, current_principal(), meeting_id, version_no)
+            recipients.readable_minutes(db.session(), current_principal(), meeting_id, version_no)
         )
 
     @blp.if_match
     @blp.arguments(MinutesPutSchema)
     @blp.response(200, MinutesSchema)
-    def put(self, data, meeting_id, version_no):
+    def put(self, data: dict[str, Any], meeting_id: int, version_no: int) -> Any:
         """Replace a draft (If-Match required)"""
         return with_etag(_edit(meeting_id, version_no, data))
 
     @blp.if_match
     @blp.arguments(MinutesPatchSchema(partial=True))
     @blp.response(200, MinutesSchema)
-    def patch(self, data, meeting_id, version_no):
+    def patch(self, data: dict[str, Any], meeting_id: int, version_no: int) -> Any:
         """Change fields of a draft (If-Match required)"""
         return with_etag(_edit(meeting_id, version_no, data))
 
 
-def _edit(meeting_id: int, version_no: int, data: dict):
+def _edit(meeting_id: int, version_no: int, data: dict) -> Any:
     principal = current_principal()
-    version = minutes_service.get_minutes_for_update(db.session, principal, meeting_id, version_no)
+    version = minutes_service.get_minutes_for_update(
+        db.session(), principal, meeting_id, version_no
+    )
     require_if_match(version)
-    return minutes_service.update_minutes(db.session, principal, version, data)
+    return minutes_service.update_minutes(db.session(), principal, version, data)
 
 
 @blp.route("/<int:meeting_id>/minutes/<int:version_no>/finalise")
 class MinutesFinalise(MethodView):
     @blp.response(200, MinutesSchema)
-    def post(self, meeting_id, version_no):
+    def post(self, meeting_id: int, version_no: int) -> Any:
         """Finalise a draft: lock it and distribute it to every recipient"""
         principal = current_principal()
         version = minutes_service.get_minutes_for_update(
-            db.session, principal, meeting_id, version_no
+            db.session(), principal, meeting_id, version_no
         )
         _check_if_match_when_sent(version)
-        return with_etag(minutes_service.finalise_minutes(db.session, principal, version).version)
+        return with_etag(minutes_service.finalise_minutes(db.session(), principal, version).version)
 
 
 @blp.route("/<int:meeting_id>/distributions")
 class Distributions(MethodView):
     @blp.response(200, DistributionSchema(many=True))
-    def get(self, meeting_id):
+    def get(self, meeting_id: int) -> Any:
         """Who received which version of the minutes, and how far delivery got"""
-        return distribution_status.list_distributions(db.session, current_principal(), meeting_id)
+        return distribution_status.list_distributions(db.session(), current_principal(), meeting_id)
 
 
 @blp.route("/<int:meeting_id>/minutes/<int:version_no>/pdf")
 class MinutesPdf(MethodView):
     @blp.response(200, content_type="application/pdf", description="The minutes as PDF/A")
-    def get(self, meeting_id, version_no):
+    def get(self, meeting_id: int, version_no: int) -> Any:
         """The minutes as a Danish PDF document (the GP's MedCom attachment, CPR masked)"""
-        doc = minutes_document(db.session, current_principal(), meeting_id, version_no)
+        doc = minutes_document(db.session(), current_principal(), meeting_id, version_no)
         return pdf_response(doc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import request
 from flask.views import MethodView
@@ -128,14 +129,14 @@ InboxPageSchema = page_schema(InboxItemSchema, "InboxPage")
 class Inbox(MethodView):
     @blp.arguments(InboxQuerySchema, location="query")
     @blp.response(200, InboxPageSchema, example=examples.INBOX_PAGE)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """Your organisation's messages, newest first
 
         Discharges, meeting invitations and minutes addressed to your organisation, for those who
         read them here rather than by MedCom or webhook. `?unacknowledged=true` leaves out what
         you have acknowledged; `?lang=en` gives the texts in English."""
         return inbox_service.list_inbox(
-            db.session,
+            db.session(),
             current_principal(),
             cursor=args["cursor"],
             limit=args["limit"],
@@ -149,10 +150,10 @@ class Inbox(MethodView):
 class InboxItem(MethodView):
     @blp.arguments(InboxQuerySchema(only=("lang", "include")), location="query")
     @blp.response(200, InboxItemSchema)
-    def get(self, args, notification_id):
+    def get(self, args: dict[str, Any], notification_id: int) -> Any:
         """Read one message of your organisation's inbox"""
         return inbox_service.get_inbox_item(
-            db.session,
+            db.session(),
             current_principal(),
             notification_id,
             language=args["lang"],
@@ -163,19 +164,19 @@ class InboxItem(MethodView):
 @blp.route("/inbox/<int:notification_id>/ack")
 class InboxAck(MethodView):
     @blp.response(200, NotificationStatusSchema, example=examples.ACKNOWLEDGED_NOTIFICATION)
-    def post(self, notification_id):
+    def post(self, notification_id: int) -> Any:
         """Acknowledge that your organisation has received a message
 
         The sender (the bridge nurse) sees the message as acknowledged; it is not retried."""
         return inbox_service.acknowledge_inbox(
-            db.session, current_principal(), notification_id, utcnow()
+            db.session(), current_principal(), notification_id, utcnow()
         )
 
 
 @blp.route("/fhir/acknowledgements")
 class FhirAcknowledgements(MethodView):
     @blp.response(200, NotificationStatusSchema, example=examples.ACKNOWLEDGED_NOTIFICATION)
-    def post(self):
+    def post(self) -> Any:
         """Receive a MedCom Acknowledgement (application/fhir+json) for a message sent to you
 
         The body is the Acknowledgement Bundle your system returns for a message Bridge sent; a
@@ -184,26 +185,26 @@ class FhirAcknowledgements(MethodView):
         # A FHIR Bundle is validated by the FHIR codec (bridge.adapters), not by marshmallow.
         bundle = request.get_json(silent=True)
         return receive_acknowledgement(
-            db.session, current_principal(), bundle, utcnow(), current_settings().retry_policy()
+            db.session(), current_principal(), bundle, utcnow(), current_settings().retry_policy()
         )
 
 
 @blp.route("/organisations/<int:org_id>/endpoints")
 class Endpoints(MethodView):
     @blp.response(200, EndpointSchema(many=True))
-    def get(self, org_id):
+    def get(self, org_id: int) -> Any:
         """List an organisation's delivery endpoints (admin; secrets are never listed)"""
-        return endpoints_service.list_endpoints(db.session, current_principal(), org_id)
+        return endpoints_service.list_endpoints(db.session(), current_principal(), org_id)
 
     @blp.arguments(EndpointSchema)
     @blp.response(201, EndpointWithSecretSchema)
-    def post(self, data, org_id):
+    def post(self, data: dict[str, Any], org_id: int) -> Any:
         """Configure a FHIR, webhook or email endpoint (admin; a webhook's secret is shown once)"""
         cmd = endpoints_service.NewEndpoint(
             channel=data["channel"], url=data.get("url"), email=data.get("email")
         )
         return endpoints_service.create_endpoint(
-            db.session,
+            db.session(),
             current_principal(),
             org_id,
             cmd,
@@ -215,10 +216,10 @@ class Endpoints(MethodView):
 class EndpointById(MethodView):
     @blp.arguments(EndpointPatchSchema)
     @blp.response(200, EndpointSchema)
-    def patch(self, data, org_id, endpoint_id):
+    def patch(self, data: dict[str, Any], org_id: int, endpoint_id: int) -> Any:
         """Change an endpoint's address, or re-enable it after a 410 (admin)"""
         return endpoints_service.update_endpoint(
-            db.session,
+            db.session(),
             current_principal(),
             org_id,
             endpoint_id,
@@ -231,10 +232,10 @@ class EndpointById(MethodView):
 class EndpointRotate(MethodView):
     @blp.arguments(RotateSecretSchema)
     @blp.response(200, EndpointWithSecretSchema)
-    def post(self, data, org_id, endpoint_id):
+    def post(self, data: dict[str, Any], org_id: int, endpoint_id: int) -> Any:
         """Rotate a webhook secret; the old one keeps signing during the overlap (admin)"""
         return endpoints_service.rotate_webhook_secret(
-            db.session,
+            db.session(),
             current_principal(),
             org_id,
             endpoint_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -50,40 +52,40 @@ NursePageSchema = page_schema(NurseSchema, "NursePage")
 class Nurses(MethodView):
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, NursePageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """List bridge nurses"""
-        return services.list_nurses(db.session, cursor=args["cursor"], limit=args["limit"])
+        return services.list_nurses(db.session(), cursor=args["cursor"], limit=args["limit"])
 
     @blp.arguments(NurseSchema)
     @blp.response(201, NurseSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Record a bridge nurse's shared employment (admin)"""
         current_principal().require(Role.ADMIN)
-        return with_etag(services.create_nurse(db.session, data), 201)
+        return with_etag(services.create_nurse(db.session(), data), 201)
 
 
 @blp.route("/<int:staff_id>")
 class NurseById(MethodView):
     @blp.response(200, NurseSchema)
-    def get(self, staff_id):
+    def get(self, staff_id: int) -> Any:
         """Read a bridge nurse"""
-        return with_etag(services.get_nurse(db.session, staff_id))
+        return with_etag(services.get_nurse(db.session(), staff_id))
 
     @blp.if_match
     @blp.arguments(NursePatchSchema(partial=True))
     @blp.response(200, NurseSchema)
-    def patch(self, data, staff_id):
+    def patch(self, data: dict[str, Any], staff_id: int) -> Any:
         """Change financing, capacity or active flag (admin; If-Match required)"""
         current_principal().require(Role.ADMIN)
-        nurse = services.get_nurse(db.session, staff_id)
+        nurse = services.get_nurse(db.session(), staff_id)
         require_if_match(nurse)
-        return with_etag(services.update_nurse(db.session, nurse, data))
+        return with_etag(services.update_nurse(db.session(), nurse, data))
 
 
 @blp.route("/<int:staff_id>/employer")
 class NurseEmployer(MethodView):
     @blp.arguments(AsOfQuerySchema, location="query")
     @blp.response(200, OrganisationSchema)
-    def get(self, args, staff_id):
+    def get(self, args: dict[str, Any], staff_id: int) -> Any:
         """The region that employs the nurse on a date (a merged region's successor)"""
-        return services.nurse_employer_on(db.session, staff_id, args["on"])
+        return services.nurse_employer_on(db.session(), staff_id, args["on"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -77,10 +79,10 @@ OrganisationPageSchema = page_schema(OrganisationSchema, "OrganisationPage")
 class Organisations(MethodView):
     @blp.arguments(OrganisationQuerySchema, location="query")
     @blp.response(200, OrganisationPageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """List organisations"""
         return services.list_organisations(
-            db.session,
+            db.session(),
             kind=args["kind"],
             on=args["valid_on"],
             cursor=args["cursor"],
@@ -89,38 +91,38 @@ class Organisations(MethodView):
 
     @blp.arguments(OrganisationSchema)
     @blp.response(201, OrganisationSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Register an organisation (admin)"""
         current_principal().require(Role.ADMIN)
-        return with_etag(services.create_organisation(db.session, data), 201)
+        return with_etag(services.create_organisation(db.session(), data), 201)
 
 
 @blp.route("/<int:org_id>")
 class OrganisationById(MethodView):
     @blp.response(200, OrganisationSchema)
-    def get(self, org_id):
+    def get(self, org_id: int) -> Any:
         """Read an organisation"""
-        return with_etag(services.get_organisation(db.session, org_id))
+        return with_etag(services.get_organisation(db.session(), org_id))
 
     @blp.if_match
     @blp.arguments(OrganisationPatchSchema(partial=True))
     @blp.response(200, OrganisationSchema)
-    def patch(self, data, org_id):
+    def patch(self, data: dict[str, Any], org_id: int) -> Any:
         """Change an organisation (admin; If-Match required)"""
         current_principal().require(Role.ADMIN)
-        org = services.get_organisation(db.session, org_id)
+        org = services.get_organisation(db.session(), org_id)
         require_if_match(org)
-        return with_etag(services.update_organisation(db.session, org, data))
+        return with_etag(services.update_organisation(db.session(), org, data))
 
 
 @blp.route("/<int:org_id>/region")
 class OrganisationRegion(MethodView):
     @blp.arguments(AsOfQuerySchema, location="query")
     @blp.response(200, OrganisationSchema)
-    def get(self, args, org_id):
+    def get(self, args: dict[str, Any], org_id: int) -> Any:
         """The region an organisation belongs to on a date"""
         return services.organisation_group_on(
-            db.session, org_id, OrganisationKind.REGION, args["on"]
+            db.session(), org_id, OrganisationKind.REGION, args["on"]
         )
 
 
@@ -128,10 +130,10 @@ class OrganisationRegion(MethodView):
 class OrganisationHealthCouncil(MethodView):
     @blp.arguments(AsOfQuerySchema, location="query")
     @blp.response(200, OrganisationSchema)
-    def get(self, args, org_id):
+    def get(self, args: dict[str, Any], org_id: int) -> Any:
         """The health council a municipality belongs to on a date"""
         return services.organisation_group_on(
-            db.session, org_id, OrganisationKind.HEALTH_COUNCIL, args["on"]
+            db.session(), org_id, OrganisationKind.HEALTH_COUNCIL, args["on"]
         )
 
 
@@ -139,6 +141,6 @@ class OrganisationHealthCouncil(MethodView):
 class OrganisationMembers(MethodView):
     @blp.arguments(AsOfQuerySchema, location="query")
     @blp.response(200, OrganisationListSchema)
-    def get(self, args, org_id):
+    def get(self, args: dict[str, Any], org_id: int) -> Any:
         """The members of a region or health council on a date"""
-        return {"items": services.organisation_members_on(db.session, org_id, args["on"])}
+        return {"items": services.organisation_members_on(db.session(), org_id, args["on"])}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from flask import Response
 from flask.views import MethodView
@@ -64,14 +65,14 @@ def load_overview(org_id: int, args: dict) -> domain.Overview:
         first = domain.parse_month(args["from_"], "from")
     else:
         first = domain.months_before(last, 11)
-    return domain.overview(db.session, current_principal(), org_id, first, last, today)
+    return domain.overview(db.session(), current_principal(), org_id, first, last, today)
 
 
 @blp.route("/<int:org_id>")
 class OverviewById(MethodView):
     @blp.arguments(OverviewQuerySchema, location="query")
     @blp.response(200, OverviewSchema)
-    def get(self, args, org_id):
+    def get(self, args: dict[str, Any], org_id: int) -> Any:
         """Monthly figures for a region or health council (admin, or its own staff)"""
         return load_overview(org_id, args)
 
@@ -80,7 +81,7 @@ class OverviewById(MethodView):
 class OverviewCsv(MethodView):
     @blp.arguments(OverviewQuerySchema, location="query")
     @blp.response(200, content_type="text/csv", description="the same figures as CSV")
-    def get(self, args, org_id):
+    def get(self, args: dict[str, Any], org_id: int) -> Any:
         """Monthly figures as CSV"""
         result = load_overview(org_id, args)
         buffer = io.StringIO()

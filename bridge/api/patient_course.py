@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from marshmallow import fields
 
@@ -30,16 +32,16 @@ class TimelineItemSchema(StrictSchema):
 @blp.route("/<int:patient_id>/admissions")
 class PatientAdmissions(MethodView):
     @blp.response(200, AdmissionSchema(many=True))
-    def get(self, patient_id):
+    def get(self, patient_id: int) -> Any:
         """List the patient's stays, newest first"""
         return admissions_service.list_patient_admissions(
-            db.session, current_principal(), patient_id
+            db.session(), current_principal(), patient_id
         )
 
 
 @blp.route("/<int:patient_id>/timeline")
 class PatientTimeline(MethodView):
     @blp.response(200, TimelineItemSchema(many=True))
-    def get(self, patient_id):
+    def get(self, patient_id: int) -> Any:
         """The patient's course in time order: stays, plans, tasks, consents, courses, ..."""
-        return patient_timeline(db.session, current_principal(), patient_id)
+        return patient_timeline(db.session(), current_principal(), patient_id)

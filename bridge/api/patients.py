@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import jsonify
 from flask.views import MethodView
 from marshmallow import fields, validate
@@ -210,10 +212,10 @@ AccessLogPageSchema = page_schema(AccessLogEntrySchema, "AccessLogPage")
 class Patients(MethodView):
     @blp.arguments(PatientQuerySchema, location="query")
     @blp.response(200, PatientPageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """List the patients you may see (CPR masked)"""
         return services.list_patients(
-            db.session,
+            db.session(),
             current_principal(),
             cursor=args["cursor"],
             limit=args["limit"],
@@ -228,9 +230,9 @@ class Patients(MethodView):
         description="the person is already in Bridge as a patient you may not see: a request to "
         "join their care went to their nurse (rate-limited, in the patient's access log)",
     )
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Register a patient (nurse, admin)"""
-        result = services.register_patient(db.session, current_principal(), data)
+        result = services.register_patient(db.session(), current_principal(), data)
         if isinstance(result, CareRequest):
             return jsonify(CareRequestSchema().dump(result)), 202
         return with_etag(result, 201)
@@ -240,145 +242,147 @@ class Patients(MethodView):
 class PatientSearch(MethodView):
     @blp.arguments(CprSearchSchema)
     @blp.response(200, PatientSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Find a patient by full CPR number (in the body, so it stays out of URLs and logs)"""
-        return with_etag(services.find_patient_by_cpr(db.session, current_principal(), data["cpr"]))
+        return with_etag(
+            services.find_patient_by_cpr(db.session(), current_principal(), data["cpr"])
+        )
 
 
 @blp.route("/<int:patient_id>")
 class PatientById(MethodView):
     @blp.arguments(IncludeCprSchema, location="query")
     @blp.response(200, PatientSchema)
-    def get(self, args, patient_id):
+    def get(self, args: dict[str, Any], patient_id: int) -> Any:
         """Read a patient (?include=cpr: with the full CPR, for its municipality or GP)"""
         principal = current_principal()
-        patient = services.get_patient(db.session, principal, patient_id)
+        patient = services.get_patient(db.session(), principal, patient_id)
         if args["include"] != "cpr":
             return with_etag(patient)
-        disclosed = cpr_disclosure.patient_with_cpr(db.session, principal, patient)
+        disclosed = cpr_disclosure.patient_with_cpr(db.session(), principal, patient)
         return disclosed, 200, {"ETag": etag_of(patient)}
 
     @blp.if_match
     @blp.arguments(PatientPatchSchema(partial=True))
     @blp.response(200, PatientSchema)
-    def patch(self, data, patient_id):
+    def patch(self, data: dict[str, Any], patient_id: int) -> Any:
         """Change a patient (nurse, admin; If-Match required)"""
         principal = current_principal()
         patient = services.write_patient_scoped(
-            db.session, principal, patient_id, "patient", AuditAction.UPDATE
+            db.session(), principal, patient_id, "patient", AuditAction.UPDATE
         )
         require_if_match(patient)
-        return with_etag(services.update_patient(db.session, principal, patient, data))
+        return with_etag(services.update_patient(db.session(), principal, patient, data))
 
 
 @blp.route("/<int:patient_id>/region")
 class PatientRegion(MethodView):
     @blp.arguments(AsOfQuerySchema, location="query")
     @blp.response(200, OrganisationSchema)
-    def get(self, args, patient_id):
+    def get(self, args: dict[str, Any], patient_id: int) -> Any:
         """The region of the patient's municipality on a date"""
-        return services.patient_region(db.session, current_principal(), patient_id, args["on"])
+        return services.patient_region(db.session(), current_principal(), patient_id, args["on"])
 
 
 @blp.route("/<int:patient_id>/relatives")
 class Relatives(MethodView):
     @blp.response(200, RelativeSchema(many=True))
-    def get(self, patient_id):
+    def get(self, patient_id: int) -> Any:
         """List the patient's relatives"""
-        return services.list_relatives(db.session, current_principal(), patient_id)
+        return services.list_relatives(db.session(), current_principal(), patient_id)
 
     @blp.arguments(RelativeSchema)
     @blp.response(201, RelativeSchema)
-    def post(self, data, patient_id):
+    def post(self, data: dict[str, Any], patient_id: int) -> Any:
         """Add a relative (nurse, admin)"""
-        return services.add_relative(db.session, current_principal(), patient_id, data)
+        return services.add_relative(db.session(), current_principal(), patient_id, data)
 
 
 @blp.route("/<int:patient_id>/diagnoses")
 class Diagnoses(MethodView):
     @blp.response(200, DiagnosisSchema(many=True))
-    def get(self, patient_id):
+    def get(self, patient_id: int) -> Any:
         """List the patient's diagnoses"""
-        return services.list_diagnoses(db.session, current_principal(), patient_id)
+        return services.list_diagnoses(db.session(), current_principal(), patient_id)
 
     @blp.arguments(DiagnosisSchema)
     @blp.response(201, DiagnosisSchema)
-    def post(self, data, patient_id):
+    def post(self, data: dict[str, Any], patient_id: int) -> Any:
         """Add an ICD-10 diagnosis (nurse, hospital, admin)"""
-        return services.add_diagnosis(db.session, current_principal(), patient_id, data)
+        return services.add_diagnosis(db.session(), current_principal(), patient_id, data)
 
 
 @blp.route("/<int:patient_id>/care-team")
 class CareTeam(MethodView):
     @blp.response(200, CareTeamMemberSchema(many=True))
-    def get(self, patient_id):
+    def get(self, patient_id: int) -> Any:
         """List the patient's care team"""
-        return services.list_care_team(db.session, current_principal(), patient_id)
+        return services.list_care_team(db.session(), current_principal(), patient_id)
 
     @blp.arguments(CareTeamMemberSchema)
     @blp.response(201, CareTeamMemberSchema)
-    def post(self, data, patient_id):
+    def post(self, data: dict[str, Any], patient_id: int) -> Any:
         """Add an organisation to the care team (nurse, admin)"""
-        return services.add_care_team_member(db.session, current_principal(), patient_id, data)
+        return services.add_care_team_member(db.session(), current_principal(), patient_id, data)
 
 
 @blp.route("/<int:patient_id>/enrollments")
 class Enrollments(MethodView):
     @blp.response(200, EnrollmentSchema(many=True))
-    def get(self, patient_id):
+    def get(self, patient_id: int) -> Any:
         """List the patient's bridge-nurse courses"""
-        return services.list_enrollments(db.session, current_principal(), patient_id)
+        return services.list_enrollments(db.session(), current_principal(), patient_id)
 
     @blp.arguments(EnrollmentSchema)
     @blp.response(201, EnrollmentSchema)
-    def post(self, data, patient_id):
+    def post(self, data: dict[str, Any], patient_id: int) -> Any:
         """Enrol the patient with a bridge nurse (nurse, admin)"""
-        enrollment = services.enroll_patient(db.session, current_principal(), patient_id, data)
+        enrollment = services.enroll_patient(db.session(), current_principal(), patient_id, data)
         return with_etag(enrollment, 201)
 
 
 @blp.route("/<int:patient_id>/enrollments/<int:enrollment_id>")
 class EnrollmentById(MethodView):
     @blp.response(200, EnrollmentSchema)
-    def get(self, patient_id, enrollment_id):
+    def get(self, patient_id: int, enrollment_id: int) -> Any:
         """Read one course"""
         return with_etag(
-            services.get_enrollment(db.session, current_principal(), patient_id, enrollment_id)
+            services.get_enrollment(db.session(), current_principal(), patient_id, enrollment_id)
         )
 
     @blp.if_match
     @blp.arguments(EnrollmentPatchSchema)
     @blp.response(200, EnrollmentSchema)
-    def patch(self, data, patient_id, enrollment_id):
+    def patch(self, data: dict[str, Any], patient_id: int, enrollment_id: int) -> Any:
         """End a course or hand it to another nurse (If-Match required)"""
         principal = current_principal()
-        enrollment = services.get_enrollment(db.session, principal, patient_id, enrollment_id)
+        enrollment = services.get_enrollment(db.session(), principal, patient_id, enrollment_id)
         require_if_match(enrollment)
-        return with_etag(services.update_enrollment(db.session, principal, enrollment, data))
+        return with_etag(services.update_enrollment(db.session(), principal, enrollment, data))
 
 
 @blp.route("/<int:patient_id>/consents")
 class Consents(MethodView):
     @blp.response(200, ConsentSchema(many=True))
-    def get(self, patient_id):
+    def get(self, patient_id: int) -> Any:
         """List the patient's consents, withdrawn ones included"""
-        return services.list_consents(db.session, current_principal(), patient_id)
+        return services.list_consents(db.session(), current_principal(), patient_id)
 
     @blp.arguments(ConsentSchema)
     @blp.response(201, ConsentSchema)
-    def post(self, data, patient_id):
+    def post(self, data: dict[str, Any], patient_id: int) -> Any:
         """Record a consent (nurse, admin)"""
-        return services.give_consent(db.session, current_principal(), patient_id, data)
+        return services.give_consent(db.session(), current_principal(), patient_id, data)
 
 
 @blp.route("/<int:patient_id>/consents/<int:consent_id>/withdraw")
 class ConsentWithdraw(MethodView):
     @blp.arguments(ConsentWithdrawSchema)
     @blp.response(200, ConsentSchema)
-    def post(self, data, patient_id, consent_id):
+    def post(self, data: dict[str, Any], patient_id: int, consent_id: int) -> Any:
         """Record that the patient withdrew a consent (nurse, admin)"""
         return services.withdraw_consent(
-            db.session, current_principal(), patient_id, consent_id, data.get("withdrawn_at")
+            db.session(), current_principal(), patient_id, consent_id, data.get("withdrawn_at")
         )
 
 
@@ -386,10 +390,10 @@ class ConsentWithdraw(MethodView):
 class AccessLog(MethodView):
     @blp.arguments(AccessLogArgsSchema, location="query")
     @blp.response(200, AccessLogPageSchema)
-    def get(self, args, patient_id):
+    def get(self, args: dict[str, Any], patient_id: int) -> Any:
         """Who read or changed the patient's data (admin, the patient's nurse)"""
         return services.access_log(
-            db.session,
+            db.session(),
             current_principal(),
             patient_id,
             cursor=args["cursor"],

@@ -6,6 +6,8 @@ The minutes distributed to them are read at the link they were sent
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -107,10 +109,10 @@ class MeetingRequestOutSchema(MeetingRequestSchema):
 class OwnActionItems(MethodView):
     @blp.arguments(OwnActionItemQuerySchema, location="query")
     @blp.response(200, page_schema(OwnActionItemSchema, "OwnActionItemPage"))
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """Your organisation's action items from minutes that reached it (?status=open)"""
         return recipients.list_own_action_items(
-            db.session,
+            db.session(),
             current_principal(),
             cursor=args["cursor"],
             limit=args["limit"],
@@ -121,15 +123,15 @@ class OwnActionItems(MethodView):
 @blp.route("/meeting-requests")
 class MeetingRequests(MethodView):
     @blp.response(200, MeetingRequestOutSchema(many=True))
-    def get(self):
+    def get(self) -> Any:
         """The meeting requests your organisation made, newest first"""
-        return recipients.list_own_requests(db.session, current_principal())
+        return recipients.list_own_requests(db.session(), current_principal())
 
     @blp.arguments(MeetingRequestSchema)
     @blp.response(201, MeetingRequestOutSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Ask the patient's bridge nurse for a network meeting (municipality, GP, hospital)"""
         days = current_settings().BRIDGE_MEETING_HOLD_WORKING_DAYS
         return recipients.request_meeting(
-            db.session, current_principal(), data, hold_within_working_days=int(days)
+            db.session(), current_principal(), data, hold_within_working_days=int(days)
         )

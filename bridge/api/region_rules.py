@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -43,14 +45,14 @@ class RegionRulesListSchema(StrictSchema):
 @blp.route("/<int:region_id>/rules")
 class RegionRulesCollection(MethodView):
     @blp.response(200, RegionRulesListSchema)
-    def get(self, region_id):
+    def get(self, region_id: int) -> Any:
         """A region's rules, oldest first"""
         current_principal()
-        return {"items": region_rules.list_region_rules(db.session, region_id)}
+        return {"items": region_rules.list_region_rules(db.session(), region_id)}
 
     @blp.arguments(RegionRulesSchema)
     @blp.response(201, RegionRulesSchema)
-    def post(self, data, region_id):
+    def post(self, data: dict[str, Any], region_id: int) -> Any:
         """Give a region rules from a date (admin)"""
         data["closed_days"] = data.pop("closed_day_names", [])
-        return region_rules.add_region_rules(db.session, current_principal(), region_id, data)
+        return region_rules.add_region_rules(db.session(), current_principal(), region_id, data)

@@ -45,14 +45,14 @@ class CopenhagenDateTime(fields.AwareDateTime):
     A timestamp without an offset is refused (422), never guessed: the caller knows which zone
     they mean. Only instants within ``window`` (UTC) are accepted."""
 
-    def __init__(self, *, window: tuple[date, date] = CARE_ERA, **kwargs):
+    def __init__(self, *, window: tuple[date, date] = CARE_ERA, **kwargs) -> Any:
         self.window = window
         super().__init__(format="iso", default_timezone=None, **_bounded(kwargs, window))
 
-    def _serialize(self, value: datetime | None, attr, obj, **kwargs):
+    def _serialize(self, value: datetime | None, attr, obj, **kwargs) -> Any:
         return copenhagen_iso(value)
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value, attr, data: dict[str, Any], **kwargs) -> Any:
         try:
             parsed = super()._deserialize(value, attr, data, **kwargs)
         except ValidationError as exc:
@@ -73,11 +73,11 @@ class CopenhagenDateTime(fields.AwareDateTime):
 class Day(fields.Date):
     """An ISO 8601 calendar date within ``window``."""
 
-    def __init__(self, *, window: tuple[date, date] = CARE_ERA, **kwargs):
+    def __init__(self, *, window: tuple[date, date] = CARE_ERA, **kwargs) -> Any:
         self.window = window
         super().__init__(**_bounded(kwargs, window))
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value, attr, data: dict[str, Any], **kwargs) -> Any:
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if not self.window[0] <= parsed <= self.window[1]:
             raise _outside(self.window)
@@ -135,7 +135,7 @@ MAX_ID = 2**63 - 1
 class Id(fields.Integer):
     """A row id: a positive 64-bit integer (larger numbers are refused, not sent to the DB)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs) -> Any:
         kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
         super().__init__(**kwargs)
 

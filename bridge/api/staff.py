@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -66,20 +68,20 @@ class NewTokenSchema(TokenSchema):
 StaffPageSchema = page_schema(StaffSchema, "StaffPage")
 
 
-def _staff_for_admin(staff_id: int):
+def _staff_for_admin(staff_id: int) -> Any:
     current_principal().require(Role.ADMIN)
-    return services.get_staff(db.session, staff_id)
+    return services.get_staff(db.session(), staff_id)
 
 
 @blp.route("")
 class StaffCollection(MethodView):
     @blp.arguments(StaffQuerySchema, location="query")
     @blp.response(200, StaffPageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """List staff members (admin)"""
         current_principal().require(Role.ADMIN)
         return services.list_staff(
-            db.session,
+            db.session(),
             organisation_id=args["organisation_id"],
             cursor=args["cursor"],
             limit=args["limit"],
@@ -87,42 +89,42 @@ class StaffCollection(MethodView):
 
     @blp.arguments(StaffSchema)
     @blp.response(201, StaffSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Register a staff member (admin)"""
         current_principal().require(Role.ADMIN)
-        return with_etag(services.create_staff(db.session, data), 201)
+        return with_etag(services.create_staff(db.session(), data), 201)
 
 
 @blp.route("/<int:staff_id>")
 class StaffById(MethodView):
     @blp.response(200, StaffSchema)
-    def get(self, staff_id):
+    def get(self, staff_id: int) -> Any:
         """Read a staff member (admin)"""
         return with_etag(_staff_for_admin(staff_id))
 
     @blp.if_match
     @blp.arguments(StaffPatchSchema(partial=True))
     @blp.response(200, StaffSchema)
-    def patch(self, data, staff_id):
+    def patch(self, data: dict[str, Any], staff_id: int) -> Any:
         """Change a staff member (admin; If-Match required)"""
         staff = _staff_for_admin(staff_id)
         require_if_match(staff)
-        return with_etag(services.update_staff(db.session, staff, data))
+        return with_etag(services.update_staff(db.session(), staff, data))
 
 
 @blp.route("/<int:staff_id>/tokens")
 class StaffTokens(MethodView):
     @blp.response(200, TokenSchema(many=True))
-    def get(self, staff_id):
+    def get(self, staff_id: int) -> Any:
         """List a staff member's tokens, without their secrets (admin)"""
-        return services.list_tokens(db.session, _staff_for_admin(staff_id))
+        return services.list_tokens(db.session(), _staff_for_admin(staff_id))
 
     @blp.arguments(TokenSchema)
     @blp.response(201, NewTokenSchema)
-    def post(self, data, staff_id):
+    def post(self, data: dict[str, Any], staff_id: int) -> Any:
         """Issue a token; the secret is in this response only (admin)"""
         issued = services.issue_token(
-            db.session,
+            db.session(),
             _staff_for_admin(staff_id),
             label=data.get("label"),
             expires_at=data.get("expires_at"),
@@ -142,6 +144,6 @@ class StaffTokens(MethodView):
 @blp.route("/<int:staff_id>/tokens/<int:token_id>")
 class StaffTokenById(MethodView):
     @blp.response(200, TokenSchema)
-    def delete(self, staff_id, token_id):
+    def delete(self, staff_id: int, token_id: int) -> Any:
         """Revoke a token (admin)"""
-        return services.revoke_token(db.session, _staff_for_admin(staff_id), token_id)
+        return services.revoke_token(db.session(), _staff_for_admin(staff_id), token_id)

@@ -10,6 +10,7 @@ import importlib
 from datetime import timedelta
 
 from flask import Flask, request
+from flask.typing import ResponseReturnValue
 
 from bridge.config import settings_of
 from bridge.web import formatting
@@ -70,7 +71,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(bp)
 
     @app.errorhandler(404)
-    def _unknown_url(exc):
+    def _unknown_url(exc) -> ResponseReturnValue:
         # No route matched, so no blueprint handler ran: a browser outside the API gets the
         # web's own (translated) page; the API and JSON clients keep problem+json.
         wants_html = (
@@ -81,5 +82,5 @@ def init_web(app: Flask) -> None:
         return not_found_page()
 
     @app.context_processor
-    def _request_path():
+    def _request_path() -> dict[str, str]:
         return {"request_path": request.path}

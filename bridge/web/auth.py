@@ -17,6 +17,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import refresh as refresh_babel
 from flask_wtf.csrf import CSRFError
@@ -55,14 +56,14 @@ def _load_user() -> None:
     staff_id = session.get("staff_id")
     if staff_id is None:
         return
-    staff = signed_in_staff(db.session, staff_id, session.get("epoch"))
+    staff = signed_in_staff(db.session(), staff_id, session.get("epoch"))
     if staff is None:
         # Logged out elsewhere, password changed or account disabled: this cookie is dead.
         _fresh_session()
         return
     g.staff = staff
     # Setting the principal makes the request wrapper commit this request and write its audit.
-    g.principal = load_principal(db.session, staff)
+    g.principal = load_principal(db.session(), staff)
 
 
 @bp.after_request
@@ -113,7 +114,7 @@ def _fresh_session() -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     """The login form; a wrong email and a wrong password get the same answer."""
     next_url = safe_next(request.values.get("next"), url_for("web.today"))
     if request.method == "GET":
@@ -127,7 +128,7 @@ def login():
     password = request.form.get("password", "")
     if len(password) > MAX_PASSWORD_LENGTH:
         password = ""
-    outcome = authenticate_password(db.session, email, password, utcnow())
+    outcome = authenticate_password(db.session(), email, password, utcnow())
     if outcome.staff is None:
         log.info("web login refused (%s)", outcome.reason)
         return render_template(
@@ -145,21 +146,21 @@ def login():
     session["staff_id"] = outcome.staff.id
     session["epoch"] = outcome.session_epoch
     g.staff = outcome.staff
-    g.principal = load_principal(db.session, outcome.staff)
+    g.principal = load_principal(db.session(), outcome.staff)
     return redirect(next_url, 303)
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     """Sign out: this and every other session of the account ends."""
     if "staff" in g:
-        end_sessions(db.session, g.staff.id)
+        end_sessions(db.session(), g.staff.id)
     _fresh_session()
     return redirect(url_for("web.login"), 303)
 
 
 @bp.post("/language")
-def set_language():
+def set_language() -> ResponseReturnValue:
     """Switch between Danish and English."""
     lang = request.form.get("lang", "")
     if lang in LANGUAGES:
@@ -175,7 +176,7 @@ def _error_page(status: int, title: str, detail: str) -> tuple[str, int]:
 
 
 @bp.errorhandler(CSRFError)
-def _csrf_error(exc: CSRFError):
+def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
     log.info("CSRF check failed: %s", exc.description)
     return _error_page(
         400,
@@ -185,7 +186,7 @@ def _csrf_error(exc: CSRFError):
 
 
 @bp.errorhandler(DomainError)
-def _domain_error(exc: DomainError):
+def _domain_error(exc: DomainError) -> ResponseReturnValue:
     if exc.status == 404:
         return _error_page(
             404, _("Not found"), _("The page does not exist, or you may not see it.")
@@ -203,7 +204,7 @@ def not_found_page() -> tuple[str, int]:
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
     if exc.code == 404:
         return not_found_page()
     if exc.code == 405:
@@ -212,7 +213,7 @@ def _http_error(exc: HTTPException):
 
 
 @bp.errorhandler(Exception)
-def _unexpected(exc: Exception):
+def _unexpected(exc: Exception) -> ResponseReturnValue:
     log.exception("unhandled error on a web page")
     return _error_page(
         500, _("Something went wrong"), _("An unexpected error occurred. Please try again.")

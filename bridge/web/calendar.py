@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from flask import Response, abort, g, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
 
@@ -83,22 +84,22 @@ def _ics_response(body: bytes, filename: str | None = None) -> Response:
 
 
 @bp.get("/calendar/<secret>.ics")
-def calendar_feed_ics(secret: str):
+def calendar_feed_ics(secret: str) -> ResponseReturnValue:
     """The feed a calendar app polls; the secret in the URL is the only credential."""
-    principal = calendar_feed.feed_owner(db.session, secret)
+    principal = calendar_feed.feed_owner(db.session(), secret)
     if principal is None:
         abort(404)
     # The request wrapper commits and writes the audit notes of a request with a principal.
     g.principal = principal
-    entries = calendar_feed.feed_entries(db.session, principal, utcnow())
+    entries = calendar_feed.feed_entries(db.session(), principal, utcnow())
     return _ics_response(to_ics(entries, _("Network meetings")))
 
 
 @bp.get("/meetings/<int:meeting_id>/calendar.ics")
 @login_required
-def meeting_ics(meeting_id: int):
+def meeting_ics(meeting_id: int) -> ResponseReturnValue:
     """One meeting as an invitation file for her calendar."""
-    entry = calendar_feed.meeting_entry(db.session, g.principal, meeting_id)
+    entry = calendar_feed.meeting_entry(db.session(), g.principal, meeting_id)
     if entry is None:
         abort(404)
     return _ics_response(to_ics([entry], _("Network meeting")), f"netvaerksmoede-{meeting_id}.ics")
@@ -106,30 +107,30 @@ def meeting_ics(meeting_id: int):
 
 def _page(secret: str | None, notice: str | None) -> str:
     url = url_for("web.calendar_feed_ics", secret=secret, _external=True) if secret else None
-    created = calendar_feed.feed_created_at(db.session, g.principal)
+    created = calendar_feed.feed_created_at(db.session(), g.principal)
     return render_template("calendar.html", feed_url=url, created=created, notice=notice)
 
 
 @bp.get("/calendar")
 @login_required
-def calendar_page():
+def calendar_page() -> ResponseReturnValue:
     """Her calendar feed: whether she has one, and the buttons to make, renew or end it."""
     return _page(None, None)
 
 
 @bp.post("/calendar/feed")
 @login_required
-def calendar_issue():
+def calendar_issue() -> ResponseReturnValue:
     """A new feed URL (an earlier one stops working); shown this once."""
-    secret = calendar_feed.issue_feed(db.session, g.principal, utcnow())
+    secret = calendar_feed.issue_feed(db.session(), g.principal, utcnow())
     return _page(secret, _("Your calendar address is ready. Copy it now: it is shown only once."))
 
 
 @bp.post("/calendar/feed/revoke")
 @login_required
-def calendar_revoke():
+def calendar_revoke() -> ResponseReturnValue:
     """The feed URL stops working."""
-    calendar_feed.revoke_feed(db.session, g.principal)
+    calendar_feed.revoke_feed(db.session(), g.principal)
     return _page(None, _("Your calendar address no longer works."))
 
 

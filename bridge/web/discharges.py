@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import time
 
 from flask import g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from bridge.domain.base import utcnow
 from bridge.domain.care import admissions as admissions_service
@@ -24,15 +25,17 @@ PLAN_ROWS = 200
 DEFAULT_DUE_TIME = time(15, 0)  # the end of a day shift, when a task due "that day" is late
 
 
-def _render(admission_id: int, errors: dict[str, str] | None = None, status: int = 200):
+def _render(
+    admission_id: int, errors: dict[str, str] | None = None, status: int = 200
+) -> ResponseReturnValue:
     p = g.principal
-    admission = admissions_service.get_admission(db.session, p, admission_id)
-    patient = patients.get_patient(db.session, p, admission.patient_id)
+    admission = admissions_service.get_admission(db.session(), p, admission_id)
+    patient = patients.get_patient(db.session(), p, admission.patient_id)
     tasks = follow_ups.list_follow_ups(
-        db.session, p, admission_id=admission.id, cursor=None, limit=PLAN_ROWS
+        db.session(), p, admission_id=admission.id, cursor=None, limit=PLAN_ROWS
     ).items
     names = organisation_names(
-        db.session, [admission.department_id] + [t.responsible_organisation_id for t in tasks]
+        db.session(), [admission.department_id] + [t.responsible_organisation_id for t in tasks]
     )
     return render_template(
         "discharge.html",
@@ -48,7 +51,7 @@ def _render(admission_id: int, errors: dict[str, str] | None = None, status: int
 
 @bp.get("/admissions/<int:admission_id>")
 @login_required
-def admission(admission_id: int):
+def admission(admission_id: int) -> ResponseReturnValue:
     """A stay, its discharge and its follow-up plan."""
     return _render(admission_id)
 
@@ -61,10 +64,10 @@ def _back(task) -> str:
 
 @bp.post("/admissions/<int:admission_id>/follow-ups")
 @login_required
-def follow_up_add(admission_id: int):
+def follow_up_add(admission_id: int) -> ResponseReturnValue:
     """Add a task of the nurse's own to the plan."""
     p = g.principal
-    admission = admissions_service.get_admission(db.session, p, admission_id)
+    admission = admissions_service.get_admission(db.session(), p, admission_id)
     try:
         title = text_field("title", 200, required=True)
         due = at(date_field("due_date"), time_field("due_time", DEFAULT_DUE_TIME))
@@ -79,7 +82,7 @@ def follow_up_add(admission_id: int):
         "due_at": due,
     }
     try:
-        follow_ups.add_follow_up(db.session, p, data)
+        follow_ups.add_follow_up(db.session(), p, data)
     except RuleViolation as exc:
         return _render(admission_id, {"add-title": domain_text(exc)}, 422)
     return redirect(url_for("web.admission", admission_id=admission_id), 303)
@@ -87,36 +90,39 @@ def follow_up_add(admission_id: int):
 
 @bp.post("/follow-ups/<int:task_id>/complete")
 @login_required
-def follow_up_complete(task_id: int):
+def follow_up_complete(task_id: int) -> ResponseReturnValue:
     """Tick a task off, with an optional note."""
     note = request.form.get("note", "").strip()[:1000] or None
-    task = follow_ups.complete_follow_up(db.session, g.principal, task_id, note)
+    task = follow_ups.complete_follow_up(db.session(), g.principal, task_id, note)
     return redirect(_back(task), 303)
 
 
 @bp.post("/follow-ups/<int:task_id>/redate")
 @login_required
-def follow_up_redate(task_id: int):
+def follow_up_redate(task_id: int) -> ResponseReturnValue:
     """Move a task's deadline."""
-    task = follow_ups.editable_follow_up(db.session, g.principal, task_id)
+    task = follow_ups.editable_follow_up(db.session(), g.principal, task_id)
     try:
         due = at(date_field("due_date"), time_field("due_time", DEFAULT_DUE_TIME))
     except FormError as exc:
         return _render(task.admission_id, {f"task-{task_id}": exc.message}, 422)
-    follow_ups.update_follow_up(db.session, g.principal, task, {"due_at": due})
+    follow_ups.update_follow_up(db.session(), g.principal, task, {"due_at": due})
     return redirect(_back(task), 303)
 
 
 @bp.post("/follow-ups/<int:task_id>/cancel")
 @login_required
-def follow_up_cancel(task_id: int):
+def follow_up_cancel(task_id: int) -> ResponseReturnValue:
     """Cancel a task; the reason is required and kept."""
-    task = follow_ups.editable_follow_up(db.session, g.principal, task_id)
+    task = follow_ups.editable_follow_up(db.session(), g.principal, task_id)
     try:
         reason = text_field("reason", 500, required=True)
     except FormError as exc:
         return _render(task.admission_id, {f"task-{task_id}": exc.message}, 422)
     follow_ups.update_follow_up(
-        db.session, g.principal, task, {"status": FollowUpStatus.CANCELLED, "cancel_reason": reason}
+        db.session(),
+        g.principal,
+        task,
+        {"status": FollowUpStatus.CANCELLED, "cancel_reason": reason},
     )
     return redirect(_back(task), 303)

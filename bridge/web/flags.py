@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import time
 
 from flask import g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from bridge.domain.base import utcnow
 from bridge.domain.errors import RuleViolation
@@ -20,13 +21,13 @@ from bridge.web.worklist import ROWS, flag_advice, flag_message, patient_names, 
 SNOOZE_UNTIL = time(8, 0)  # a snoozed flag is back at the start of the chosen day
 
 
-def _render(errors: dict[str, str] | None = None, status: int = 200):
+def _render(errors: dict[str, str] | None = None, status: int = 200) -> ResponseReturnValue:
     p = g.principal
     page = services.list_flags(
-        db.session, p, status=None, rule=None, patient_id=None, nurse_id=None, cursor=None,
+        db.session(), p, status=None, rule=None, patient_id=None, nurse_id=None, cursor=None,
         limit=ROWS,
     )  # fmt: skip
-    names = patient_names(db.session, p, [f.patient_id for f in page.items])
+    names = patient_names(db.session(), p, [f.patient_id for f in page.items])
     rows = [
         {
             "flag": f,
@@ -44,14 +45,14 @@ def _render(errors: dict[str, str] | None = None, status: int = 200):
 
 @bp.get("/flags")
 @login_required
-def flags():
+def flags() -> ResponseReturnValue:
     """Every live flag: open, acknowledged and snoozed."""
     return _render()
 
 
 @bp.post("/flags/<int:flag_id>")
 @login_required
-def flag_act(flag_id: int):
+def flag_act(flag_id: int) -> ResponseReturnValue:
     """Acknowledge (with a note), snooze until a day, or resolve (with a note) one flag."""
     p = g.principal
     action = request.form.get("action", "")
@@ -69,9 +70,9 @@ def flag_act(flag_id: int):
             raise FormError(f"note-{flag_id}", "?")
     except FormError as exc:
         return _render({str(flag_id): exc.message}, 422)
-    flag = services.get_flag(db.session, p, flag_id)
+    flag = services.get_flag(db.session(), p, flag_id)
     try:
-        services.act_on_flag(db.session, p, flag, data)
+        services.act_on_flag(db.session(), p, flag, data)
     except RuleViolation as exc:
         return _render({str(flag_id): domain_text(exc)}, 422)
     return redirect(url_for("web.flags") + f"#flag-{flag_id}", 303)

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from flask import g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from bridge.documents.minutes_pdf import pdf_response
@@ -54,17 +55,19 @@ def _rule_message(exc: RuleViolation) -> str:
 
 
 def _planning_choices(patient_id: int) -> tuple[list[dict[str, Any]], list[Any]]:
-    team = patients.list_care_team(db.session, g.principal, patient_id)
-    names = organisation_names(db.session, [m.organisation_id for m in team])
+    team = patients.list_care_team(db.session(), g.principal, patient_id)
+    names = organisation_names(db.session(), [m.organisation_id for m in team])
     members = [
         {"member": m, "org_name": names.get(m.organisation_id, ""), "treating": m.role in TREATING}
         for m in team
     ]
-    return members, patients.list_relatives(db.session, g.principal, patient_id)
+    return members, patients.list_relatives(db.session(), g.principal, patient_id)
 
 
-def _render_new(patient_id: int, errors: dict[str, str] | None = None, status: int = 200):
-    patient = patients.get_patient(db.session, g.principal, patient_id)
+def _render_new(
+    patient_id: int, errors: dict[str, str] | None = None, status: int = 200
+) -> ResponseReturnValue:
+    patient = patients.get_patient(db.session(), g.principal, patient_id)
     members, relatives = _planning_choices(patient_id)
     return render_template(
         "meeting_new.html",
@@ -78,14 +81,14 @@ def _render_new(patient_id: int, errors: dict[str, str] | None = None, status: i
 
 @bp.get("/patients/<int:patient_id>/meetings/new")
 @login_required
-def meeting_new(patient_id: int):
+def meeting_new(patient_id: int) -> ResponseReturnValue:
     """The form to plan a network meeting."""
     return _render_new(patient_id)
 
 
 @bp.post("/patients/<int:patient_id>/meetings")
 @login_required
-def meeting_create(patient_id: int):
+def meeting_create(patient_id: int) -> ResponseReturnValue:
     """Plan the meeting with the chosen participants, then show it."""
     try:
         day = date_field("date")
@@ -102,7 +105,7 @@ def meeting_create(patient_id: int):
     except FormError as exc:
         return _render_new(patient_id, {exc.field: exc.message}, 422)
     try:
-        meeting = scheduling.create_meeting(db.session, g.principal, data)
+        meeting = scheduling.create_meeting(db.session(), g.principal, data)
     except RuleViolation as exc:
         field_name = {"scheduled_end": "end", "scheduled_start": "start"}.get(exc.field, "form")
         return _render_new(patient_id, {field_name: _rule_message(exc)}, 422)
@@ -177,22 +180,22 @@ def _render_meeting(
     errors: dict[str, str] | None = None,
     notice: str | None = None,
     status: int = 200,
-):
+) -> ResponseReturnValue:
     p = g.principal
-    meeting = scheduling.get_meeting(db.session, p, meeting_id)
-    patient = patients.get_patient(db.session, p, meeting.patient_id)
-    versions = minutes_service.list_minutes(db.session, p, meeting_id)
+    meeting = scheduling.get_meeting(db.session(), p, meeting_id)
+    patient = patients.get_patient(db.session(), p, meeting.patient_id)
+    versions = minutes_service.list_minutes(db.session(), p, meeting_id)
     latest = versions[-1] if versions else None
     final = next((v for v in reversed(versions) if v.status == MinutesStatus.FINAL), None)
     distributions = (
-        distribution_status.list_distributions(db.session, p, meeting_id) if final else []
+        distribution_status.list_distributions(db.session(), p, meeting_id) if final else []
     )
-    relatives = {r.id: r for r in patients.list_relatives(db.session, p, meeting.patient_id)}
+    relatives = {r.id: r for r in patients.list_relatives(db.session(), p, meeting.patient_id)}
     team_orgs = [
-        m.organisation_id for m in patients.list_care_team(db.session, p, meeting.patient_id)
+        m.organisation_id for m in patients.list_care_team(db.session(), p, meeting.patient_id)
     ]
     names = organisation_names(
-        db.session,
+        db.session(),
         [pt.organisation_id for pt in meeting.participants]
         + [d.recipient_organisation_id for d in distributions]
         + [i.responsible_organisation_id for v in versions for i in v.action_items]
@@ -248,7 +251,7 @@ def _responsible_choices(
 
 @bp.get("/meetings/<int:meeting_id>")
 @login_required
-def meeting(meeting_id: int):
+def meeting(meeting_id: int) -> ResponseReturnValue:
     """One meeting: participants, attendance, minutes and their distribution."""
     notice = {
         "saved": _("The draft is saved."),
@@ -261,11 +264,11 @@ def meeting(meeting_id: int):
 
 @bp.post("/meetings/<int:meeting_id>/hold")
 @login_required
-def meeting_hold(meeting_id: int):
+def meeting_hold(meeting_id: int) -> ResponseReturnValue:
     """Record that the meeting took place, with who attended."""
-    m = scheduling.get_meeting(db.session, g.principal, meeting_id)
+    m = scheduling.get_meeting(db.session(), g.principal, meeting_id)
     try:
-        scheduling.hold_meeting(db.session, g.principal, meeting_id, _attendance(m))
+        scheduling.hold_meeting(db.session(), g.principal, meeting_id, _attendance(m))
     except RuleViolation as exc:
         return _render_meeting(meeting_id, errors={"hold": domain_text(exc)}, status=422)
     return redirect(url_for("web.meeting", meeting_id=meeting_id), 303)
@@ -273,10 +276,10 @@ def meeting_hold(meeting_id: int):
 
 @bp.post("/meetings/<int:meeting_id>/attendance")
 @login_required
-def meeting_attendance(meeting_id: int):
+def meeting_attendance(meeting_id: int) -> ResponseReturnValue:
     """Correct who attended a held meeting."""
-    m = scheduling.get_meeting(db.session, g.principal, meeting_id)
-    scheduling.record_attendance(db.session, g.principal, meeting_id, _attendance(m))
+    m = scheduling.get_meeting(db.session(), g.principal, meeting_id)
+    scheduling.record_attendance(db.session(), g.principal, meeting_id, _attendance(m))
     return redirect(url_for("web.meeting", meeting_id=meeting_id), 303)
 
 
@@ -323,7 +326,7 @@ def _posted_minutes() -> tuple[MinutesDraft, dict[str, Any]]:
 
 @bp.post("/meetings/<int:meeting_id>/minutes")
 @login_required
-def minutes_create(meeting_id: int):
+def minutes_create(meeting_id: int) -> ResponseReturnValue:
     """Start the minutes (draft version 1) with what was written so far."""
     try:
         draft, data = _posted_minutes()
@@ -336,11 +339,11 @@ def minutes_create(meeting_id: int):
             decisions=data["decisions"],
             action_items=tuple(minutes_service.ActionItemInput(**r) for r in data["action_items"]),
         )
-        version = minutes_service.create_minutes(db.session, g.principal, meeting_id, cmd)
+        version = minutes_service.create_minutes(db.session(), g.principal, meeting_id, cmd)
         # "Finalise and send" on a first write: save and finalise in one step (one transaction,
         # so a refused finalisation leaves no draft behind either).
         if finalise:
-            minutes_service.finalise_minutes(db.session, g.principal, version)
+            minutes_service.finalise_minutes(db.session(), g.principal, version)
     except RuleViolation as exc:
         db.session.rollback()
         key = exc.field if exc.field in ("summary", "decisions") else "items"
@@ -353,14 +356,14 @@ def minutes_create(meeting_id: int):
 
 @bp.post("/meetings/<int:meeting_id>/minutes/<int:version_no>")
 @login_required
-def minutes_save(meeting_id: int, version_no: int):
+def minutes_save(meeting_id: int, version_no: int) -> ResponseReturnValue:
     """Save the draft, or save and finalise it; a stale edit is refused with the text kept."""
     p = g.principal
     try:
         draft, data = _posted_minutes()
     except FormError as exc:
         return _render_meeting(meeting_id, errors={exc.field: exc.message}, status=422)
-    version = minutes_service.get_minutes_for_update(db.session, p, meeting_id, version_no)
+    version = minutes_service.get_minutes_for_update(db.session(), p, meeting_id, version_no)
     if version.status != MinutesStatus.DRAFT or draft.version != version.version:
         # The version the user started from is not the stored one: like If-Match, refuse, show
         # the other person's text, and keep the user's own text in the editor.
@@ -368,9 +371,9 @@ def minutes_save(meeting_id: int, version_no: int):
         return _render_meeting(meeting_id, draft=draft, theirs=version, status=412)
     finalise = request.form.get("do") == "finalise"
     try:
-        minutes_service.update_minutes(db.session, p, version, data)
+        minutes_service.update_minutes(db.session(), p, version, data)
         if finalise:
-            minutes_service.finalise_minutes(db.session, p, version)
+            minutes_service.finalise_minutes(db.session(), p, version)
     except RuleViolation as exc:
         key = exc.field if exc.field in ("summary", "decisions") else "items"
         return _render_meeting(
@@ -382,9 +385,9 @@ def minutes_save(meeting_id: int, version_no: int):
 
 @bp.get("/meetings/<int:meeting_id>/minutes/<int:version_no>/pdf")
 @login_required
-def minutes_pdf(meeting_id: int, version_no: int):
+def minutes_pdf(meeting_id: int, version_no: int) -> ResponseReturnValue:
     """The minutes as PDF, for whoever may read them (checked and logged by the service)."""
-    return pdf_response(minutes_document(db.session, g.principal, meeting_id, version_no))
+    return pdf_response(minutes_document(db.session(), g.principal, meeting_id, version_no))
 
 
 # --- distribution: release a blocked row, record a hand-over ------------------------------------
@@ -392,10 +395,10 @@ def minutes_pdf(meeting_id: int, version_no: int):
 
 @bp.post("/meetings/<int:meeting_id>/distributions/<int:distribution_id>/release")
 @login_required
-def distribution_release(meeting_id: int, distribution_id: int):
+def distribution_release(meeting_id: int, distribution_id: int) -> ResponseReturnValue:
     """Send a row that was blocked for lack of consent, now that the consent is recorded."""
     try:
-        ledger.release_distribution(db.session, g.principal, distribution_id)
+        ledger.release_distribution(db.session(), g.principal, distribution_id)
     except Conflict:
         message = _("There is still no consent that covers the minutes. Record it first.")
         return _render_meeting(meeting_id, errors={"distribution": message}, status=409)
@@ -404,7 +407,7 @@ def distribution_release(meeting_id: int, distribution_id: int):
 
 @bp.post("/meetings/<int:meeting_id>/distributions/<int:distribution_id>/handover")
 @login_required
-def distribution_handover(meeting_id: int, distribution_id: int):
+def distribution_handover(meeting_id: int, distribution_id: int) -> ResponseReturnValue:
     """Record that the nurse handed a copy to the patient or a relative."""
     try:
         to = text_field("handed_over_to", 200)
@@ -416,7 +419,7 @@ def distribution_handover(meeting_id: int, distribution_id: int):
         return _render_meeting(meeting_id, errors={"distribution": message}, status=422)
     try:
         ledger.record_handover(
-            db.session, g.principal, distribution_id, {"handed_over_to": to, "method": method}
+            db.session(), g.principal, distribution_id, {"handed_over_to": to, "method": method}
         )
     except Conflict:
         message = _("The hand-over could not be recorded for this recipient.")

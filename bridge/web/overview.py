@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 from flask import Response, g, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -65,12 +66,12 @@ def _load(org_id: int) -> domain.Overview:
     last_arg, first_arg = request.args.get("to", ""), request.args.get("from", "")
     last = domain.parse_month(last_arg, "to") if last_arg else today.replace(day=1)
     first = domain.parse_month(first_arg, "from") if first_arg else domain.months_before(last, 11)
-    return domain.overview(db.session, g.principal, org_id, first, last, today)
+    return domain.overview(db.session(), g.principal, org_id, first, last, today)
 
 
 @bp.get("/overview/<int:org_id>")
 @login_required
-def overview_page(org_id: int):
+def overview_page(org_id: int) -> ResponseReturnValue:
     """A region's or health council's figures per month (counts only)."""
     result = _load(org_id)
     months = [m.month for m in result.months]
@@ -94,7 +95,7 @@ def overview_page(org_id: int):
 
 @bp.get("/overview/<int:org_id>/csv")
 @login_required
-def overview_csv(org_id: int):
+def overview_csv(org_id: int) -> ResponseReturnValue:
     """The same figures as CSV."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(domain.csv_rows(_load(org_id)))

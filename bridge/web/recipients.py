@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -53,27 +54,27 @@ def _back(default: str) -> str:
 
 @bp.get("/inbox")
 @login_required
-def inbox():
+def inbox() -> ResponseReturnValue:
     """What was sent to the organisation: messages, minutes, and its own open action items."""
     _recipient_only()
     p = g.principal
     messages = inbox_service.list_inbox(
-        db.session, p, cursor=None, limit=ROWS, language=current_language()
+        db.session(), p, cursor=None, limit=ROWS, language=current_language()
     ).items
-    minutes = recipients.list_received_minutes(db.session, p, limit=ROWS)
+    minutes = recipients.list_received_minutes(db.session(), p, limit=ROWS)
     items = recipients.list_own_action_items(
-        db.session, p, cursor=None, limit=ROWS, status=ActionItemStatus.OPEN
+        db.session(), p, cursor=None, limit=ROWS, status=ActionItemStatus.OPEN
     ).items
     return render_template("recipient_inbox.html", messages=messages, minutes=minutes, items=items)
 
 
 @bp.get("/inbox/<int:notification_id>")
 @login_required
-def inbox_message(notification_id: int):
+def inbox_message(notification_id: int) -> ResponseReturnValue:
     """One message; the email notice links here (it carries no health data itself)."""
     _recipient_only()
     item = inbox_service.get_inbox_item(
-        db.session, g.principal, notification_id, language=current_language()
+        db.session(), g.principal, notification_id, language=current_language()
     )
     ref = item.ref or {}
     minutes_url = None
@@ -86,10 +87,10 @@ def inbox_message(notification_id: int):
 
 @bp.post("/inbox/<int:notification_id>/ack")
 @login_required
-def inbox_ack(notification_id: int):
+def inbox_ack(notification_id: int) -> ResponseReturnValue:
     """The organisation has read the message."""
     _recipient_only()
-    inbox_service.acknowledge_inbox(db.session, g.principal, notification_id, utcnow())
+    inbox_service.acknowledge_inbox(db.session(), g.principal, notification_id, utcnow())
     return redirect(
         _back(url_for("web.inbox_message", notification_id=notification_id)) + "#acknowledged",
         303,
@@ -98,11 +99,11 @@ def inbox_ack(notification_id: int):
 
 @bp.get("/received/meetings/<int:meeting_id>/minutes/<int:version_no>")
 @login_required
-def received_minutes(meeting_id: int, version_no: int):
+def received_minutes(meeting_id: int, version_no: int) -> ResponseReturnValue:
     """The final minutes as their recipient reads them, with its own items to close."""
     _recipient_only()
     p = g.principal
-    version = recipients.readable_minutes(db.session, p, meeting_id, version_no)
+    version = recipients.readable_minutes(db.session(), p, meeting_id, version_no)
     # The grant above covers the meeting's patient; this is the header of what was granted.
     meeting = db.session.execute(
         select(
@@ -116,7 +117,7 @@ def received_minutes(meeting_id: int, version_no: int):
     ).one()
     mine = set(caller_organisations(p))
     names = organisation_names(
-        db.session, [i.responsible_organisation_id for i in version.action_items]
+        db.session(), [i.responsible_organisation_id for i in version.action_items]
     )
     return render_template(
         "recipient_minutes.html",
@@ -128,26 +129,26 @@ def received_minutes(meeting_id: int, version_no: int):
         patient_cpr_masked=mask_cpr(meeting.cpr),
         names=names,
         mine=mine,
-        distribution=recipients.received_distribution(db.session, p, version.id),
+        distribution=recipients.received_distribution(db.session(), p, version.id),
         pdf_url=url_for("web.minutes_pdf", meeting_id=meeting_id, version_no=version_no),
     )
 
 
 @bp.post("/received/distributions/<int:distribution_id>/ack")
 @login_required
-def received_ack(distribution_id: int):
+def received_ack(distribution_id: int) -> ResponseReturnValue:
     """Acknowledge minutes the organisation received."""
     _recipient_only()
-    distribution_status.acknowledge_distribution(db.session, g.principal, distribution_id)
+    distribution_status.acknowledge_distribution(db.session(), g.principal, distribution_id)
     return redirect(_back(url_for("web.inbox")), 303)
 
 
 @bp.post("/received/action-items/<int:item_id>/done")
 @login_required
-def received_item_done(item_id: int):
+def received_item_done(item_id: int) -> ResponseReturnValue:
     """Mark one of the organisation's own action items done."""
     _recipient_only()
-    action_items.update_action_item(db.session, g.principal, item_id, ActionItemStatus.DONE)
+    action_items.update_action_item(db.session(), g.principal, item_id, ActionItemStatus.DONE)
     return redirect(_back(url_for("web.inbox")), 303)
 
 
@@ -156,7 +157,7 @@ def received_item_done(item_id: int):
 
 def _render_request(
     errors: dict[str, str] | None = None, status: int = 200, patient: Patient | None = None
-):
+) -> ResponseReturnValue:
     return render_template(
         "recipient_request.html",
         form=request.form if request.method == "POST" else request.args,
@@ -170,10 +171,10 @@ def _patient_for_request() -> Patient:
     """The patient the request is about: by id (from a page that named it) or by full CPR."""
     patient_id = (request.values.get("patient_id") or "").strip()
     if patient_id.isdigit() and len(patient_id) < 19:
-        return patients.get_patient(db.session, g.principal, int(patient_id))
+        return patients.get_patient(db.session(), g.principal, int(patient_id))
     cpr = text_field("cpr", 11, required=True)
     try:
-        return patients.find_patient_by_cpr(db.session, g.principal, cpr)
+        return patients.find_patient_by_cpr(db.session(), g.principal, cpr)
     except RuleViolation as exc:
         raise FormError("cpr", _("Write a valid CPR number.")) from exc
     except NotFound as exc:
@@ -182,7 +183,7 @@ def _patient_for_request() -> Patient:
 
 @bp.get("/meeting-request")
 @login_required
-def meeting_request_form():
+def meeting_request_form() -> ResponseReturnValue:
     """The form to ask the bridge nurse for a network meeting."""
     _recipient_only()
     patient = None
@@ -193,7 +194,7 @@ def meeting_request_form():
 
 @bp.post("/meeting-request")
 @login_required
-def meeting_request_send():
+def meeting_request_send() -> ResponseReturnValue:
     """Send the request; it lands on the nurse's worklist."""
     _recipient_only()
     try:
@@ -208,7 +209,7 @@ def meeting_request_send():
     text = reason if not attendees else f"{reason}\n\n{_('Should attend')}: {attendees}"
     try:
         recipients.request_meeting(
-            db.session,
+            db.session(),
             g.principal,
             {"patient_id": patient.id, "reason": text, "urgency": urgency},
         )

@@ -93,7 +93,7 @@ def patient_names(session: Session, p: Principal, ids: Sequence[int | None]) -> 
 
 def attention_flags(
     session: Session, p: Principal, now: datetime, *, patient_id: int | None = None
-):
+) -> list[Flag]:
     """Live flags that need the nurse now: snoozed ones only after their snooze runs out."""
     page = gaps.list_flags(
         session, p, status=None, rule=None, patient_id=patient_id, nurse_id=None, cursor=None,

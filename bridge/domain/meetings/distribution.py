@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from bridge.domain.meetings.models import (
     Channel,
@@ -131,32 +132,29 @@ def org_recipient(
     statutory = org.kind in TREATING_HEALTH_CARE_KINDS or (
         org.kind == OrganisationKind.MUNICIPALITY and treating_participant
     )
-    common = {
-        "key": f"org:{org.id}",
-        "kind": RecipientKind.ORGANISATION,
-        "role": role,
-        "channel": channel,
-        "organisation_id": org.id,
-    }
+    common = partial(
+        Recipient,
+        key=f"org:{org.id}",
+        kind=RecipientKind.ORGANISATION,
+        role=role,
+        channel=channel,
+        organisation_id=org.id,
+    )
     if org.closed:
         successor = (
             f"; its successor is organisation {org.successor_id}" if org.successor_id else ""
         )
-        return Recipient(
-            **common,
+        return common(
             status=DistributionStatus.BLOCKED,
             legal_basis=None,
             blocked_reason=CLOSED_REASON + successor,
         )
     if statutory:
-        return Recipient(**common, status=ready, legal_basis=STATUTORY_BASIS, blocked_reason=None)
+        return common(status=ready, legal_basis=STATUTORY_BASIS, blocked_reason=None)
     consent = _consent_for(org, consents, at)
     if consent is not None:
-        return Recipient(
-            **common, status=ready, legal_basis=f"consent:{consent.id}", blocked_reason=None
-        )
-    return Recipient(
-        **common,
+        return common(status=ready, legal_basis=f"consent:{consent.id}", blocked_reason=None)
+    return common(
         status=DistributionStatus.BLOCKED,
         legal_basis=None,
         blocked_reason=(
@@ -203,17 +201,17 @@ def distribution_list(
         if p.relative_id is None or p.relative_id in seen_relatives:
             continue
         seen_relatives.add(p.relative_id)
-        common = {
-            "key": f"relative:{p.relative_id}",
-            "kind": RecipientKind.RELATIVE,
-            "role": RecipientRole.PARTICIPANT,
-            "channel": Channel.MANUAL,
-            "relative_id": p.relative_id,
-        }
+        common = partial(
+            Recipient,
+            key=f"relative:{p.relative_id}",
+            kind=RecipientKind.RELATIVE,
+            role=RecipientRole.PARTICIPANT,
+            channel=Channel.MANUAL,
+            relative_id=p.relative_id,
+        )
         if p.relative_may_receive:
             out.append(
-                Recipient(
-                    **common,
+                common(
                     status=DistributionStatus.PENDING,
                     legal_basis=f"relative-consent:{p.relative_id}",
                     blocked_reason=None,
@@ -221,8 +219,7 @@ def distribution_list(
             )
         else:
             out.append(
-                Recipient(
-                    **common,
+                common(
                     status=DistributionStatus.BLOCKED,
                     legal_basis=None,
                     blocked_reason="the patient has not allowed informing this relative",
