@@ -23,11 +23,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-test-services
 	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format $(CODE)

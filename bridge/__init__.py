@@ -6,7 +6,8 @@ import logging
 import os
 from typing import Any
 
-from flask import Flask, jsonify, redirect, request, send_from_directory, url_for
+from flask import Flask, Response, jsonify, redirect, request, send_from_directory, url_for
+from flask.typing import ResponseReturnValue
 
 from bridge.config import DEFAULTS, Settings, flask_config, from_environment
 from bridge.logs import configure_logging
@@ -65,7 +66,7 @@ def create_app(
     app.register_blueprint(health_bp)
 
     @app.get("/")
-    def index():
+    def index() -> ResponseReturnValue:
         # A person's browser goes to the login (which sends a signed-in nurse on to Today);
         # API clients get the index.
         if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
@@ -92,5 +93,5 @@ def _register_docs_assets(app: Flask) -> None:
     import swagger_ui_bundle
 
     @app.get("/api/docs/assets/<path:filename>")
-    def swagger_assets(filename: str):
+    def swagger_assets(filename: str) -> Response:
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

@@ -24,7 +24,7 @@ from bridge.domain.meetings import timeline as meetings_timeline
 from bridge.domain.meetings.distribution_status import on_notification_outcome
 from bridge.domain.meetings.ledger import release_after_consent
 from bridge.domain.notifications.outcomes import register_ack_handler
-from bridge.domain.patients.services import register_consent_hook
+from bridge.domain.patients.records import register_consent_hook
 from bridge.domain.registry.models import Role
 from bridge.domain.timeline import register_timeline_sources
 from bridge.jobs.dispatch import dispatch_notifications
@@ -33,8 +33,8 @@ from bridge.jobs.reminders import overdue_task_reminders
 from bridge.jobs.retention import retention_purge
 from bridge.jobs.scheduler import ScheduledJob
 from bridge.web import calendar as web_calendar
+from bridge.web import patient_panels, worklist
 from bridge.web import requests as web_requests
-from bridge.web import worklist
 from bridge.web.sections import (
     register_caseload_column,
     register_patient_panel,
@@ -111,10 +111,10 @@ def compose_web() -> None:
     register_today_provider("meetings", worklist.meetings_today, order=30)
     register_today_provider("discharges", worklist.discharges_today, order=40)
     register_today_provider("calendar", web_calendar.calendar_today, order=90)
-    register_caseload_column("flags", worklist.flags_column)
-    register_caseload_column("next_deadline", worklist.deadline_column)
-    register_patient_panel("flags", worklist.flags_panel, order=5)
-    register_patient_panel("tasks", worklist.tasks_panel, order=10)
-    register_patient_panel("meetings", worklist.meetings_panel, order=20)
-    register_patient_panel("admissions", worklist.admissions_panel, order=30)
-    register_timeline_source("course", worklist.course_items)
+    register_caseload_column("flags", patient_panels.flags_column)
+    register_caseload_column("next_deadline", patient_panels.deadline_column)
+    register_patient_panel("flags", patient_panels.flags_panel, order=5)
+    register_patient_panel("tasks", patient_panels.tasks_panel, order=10)
+    register_patient_panel("meetings", patient_panels.meetings_panel, order=20)
+    register_patient_panel("admissions", patient_panels.admissions_panel, order=30)
+    register_timeline_source("course", patient_panels.course_items)

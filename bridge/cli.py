@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from bridge.extensions import db
@@ -121,7 +121,10 @@ def scheduler_command() -> None:
     from bridge.config import current_settings
     from bridge.jobs.scheduler import run_scheduler
 
-    run_scheduler(current_app._get_current_object(), scheduled_jobs(current_settings()))
+    # The scheduler's threads outlive this context, so they get the app itself, not the proxy
+    # (the stubs type current_app as the Flask it stands for).
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_scheduler(app, scheduled_jobs(current_settings()))
 
 
 @commands.command("scan")
@@ -170,7 +173,7 @@ def seed_synthetic_command(patients: int, seed: int) -> None:
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()) + f" ({took:.1f} s)")
 
 
-def register_commands(app) -> None:
+def register_commands(app: Flask) -> None:
     """Attach Bridge's commands to ``app.cli``."""
     for command in commands.commands.values():
         app.cli.add_command(command)

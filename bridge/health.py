@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.extensions import db
@@ -13,13 +14,13 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/health")
-def health():
+def health() -> ResponseReturnValue:
     """The process is alive."""
     return jsonify({"status": "ok"})
 
 
 @bp.get("/ready")
-def ready():
+def ready() -> ResponseReturnValue:
     """The database answers and its schema is at the newest migration."""
     try:
         with db.engine.connect() as conn:

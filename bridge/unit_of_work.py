@@ -58,8 +58,6 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return any(s in text for s in _UNAVAILABLE_MESSAGES)
 
 
-
-
 def rollback_quietly(session: AnySession) -> None:
     """Roll back; on a connection the server has just closed the rollback fails as well, and
     the pool discards the connection either way, so that failure is not the caller's error."""

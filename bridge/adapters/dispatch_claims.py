@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from bridge.adapters.dispatch_types import DispatchSettings, S, _Job
@@ -32,7 +32,7 @@ from bridge.domain.registry.models import Organisation, Staff
 # --- claiming ---------------------------------------------------------------------------------
 
 
-def _due(now: datetime):
+def _due(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(Notification.status == S.PENDING, Notification.next_attempt_at <= now),
         and_(Notification.status == S.SENDING, Notification.lease_expires_at <= now),
@@ -106,7 +106,7 @@ def _claim(
     return [
         _build(
             n,
-            endpoints.get(n.endpoint_id),
+            endpoints.get(n.endpoint_id) if n.endpoint_id is not None else None,
             orgs,
             patients,
             now,

@@ -364,7 +364,7 @@ def fhir_bundle(
         bundle_id,
         timestamp=now,
     )
-    body = json.dumps(bundle, separators=(",", ":")).encode()
-    if len(body) > max_bytes:
-        raise ValueError(f"the message is {len(body)} bytes, over the limit of {max_bytes}")
-    return body
+    encoded = json.dumps(bundle, separators=(",", ":")).encode()
+    if len(encoded) > max_bytes:
+        raise ValueError(f"the message is {len(encoded)} bytes, over the limit of {max_bytes}")
+    return encoded

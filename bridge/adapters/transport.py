@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import http.cookiejar
 import smtplib
+import socket
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -42,7 +44,7 @@ class DestinationRefused(Exception):
     """The connection reached an address Bridge may not deliver to."""
 
 
-def _checked(connection_cls: type[HTTPConnection], policy: DestinationPolicy):
+def _checked(connection_cls: type[HTTPConnection], policy: DestinationPolicy) -> type[Any]:
     """A connection class that refuses, once connected, a peer address the policy forbids.
 
     The address judged is the one the socket is connected to, not a second lookup of the name,
@@ -51,7 +53,7 @@ def _checked(connection_cls: type[HTTPConnection], policy: DestinationPolicy):
     """
 
     class Checked(connection_cls):  # type: ignore[misc,valid-type]
-        def _new_conn(self):
+        def _new_conn(self) -> socket.socket:
             sock = super()._new_conn()
             address = sock.getpeername()[0]
             if not policy.address_allowed(self.host, address):
@@ -63,11 +65,11 @@ def _checked(connection_cls: type[HTTPConnection], policy: DestinationPolicy):
 
 
 class _CheckedAdapter(HTTPAdapter):
-    def __init__(self, policy: DestinationPolicy, **kw) -> None:
+    def __init__(self, policy: DestinationPolicy, **kw: Any) -> None:
         self._policy = policy
         super().__init__(**kw)
 
-    def init_poolmanager(self, *args, **kw) -> None:
+    def init_poolmanager(self, *args: Any, **kw: Any) -> None:
         super().init_poolmanager(*args, **kw)
         http = type(
             "CheckedHTTPPool",
@@ -85,7 +87,7 @@ class _CheckedAdapter(HTTPAdapter):
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
     """Receivers must not be able to set state that travels with later messages."""
 
-    def set_ok(self, cookie, request) -> bool:
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
         return False
 
 

@@ -17,7 +17,7 @@ from bridge.api.schemas import (
     page_schema,
     text,
 )
-from bridge.domain.patients import services
+from bridge.domain.patients import registration
 from bridge.domain.patients.models import CareRequestStatus
 from bridge.extensions import db
 
@@ -60,7 +60,7 @@ class CareRequests(MethodView):
     @blp.response(200, CareRequestPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Your own care requests, and those about patients whose course you hold (admin: all)"""
-        return services.list_care_requests(
+        return registration.list_care_requests(
             db.session(), current_principal(), cursor=args["cursor"], limit=args["limit"]
         )
 
@@ -71,7 +71,7 @@ class Accept(MethodView):
     @blp.response(200, CareRequestSchema)
     def post(self, data: dict[str, Any], request_id: int) -> Any:
         """Accept: the course passes to the requester (the patient's nurse, admin)"""
-        return services.decide_care_request(
+        return registration.decide_care_request(
             db.session(), current_principal(), request_id, True, data.get("note")
         )
 
@@ -82,6 +82,6 @@ class Decline(MethodView):
     @blp.response(200, CareRequestSchema)
     def post(self, data: dict[str, Any], request_id: int) -> Any:
         """Decline: nothing changes, the requester sees the answer (the patient's nurse, admin)"""
-        return services.decide_care_request(
+        return registration.decide_care_request(
             db.session(), current_principal(), request_id, False, data.get("note")
         )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 from bridge.api.schemas import MAX_ID
 
 
 class IdConverter(IntegerConverter):
-    def __init__(self, map, *args, **kwargs) -> Any:
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min", 1)
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)

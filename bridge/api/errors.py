@@ -114,7 +114,7 @@ class BridgeApi(Api):
         prepare_response(default, self.spec, PROBLEM_JSON)
         self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
-    def handle_http_exception(self, error: HTTPException) -> Any:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Any:
         data = getattr(error, "data", None) or {}
         errors = None
         if "messages" in data:

@@ -84,11 +84,11 @@ def _token_failed(now: datetime) -> Response:
     Only failures reach this, so a valid token is never slowed nor costs a statement here.
     """
     settings = current_settings()
-    settings = ThrottleSettings(
+    throttle = ThrottleSettings(
         limit=settings.BRIDGE_TOKEN_FAILURE_LIMIT,
         window=timedelta(seconds=settings.BRIDGE_TOKEN_FAILURE_WINDOW_SECONDS),
     )
-    verdict = count_failure(db.session(), request.remote_addr or "unknown", now, settings)
+    verdict = count_failure(db.session(), request.remote_addr or "unknown", now, throttle)
     # The count must outlast this request, which is answered with an error and rolled back.
     UnitOfWork(db.session()).commit()
     if verdict.throttled:
@@ -161,7 +161,7 @@ def _idempotency_replay() -> Response | None:
 
 def _finish(response: Response) -> Response:
     """Commit on success; on failure roll back but keep the audit trail of the attempt."""
-    session = db.session
+    session = db.session()
     work = UnitOfWork(session)
     try:
         if response.status_code < 400:

@@ -159,7 +159,7 @@ class ActionItemPatchSchema(StrictSchema):
 class MeetingSummaries(MethodView):
     @blp.arguments(SummaryArgsSchema, location="query")
     @blp.response(200, MeetingSummaryPageSchema, example=examples.MEETING_SUMMARY_PAGE)
-    def get(self, args: dict[str, Any], code) -> Any:
+    def get(self, args: dict[str, Any], code: str) -> Any:
         """Final minutes of your citizens, in change order, for incremental sync (municipality)
 
         The municipality's feed of network meetings about its citizens: each final version of the

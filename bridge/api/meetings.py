@@ -229,7 +229,7 @@ class DistributionSchema(StrictSchema):
 MeetingPageSchema = page_schema(MeetingSchema, "MeetingPage")
 
 
-def _check_if_match_when_sent(obj) -> None:
+def _check_if_match_when_sent(obj: Any) -> None:
     # Finalising does not demand If-Match (it changes no content), but honours one when sent.
     if request.headers.get("If-Match"):
         require_if_match(obj)

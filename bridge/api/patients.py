@@ -25,7 +25,7 @@ from bridge.api.schemas import (
 )
 from bridge.domain.audit import AuditAction, AuditEvent
 from bridge.domain.patients import cpr as cpr_disclosure
-from bridge.domain.patients import services
+from bridge.domain.patients import records, registration, services
 from bridge.domain.patients.models import (
     CareRequest,
     CareTeamMember,
@@ -232,7 +232,7 @@ class Patients(MethodView):
     )
     def post(self, data: dict[str, Any]) -> Any:
         """Register a patient (nurse, admin)"""
-        result = services.register_patient(db.session(), current_principal(), data)
+        result = registration.register_patient(db.session(), current_principal(), data)
         if isinstance(result, CareRequest):
             return jsonify(CareRequestSchema().dump(result)), 202
         return with_etag(result, 201)
@@ -289,13 +289,13 @@ class Relatives(MethodView):
     @blp.response(200, RelativeSchema(many=True))
     def get(self, patient_id: int) -> Any:
         """List the patient's relatives"""
-        return services.list_relatives(db.session(), current_principal(), patient_id)
+        return records.list_relatives(db.session(), current_principal(), patient_id)
 
     @blp.arguments(RelativeSchema)
     @blp.response(201, RelativeSchema)
     def post(self, data: dict[str, Any], patient_id: int) -> Any:
         """Add a relative (nurse, admin)"""
-        return services.add_relative(db.session(), current_principal(), patient_id, data)
+        return records.add_relative(db.session(), current_principal(), patient_id, data)
 
 
 @blp.route("/<int:patient_id>/diagnoses")
@@ -303,13 +303,13 @@ class Diagnoses(MethodView):
     @blp.response(200, DiagnosisSchema(many=True))
     def get(self, patient_id: int) -> Any:
         """List the patient's diagnoses"""
-        return services.list_diagnoses(db.session(), current_principal(), patient_id)
+        return records.list_diagnoses(db.session(), current_principal(), patient_id)
 
     @blp.arguments(DiagnosisSchema)
     @blp.response(201, DiagnosisSchema)
     def post(self, data: dict[str, Any], patient_id: int) -> Any:
         """Add an ICD-10 diagnosis (nurse, hospital, admin)"""
-        return services.add_diagnosis(db.session(), current_principal(), patient_id, data)
+        return records.add_diagnosis(db.session(), current_principal(), patient_id, data)
 
 
 @blp.route("/<int:patient_id>/care-team")
@@ -317,13 +317,13 @@ class CareTeam(MethodView):
     @blp.response(200, CareTeamMemberSchema(many=True))
     def get(self, patient_id: int) -> Any:
         """List the patient's care team"""
-        return services.list_care_team(db.session(), current_principal(), patient_id)
+        return records.list_care_team(db.session(), current_principal(), patient_id)
 
     @blp.arguments(CareTeamMemberSchema)
     @blp.response(201, CareTeamMemberSchema)
     def post(self, data: dict[str, Any], patient_id: int) -> Any:
         """Add an organisation to the care team (nurse, admin)"""
-        return services.add_care_team_member(db.session(), current_principal(), patient_id, data)
+        return records.add_care_team_member(db.session(), current_principal(), patient_id, data)
 
 
 @blp.route("/<int:patient_id>/enrollments")
@@ -331,13 +331,13 @@ class Enrollments(MethodView):
     @blp.response(200, EnrollmentSchema(many=True))
     def get(self, patient_id: int) -> Any:
         """List the patient's bridge-nurse courses"""
-        return services.list_enrollments(db.session(), current_principal(), patient_id)
+        return records.list_enrollments(db.session(), current_principal(), patient_id)
 
     @blp.arguments(EnrollmentSchema)
     @blp.response(201, EnrollmentSchema)
     def post(self, data: dict[str, Any], patient_id: int) -> Any:
         """Enrol the patient with a bridge nurse (nurse, admin)"""
-        enrollment = services.enroll_patient(db.session(), current_principal(), patient_id, data)
+        enrollment = records.enroll_patient(db.session(), current_principal(), patient_id, data)
         return with_etag(enrollment, 201)
 
 
@@ -347,7 +347,7 @@ class EnrollmentById(MethodView):
     def get(self, patient_id: int, enrollment_id: int) -> Any:
         """Read one course"""
         return with_etag(
-            services.get_enrollment(db.session(), current_principal(), patient_id, enrollment_id)
+            records.get_enrollment(db.session(), current_principal(), patient_id, enrollment_id)
         )
 
     @blp.if_match
@@ -356,9 +356,9 @@ class EnrollmentById(MethodView):
     def patch(self, data: dict[str, Any], patient_id: int, enrollment_id: int) -> Any:
         """End a course or hand it to another nurse (If-Match required)"""
         principal = current_principal()
-        enrollment = services.get_enrollment(db.session(), principal, patient_id, enrollment_id)
+        enrollment = records.get_enrollment(db.session(), principal, patient_id, enrollment_id)
         require_if_match(enrollment)
-        return with_etag(services.update_enrollment(db.session(), principal, enrollment, data))
+        return with_etag(records.update_enrollment(db.session(), principal, enrollment, data))
 
 
 @blp.route("/<int:patient_id>/consents")
@@ -366,13 +366,13 @@ class Consents(MethodView):
     @blp.response(200, ConsentSchema(many=True))
     def get(self, patient_id: int) -> Any:
         """List the patient's consents, withdrawn ones included"""
-        return services.list_consents(db.session(), current_principal(), patient_id)
+        return records.list_consents(db.session(), current_principal(), patient_id)
 
     @blp.arguments(ConsentSchema)
     @blp.response(201, ConsentSchema)
     def post(self, data: dict[str, Any], patient_id: int) -> Any:
         """Record a consent (nurse, admin)"""
-        return services.give_consent(db.session(), current_principal(), patient_id, data)
+        return records.give_consent(db.session(), current_principal(), patient_id, data)
 
 
 @blp.route("/<int:patient_id>/consents/<int:consent_id>/withdraw")
@@ -381,7 +381,7 @@ class ConsentWithdraw(MethodView):
     @blp.response(200, ConsentSchema)
     def post(self, data: dict[str, Any], patient_id: int, consent_id: int) -> Any:
         """Record that the patient withdrew a consent (nurse, admin)"""
-        return services.withdraw_consent(
+        return records.withdraw_consent(
             db.session(), current_principal(), patient_id, consent_id, data.get("withdrawn_at")
         )
 

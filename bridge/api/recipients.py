@@ -93,11 +93,12 @@ class MeetingRequestSchema(StrictSchema):
 @nullable_as_stored(NetworkMeeting)
 class MeetingRequestOutSchema(MeetingRequestSchema):
     reason = fields.String(attribute="request_reason", dump_only=True)
-    urgency = fields.String(attribute="request_urgency", dump_only=True)
+    # The request's own fields, shown as stored rather than as the request schema reads them.
+    urgency = fields.String(attribute="request_urgency", dump_only=True)  # type: ignore[assignment]
     person = fields.String(attribute="requested_by_person", dump_only=True)
-    attendees = fields.Method("_attendees", dump_only=True)
+    attendees = fields.Method("_attendees", dump_only=True)  # type: ignore[assignment]
 
-    def _attendees(self, meeting) -> list[dict]:
+    def _attendees(self, meeting: NetworkMeeting) -> list[dict[str, Any]]:
         return [
             {"organisation_id": pt.organisation_id, "person_name": pt.person_name, "role": pt.role}
             for pt in meeting.participants

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 
@@ -45,14 +45,16 @@ class CopenhagenDateTime(fields.AwareDateTime):
     A timestamp without an offset is refused (422), never guessed: the caller knows which zone
     they mean. Only instants within ``window`` (UTC) are accepted."""
 
-    def __init__(self, *, window: tuple[date, date] = CARE_ERA, **kwargs) -> Any:
+    def __init__(self, *, window: tuple[date, date] = CARE_ERA, **kwargs: Any) -> None:
         self.window = window
         super().__init__(format="iso", default_timezone=None, **_bounded(kwargs, window))
 
-    def _serialize(self, value: datetime | None, attr, obj, **kwargs) -> Any:
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return copenhagen_iso(value)
 
-    def _deserialize(self, value, attr, data: dict[str, Any], **kwargs) -> Any:
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Any:
         try:
             parsed = super()._deserialize(value, attr, data, **kwargs)
         except ValidationError as exc:
@@ -73,11 +75,13 @@ class CopenhagenDateTime(fields.AwareDateTime):
 class Day(fields.Date):
     """An ISO 8601 calendar date within ``window``."""
 
-    def __init__(self, *, window: tuple[date, date] = CARE_ERA, **kwargs) -> Any:
+    def __init__(self, *, window: tuple[date, date] = CARE_ERA, **kwargs: Any) -> None:
         self.window = window
         super().__init__(**_bounded(kwargs, window))
 
-    def _deserialize(self, value, attr, data: dict[str, Any], **kwargs) -> Any:
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Any:
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if not self.window[0] <= parsed <= self.window[1]:
             raise _outside(self.window)
@@ -93,7 +97,7 @@ class StrictSchema(Schema):
 
 
 def text(
-    max_length: int, *, required: bool = False, allow_none: bool = False, **kw
+    max_length: int, *, required: bool = False, allow_none: bool = False, **kw: Any
 ) -> fields.String:
     """A bounded string field: every free-text input has a maximum length."""
     return fields.String(
@@ -135,7 +139,7 @@ MAX_ID = 2**63 - 1
 class Id(fields.Integer):
     """A row id: a positive 64-bit integer (larger numbers are refused, not sent to the DB)."""
 
-    def __init__(self, **kwargs) -> Any:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
         super().__init__(**kwargs)
 
@@ -151,7 +155,7 @@ def nullable_as_stored(model: type) -> Callable[[SchemaT], SchemaT]:
     (computed values) declare ``allow_none`` themselves."""
 
     def apply(schema: SchemaT) -> SchemaT:
-        columns = sa_inspect(model).columns
+        columns: Any = sa_inspect(model).columns
         for name, field in schema._declared_fields.items():
             column = columns.get(field.attribute or name)
             if column is not None and column.nullable:

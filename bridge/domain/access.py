@@ -46,7 +46,7 @@ class Principal:
 
 
 # What gives each role sight of a patient (see patient_visible).
-_ROLE_BASIS = {
+_ROLE_BASIS: dict[str, str] = {
     Role.ADMIN: "admin",
     Role.NURSE: "caseload",
     Role.MUNICIPALITY: "residence",

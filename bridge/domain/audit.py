@@ -5,11 +5,15 @@ from __future__ import annotations
 import enum
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import BigInteger, Index, String, Text, insert, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Index, String, Table, Text, insert, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bridge.domain.base import Base, BigId, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from bridge.domain.access import Principal
 
 
 class AuditOutcome(enum.StrEnum):
@@ -68,8 +72,8 @@ class AuditAction(enum.StrEnum):
 
 
 def record(
-    session,
-    principal,
+    session: Session,
+    principal: Principal | None,
     action: str,
     resource_type: str,
     resource_id: object | None,
@@ -97,12 +101,12 @@ def record(
     )
 
 
-def pending_audit(session) -> list[dict]:
+def pending_audit(session: Session) -> list[dict[str, Any]]:
     """The notes not yet written for this session."""
     return session.info.setdefault("bridge.audit", [])
 
 
-def mark_last(session, outcome: str) -> None:
+def mark_last(session: Session, outcome: str) -> None:
     """Change the outcome of the access noted last: a check after the read refused it."""
     pending = pending_audit(session)
     if pending:
@@ -125,6 +129,7 @@ _AUDIT_COLUMNS = {
     "request_id": "varchar",
     "shown": "text",
 }
+_AUDIT_TABLE = cast(Table, AuditEvent.__table__)
 _UNNEST_INSERT = text(
     f"INSERT INTO {AuditEvent.__tablename__} ({', '.join(_AUDIT_COLUMNS)}) SELECT * FROM unnest("
     + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _AUDIT_COLUMNS.items())
@@ -178,7 +183,7 @@ def collapse(notes: list[dict]) -> list[dict]:
     return rows
 
 
-def flush_audit(session, request_id: str | None = None) -> None:
+def flush_audit(session: Session, request_id: str | None = None) -> None:
     """Write the pending notes, one event per patient, in one statement (the caller commits)."""
     rows = collapse(session.info.pop("bridge.audit", []))
     if not rows:
@@ -189,4 +194,4 @@ def flush_audit(session, request_id: str | None = None) -> None:
         session.execute(_UNNEST_INSERT, {c: [row[c] for row in rows] for c in _AUDIT_COLUMNS})
     else:
         # Core insert of the table, no RETURNING of ids nobody reads.
-        session.execute(insert(AuditEvent.__table__), rows)
+        session.execute(insert(_AUDIT_TABLE), rows)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base of every error a caller can cause."""
@@ -9,7 +11,9 @@ class DomainError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None, **extra):
+    def __init__(
+        self, detail: str, *, errors: dict[str, list[str]] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
@@ -43,7 +47,7 @@ class RuleViolation(DomainError):
     status = 422
     title = "Unprocessable content"
 
-    def __init__(self, detail: str, *, field: str | None = None, **extra):
+    def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
         errors = {field: [detail]} if field else None
         super().__init__(detail, errors=errors, **extra)
         # The web forms put the message beside the input the rule is about.
@@ -70,6 +74,6 @@ class TooManyRequests(DomainError):
     status = 429
     title = "Too many requests"
 
-    def __init__(self, detail: str, *, retry_after: int, **extra):
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
         super().__init__(detail, **extra)
         self.retry_after = retry_after

@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Date,
     DateTime,
     Float,
+    FromClause,
     Interval,
     String,
     and_,
@@ -122,7 +125,7 @@ def _start_utc(d: date) -> datetime:
     return datetime.combine(d, time.min, tzinfo=COPENHAGEN).astimezone(UTC)
 
 
-def _days_table(first: date, end: date, calendar: WorkingDayCalendar, postgres: bool):
+def _days_table(first: date, end: date, calendar: WorkingDayCalendar, postgres: bool) -> FromClause:
     rows = []
     d = first
     while d < end:
@@ -140,15 +143,15 @@ def _days_table(first: date, end: date, calendar: WorkingDayCalendar, postgres: 
     if postgres:
         # Five array parameters rather than a VALUES row per day: a year of days as VALUES
         # costs more to compile in Python than the queries take to run.
-        day, start, stop, deadline, month = (list(c) for c in zip(*rows, strict=True))
+        days, starts, stops, deadlines, months = (list(c) for c in zip(*rows, strict=True))
         stamp = ARRAY(DateTime(timezone=True))
         return (
             func.unnest(
-                bindparam("days_day", day, type_=ARRAY(Date)),
-                bindparam("days_start", start, type_=stamp),
-                bindparam("days_end", stop, type_=stamp),
-                bindparam("days_deadline", deadline, type_=stamp),
-                bindparam("days_month", month, type_=ARRAY(String)),
+                bindparam("days_day", days, type_=ARRAY(Date)),
+                bindparam("days_start", starts, type_=stamp),
+                bindparam("days_end", stops, type_=stamp),
+                bindparam("days_deadline", deadlines, type_=stamp),
+                bindparam("days_month", months, type_=ARRAY(String)),
             )
             .table_valued(
                 column("day", Date),
@@ -216,14 +219,14 @@ def overview(
         months[key] = MonthFigures(month=key)
         m = _next_month(m)
 
-    def member(patient_municipality, day):
+    def member(patient_municipality: Any, day: Any) -> ColumnElement[bool]:
         return exists().where(
             OrganisationMembership.organisation_id == patient_municipality,
             OrganisationMembership.group_id == org.id,
             valid_on(OrganisationMembership.valid_from, OrganisationMembership.valid_to, day),
         )
 
-    def in_day(ts):
+    def in_day(ts: Any) -> ColumnElement[bool]:
         return and_(ts >= days.c.day_start, ts < days.c.day_end)
 
     # 1. Final minutes, acknowledged by the patient's GP within 2 working days, median time.

@@ -58,7 +58,7 @@ def _kind(key: SortKey) -> tuple[type, bool]:
 _BIGINT = range(-(2**63), 2**63)
 
 
-def _fits(value: Any, kind: type, aware: bool) -> bool:
+def _fits(value: Any, kind: Any, aware: bool) -> bool:
     # type() rather than isinstance(): True is an int and a datetime is a date, and neither may
     # stand in for the other in a comparison PostgreSQL has to type.
     if type(value) is not kind:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bridge.domain.audit import AuditEvent
 from bridge.domain.auth.throttle import TokenFailure
+from bridge.domain.base import affected_rows
 from bridge.domain.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from bridge.domain.idempotency import IdempotencyRecord
 from bridge.domain.jobruns import JobRun
@@ -50,18 +51,22 @@ def purge_expired(
         total = 0
         for _ in range(policy.max_batches):
             ids = select(model.id).where(column < cutoff).limit(policy.batch_size)
-            deleted = session.execute(
-                delete(model)
-                .where(model.id.in_(ids.scalar_subquery()))
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            deleted = affected_rows(
+                session.execute(
+                    delete(model)
+                    .where(model.id.in_(ids.scalar_subquery()))
+                    .execution_options(synchronize_session=False)
+                )
+            )
             total += deleted
             if deleted < policy.batch_size:
                 break
         summary[name] = total
     # One row per client address, reset in place by its next failure: a day-old row only
     # remembers an address that stopped trying.
-    summary["token_failure"] = session.execute(
-        delete(TokenFailure).where(TokenFailure.window_start < now - timedelta(days=1))
-    ).rowcount
+    summary["token_failure"] = affected_rows(
+        session.execute(
+            delete(TokenFailure).where(TokenFailure.window_start < now - timedelta(days=1))
+        )
+    )
     return summary

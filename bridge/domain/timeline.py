@@ -29,7 +29,7 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
@@ -102,7 +102,7 @@ class TimelineQuery:
 _sources: list[TimelineQuery] = []
 
 
-def timeline_select(**columns: ColumnElement[Any]) -> Select[Any]:
+def timeline_select(**columns: ColumnElement[Any] | QueryableAttribute[Any]) -> Select[Any]:
     """A SELECT of the timeline's row shape: the given columns by name, NULL for the rest.
 
     Add the joins and a ``PATIENT_ID`` filter. A column whose database type differs from its

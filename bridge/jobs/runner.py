@@ -71,7 +71,7 @@ def run_job(
     """Run ``job`` once in its own transaction; commit on success, roll back on error and
     record the failure."""
     with app.app_context():
-        session = db.session
+        session = db.session()
         started = utcnow()
         try:
             with UnitOfWork(session):

@@ -127,7 +127,7 @@ def build_ack(
 
 
 def _organization(org_id: str, org: OrgIdent) -> dict[str, Any]:
-    identifiers = []
+    identifiers: list[dict[str, Any]] = []
     if org.gln:
         identifiers.append({"system": GLN_SYSTEM, "value": org.gln})
     identifiers.append({"system": SOR_SYSTEM, "value": org.sor_code})

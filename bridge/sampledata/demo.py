@@ -92,15 +92,19 @@ def seed_demo(session: Session, *, patients: int = 50, seed: int = 7) -> DemoRes
     """
     seed_reference(session)
     rng = random.Random(seed)
-    region = session.scalar(select(Organisation).where(Organisation.region_code == "DK-84"))
-    kbh = session.scalar(select(Organisation).where(Organisation.municipality_code == "0101"))
-    frb = session.scalar(select(Organisation).where(Organisation.municipality_code == "0147"))
+    region = session.scalars(select(Organisation).where(Organisation.region_code == "DK-84")).one()
+    kbh = session.scalars(
+        select(Organisation).where(Organisation.municipality_code == "0101")
+    ).one()
+    frb = session.scalars(
+        select(Organisation).where(Organisation.municipality_code == "0147")
+    ).one()
     already = session.scalar(select(Staff).where(Staff.email == DEMO_STAFF[0][0]))
     if already is None:
         _build_demo(session, rng, region, kbh, frb, patients)
     tokens: dict[str, str] = {}
     for email, _name, role, _org in DEMO_STAFF:
-        staff = session.scalar(select(Staff).where(Staff.email == email))
+        staff = session.scalars(select(Staff).where(Staff.email == email)).one()
         if role in DEMO_WEB_ROLES and not staff.password_hash:
             set_password(session, staff, DEMO_PASSWORD, datetime.now(UTC))
         key = f"{role.value}:{email.split('@')[0]}"
@@ -109,7 +113,14 @@ def seed_demo(session: Session, *, patients: int = 50, seed: int = 7) -> DemoRes
     return DemoResult(tokens=tokens, patients=count)
 
 
-def _build_demo(session, rng, region, kbh, frb, n_patients) -> None:
+def _build_demo(
+    session: Session,
+    rng: random.Random,
+    region: Organisation,
+    kbh: Organisation,
+    frb: Organisation,
+    n_patients: int,
+) -> None:
     hospital = Organisation(
         kind=OrganisationKind.HOSPITAL,
         name="Region Hovedstadens Psykiatri",
@@ -181,17 +192,17 @@ def _build_demo(session, rng, region, kbh, frb, n_patients) -> None:
     session.flush()
     nurses = [staff_by_email[e] for e, _n, r, _o in DEMO_STAFF if r == Role.NURSE]
     for i, nurse_staff in enumerate(nurses):
-        nurse = BridgeNurse(
+        employment = BridgeNurse(
             staff_id=nurse_staff.id,
             region_id=region.id,
             region_share=50,
             caseload_capacity=20 + 5 * i,
         )
-        nurse.financing = [
+        employment.financing = [
             NurseFinancing(municipality_id=kbh.id, share=30),
             NurseFinancing(municipality_id=frb.id, share=20),
         ]
-        session.add(nurse)
+        session.add(employment)
     session.flush()
     today = date.today()
     now = datetime.now(UTC)
@@ -280,7 +291,14 @@ def _nurse_principal(nurse: Staff, region: Organisation) -> Principal:
     return Principal(staff_id=nurse.id, organisation_id=region.id, roles=frozenset({Role.NURSE}))
 
 
-def _demo_discharges(session, region, psych, somatic, courses, now: datetime) -> None:
+def _demo_discharges(
+    session: Session,
+    region: Organisation,
+    psych: Organisation,
+    somatic: Organisation,
+    courses: list[tuple[Patient, Staff]],
+    now: datetime,
+) -> None:
     """Stays ended 12, 4 and 1 days ago (so some follow-up is overdue), and one still open."""
     ago = [12, 4, 1, 20]
     for k, (patient, nurse) in enumerate(courses):
@@ -326,7 +344,13 @@ def _demo_discharges(session, region, psych, somatic, courses, now: datetime) ->
         notify_discharge(session, stay, tasks)
 
 
-def _demo_meetings(session, region, psych, courses, now: datetime) -> None:
+def _demo_meetings(
+    session: Session,
+    region: Organisation,
+    psych: Organisation,
+    courses: list[tuple[Patient, Staff]],
+    now: datetime,
+) -> None:
     """One meeting planned, one held with draft minutes, two with final minutes (one GP has
     acknowledged them, one has not)."""
     for k, (patient, nurse) in enumerate(courses):

@@ -27,7 +27,7 @@ from bridge.domain.registry.models import (
     Staff,
     StaffRole,
 )
-from bridge.sampledata import history
+from bridge.sampledata import history, meeting_history
 from bridge.sampledata.people import (
     DIAGNOSES,
     FIRST_NAMES,
@@ -36,7 +36,17 @@ from bridge.sampledata.people import (
     make_cpr,
     make_gln,
 )
-from bridge.sampledata.world import SyntheticWorld, bulk_insert, next_id, reset_sequences
+from bridge.sampledata.world import Step, SyntheticWorld, bulk_insert, next_id, reset_sequences
+
+#: The history, in the order it is made (later steps read what earlier ones left in the world).
+STEPS: tuple[Step, ...] = (
+    history.consents,
+    history.admissions,
+    history.statutory_plans,
+    history.follow_up_tasks,
+    meeting_history.meetings,
+    meeting_history.notifications,
+)
 
 GP_PRACTICES = 1700
 CASELOAD = 35
@@ -54,7 +64,7 @@ def seed_synthetic(
     world = SyntheticWorld(rng=random.Random(seed), now=now or datetime.now(UTC))
     _registry(session, world)
     _patients(session, world, patients)
-    for step in history.STEPS:
+    for step in STEPS:
         step(session, world)
     reset_sequences(session)
     if session.get_bind().dialect.name == "postgresql":

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from bridge.config import settings_of
 from bridge.web import formatting
@@ -71,7 +72,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(bp)
 
     @app.errorhandler(404)
-    def _unknown_url(exc) -> ResponseReturnValue:
+    def _unknown_url(exc: HTTPException) -> ResponseReturnValue:
         # No route matched, so no blueprint handler ran: a browser outside the API gets the
         # web's own (translated) page; the API and JSON clients keep problem+json.
         wants_html = (

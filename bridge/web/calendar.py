@@ -11,6 +11,7 @@ from flask import Response, abort, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
+from sqlalchemy.orm import Session
 
 from bridge.domain.access import Principal
 from bridge.domain.base import utcnow
@@ -134,7 +135,7 @@ def calendar_revoke() -> ResponseReturnValue:
     return _page(None, _("Your calendar address no longer works."))
 
 
-def calendar_today(session, principal: Principal, now: datetime) -> Section | None:
+def calendar_today(session: Session, principal: Principal, now: datetime) -> Section | None:
     """A small Today section leading to her calendar address (nurses only)."""
     if not principal.has(Role.NURSE):
         return None

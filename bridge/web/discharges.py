@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from bridge.domain.base import utcnow
 from bridge.domain.care import admissions as admissions_service
 from bridge.domain.care import follow_ups
-from bridge.domain.care.models import FollowUpStatus, ResponsibleKind
+from bridge.domain.care.models import FollowUpStatus, FollowUpTask, ResponsibleKind
 from bridge.domain.errors import RuleViolation
 from bridge.domain.patients import services as patients
 from bridge.extensions import db
@@ -56,10 +56,18 @@ def admission(admission_id: int) -> ResponseReturnValue:
     return _render(admission_id)
 
 
-def _back(task) -> str:
+def _back(task: FollowUpTask) -> str:
     if task.admission_id:
         return url_for("web.admission", admission_id=task.admission_id) + f"#task-{task.id}"
     return url_for("web.patient", patient_id=task.patient_id)
+
+
+def _task_error(task: FollowUpTask, message: str) -> ResponseReturnValue:
+    """The stay's page again with the task's form showing ``message``; a task of no stay is
+    edited on the patient's page, which its form returns to."""
+    if task.admission_id is None:
+        return redirect(_back(task), 303)
+    return _render(task.admission_id, {f"task-{task.id}": message}, 422)
 
 
 @bp.post("/admissions/<int:admission_id>/follow-ups")
@@ -105,7 +113,7 @@ def follow_up_redate(task_id: int) -> ResponseReturnValue:
     try:
         due = at(date_field("due_date"), time_field("due_time", DEFAULT_DUE_TIME))
     except FormError as exc:
-        return _render(task.admission_id, {f"task-{task_id}": exc.message}, 422)
+        return _task_error(task, exc.message)
     follow_ups.update_follow_up(db.session(), g.principal, task, {"due_at": due})
     return redirect(_back(task), 303)
 
@@ -118,7 +126,7 @@ def follow_up_cancel(task_id: int) -> ResponseReturnValue:
     try:
         reason = text_field("reason", 500, required=True)
     except FormError as exc:
-        return _render(task.admission_id, {f"task-{task_id}": exc.message}, 422)
+        return _task_error(task, exc.message)
     follow_ups.update_follow_up(
         db.session(),
         g.principal,

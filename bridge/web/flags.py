@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import Any
 
 from flask import g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -59,7 +60,7 @@ def flag_act(flag_id: int) -> ResponseReturnValue:
     try:
         note = text_field(f"note-{flag_id}", 500, required=action == "resolve") or None
         if action == "acknowledge":
-            data = {"action": "acknowledge", "note": note}
+            data: dict[str, Any] = {"action": "acknowledge", "note": note}
         elif action == "snooze":
             data = {"action": "snooze", "until": at(date_field(f"until-{flag_id}"), SNOOZE_UNTIL)}
             if note:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Literal, overload
 
 from flask import request
 from flask_babel import gettext as _
@@ -27,6 +28,14 @@ def text_field(name: str, max_length: int, *, required: bool = False) -> str:
     if required and not value:
         raise FormError(name, _("Fill in this field."))
     return value
+
+
+@overload
+def date_field(name: str, *, required: Literal[True] = ...) -> date: ...
+
+
+@overload
+def date_field(name: str, *, required: bool) -> date | None: ...
 
 
 def date_field(name: str, *, required: bool = True) -> date | None:

@@ -25,6 +25,7 @@ from bridge.domain.meetings.models import (
     NetworkMeeting,
     ParticipantKind,
 )
+from bridge.domain.patients import records
 from bridge.domain.patients import services as patients
 from bridge.domain.patients.models import CareTeamRole
 from bridge.extensions import db
@@ -55,13 +56,13 @@ def _rule_message(exc: RuleViolation) -> str:
 
 
 def _planning_choices(patient_id: int) -> tuple[list[dict[str, Any]], list[Any]]:
-    team = patients.list_care_team(db.session(), g.principal, patient_id)
+    team = records.list_care_team(db.session(), g.principal, patient_id)
     names = organisation_names(db.session(), [m.organisation_id for m in team])
     members = [
         {"member": m, "org_name": names.get(m.organisation_id, ""), "treating": m.role in TREATING}
         for m in team
     ]
-    return members, patients.list_relatives(db.session(), g.principal, patient_id)
+    return members, records.list_relatives(db.session(), g.principal, patient_id)
 
 
 def _render_new(
@@ -107,7 +108,9 @@ def meeting_create(patient_id: int) -> ResponseReturnValue:
     try:
         meeting = scheduling.create_meeting(db.session(), g.principal, data)
     except RuleViolation as exc:
-        field_name = {"scheduled_end": "end", "scheduled_start": "start"}.get(exc.field, "form")
+        field_name = {"scheduled_end": "end", "scheduled_start": "start"}.get(
+            exc.field or "", "form"
+        )
         return _render_new(patient_id, {field_name: _rule_message(exc)}, 422)
     return redirect(url_for("web.meeting", meeting_id=meeting.id), 303)
 
@@ -190,9 +193,9 @@ def _render_meeting(
     distributions = (
         distribution_status.list_distributions(db.session(), p, meeting_id) if final else []
     )
-    relatives = {r.id: r for r in patients.list_relatives(db.session(), p, meeting.patient_id)}
+    relatives = {r.id: r for r in records.list_relatives(db.session(), p, meeting.patient_id)}
     team_orgs = [
-        m.organisation_id for m in patients.list_care_team(db.session(), p, meeting.patient_id)
+        m.organisation_id for m in records.list_care_team(db.session(), p, meeting.patient_id)
     ]
     names = organisation_names(
         db.session(),
@@ -292,7 +295,8 @@ def _posted_minutes() -> tuple[MinutesDraft, dict[str, Any]]:
     """The editor's fields as the user wrote them, and as data for the service."""
     summary = request.form.get("summary", "")[:MAX_TEXT]
     decisions = request.form.get("decisions", "")[:MAX_TEXT]
-    items, rows = [], []
+    items: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     for i in range(MAX_ITEMS + BLANK_ITEM_ROWS):
         description = request.form.get(f"item-{i}-description", "").strip()[:1000]
         if not description:
@@ -308,7 +312,7 @@ def _posted_minutes() -> tuple[MinutesDraft, dict[str, Any]]:
     draft = MinutesDraft(summary=summary, decisions=decisions, items=items, version=version)
     for item in items:
         try:
-            due = date.fromisoformat(item["due_date"]) if item["due_date"] else None
+            due_day = date.fromisoformat(item["due_date"]) if item["due_date"] else None
         except ValueError:
             raise FormError("items", _("Write the date as YYYY-MM-DD.")) from None
         rows.append(
@@ -316,7 +320,7 @@ def _posted_minutes() -> tuple[MinutesDraft, dict[str, Any]]:
                 "description": item["description"],
                 "responsible_organisation_id": item["organisation_id"],
                 "person": item["person"] or None,
-                "due_date": due,
+                "due_date": due_day,
             }
         )
     if len(rows) > MAX_ITEMS:

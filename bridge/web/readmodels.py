@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bridge.domain.access import Principal
 from bridge.domain.audit import AuditEvent
 from bridge.domain.calendar import COPENHAGEN
-from bridge.domain.patients import services
+from bridge.domain.patients import records, services
 from bridge.domain.patients.models import (
     CareTeamMember,
     Consent,
@@ -102,11 +102,11 @@ def patient_view(
     patient = services.get_patient(session, p, patient_id)
     if reveal_cpr:
         services.read_patient_scoped(session, p, patient_id, "patient_cpr")
-    enrollments = services.list_enrollments(session, p, patient_id)
-    care_team = services.list_care_team(session, p, patient_id)
-    consents = services.list_consents(session, p, patient_id)
-    relatives = services.list_relatives(session, p, patient_id)
-    diagnoses = services.list_diagnoses(session, p, patient_id)
+    enrollments = records.list_enrollments(session, p, patient_id)
+    care_team = records.list_care_team(session, p, patient_id)
+    consents = records.list_consents(session, p, patient_id)
+    relatives = records.list_relatives(session, p, patient_id)
+    diagnoses = records.list_diagnoses(session, p, patient_id)
     log_rows: list[tuple[AuditEvent, str]] | None = None
     if services.may_read_access_log(session, p, patient_id):
         page = services.access_log(session, p, patient_id, cursor=None, limit=ACCESS_LOG_ROWS)

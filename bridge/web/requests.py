@@ -15,7 +15,7 @@ from bridge.domain.meetings.models import MeetingStatus
 from bridge.web.labels import label
 from bridge.web.readmodels import organisation_names
 from bridge.web.sections import Section, SectionItem
-from bridge.web.worklist import ROWS, _dk, patient_names
+from bridge.web.worklist import ROWS, dk_when, patient_names
 
 
 def meeting_requests_today(session: Session, p: Principal, now: datetime) -> Section | None:
@@ -36,7 +36,7 @@ def meeting_requests_today(session: Session, p: Principal, now: datetime) -> Sec
         who = orgs.get(m.requested_by_organisation_id or 0) or label(
             "responsible_kind", m.requested_by_kind or ""
         )
-        parts = [m.request_reason or "", _("Hold by %(when)s", when=_dk(m.hold_by))]
+        parts = [m.request_reason or "", _("Hold by %(when)s", when=dk_when(m.hold_by))]
         if m.request_urgency == "urgent":
             parts.insert(0, _("Urgent"))
         items.append(

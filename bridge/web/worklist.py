@@ -15,27 +15,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bridge.domain.access import Principal, patient_visible
-from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR, deadline_day
-from bridge.domain.care import admissions as admissions_service
+from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR
 from bridge.domain.care import follow_ups as follow_ups_service
 from bridge.domain.care import worklist
-from bridge.domain.care.models import FollowUpStatus
+from bridge.domain.care.models import FollowUpStatus, FollowUpTask
 from bridge.domain.gaps import services as gaps
 from bridge.domain.gaps.models import Flag
-from bridge.domain.meetings import scheduling, scoping
+from bridge.domain.meetings import scoping
 from bridge.domain.meetings import worklist as worklist_service
 from bridge.domain.meetings.models import MeetingStatus, MinutesStatus
 from bridge.domain.patients.models import Patient
-from bridge.domain.timeline import patient_timeline
 from bridge.web.blueprint import current_language
 from bridge.web.formatting import dk_date, dk_datetime, dk_due
-from bridge.web.labels import _N, label
+from bridge.web.labels import _N
 from bridge.web.sections import (
-    Cell,
     Section,
     SectionItem,
 )
-from bridge.web.timeline_svg import TimelineItem, overlaps
 
 ROWS = 50
 DUE_WITHIN_WORKING_DAYS = 2
@@ -74,6 +70,16 @@ def flag_advice(flag: Flag) -> str:
 
 def local_day(moment: datetime) -> date:
     return moment.astimezone(COPENHAGEN).date()
+
+
+def _moment(when: date | datetime | None) -> datetime | None:
+    """A subject's time when it is a moment (a task's deadline), not a day."""
+    return when if isinstance(when, datetime) else None
+
+
+def _before(when: date | datetime | None, now: datetime) -> bool:
+    moment = _moment(when)
+    return moment is not None and moment < now
 
 
 def day_start(d: date) -> datetime:
@@ -121,7 +127,7 @@ def _end_of_day_cutoff(d: date) -> datetime:
     return day_start(d + timedelta(days=1)) + timedelta(seconds=1)
 
 
-def _task_href(t) -> str:
+def _task_href(t: FollowUpTask) -> str:
     if t.admission_id:
         return url_for("web.admission", admission_id=t.admission_id) + f"#task-{t.id}"
     return url_for("web.patient", patient_id=t.patient_id)
@@ -148,7 +154,7 @@ def today_due(session: Session, p: Principal, now: datetime) -> Section:
     )
     items = [
         SectionItem(
-            title=_("Network meeting at %(time)s", time=_clock(m.scheduled_start)),
+            title=_("Network meeting at %(time)s", time=dk_clock(m.scheduled_start)),
             href=url_for("web.meeting", meeting_id=m.id),
             detail=m.place or None,
             patient_name=names.get(m.patient_id),
@@ -204,15 +210,15 @@ class PatientGroup:
 def subject_text(s: gaps.FlagSubject) -> str | None:
     """A flag's object in words: which task, which meeting, which stay."""
     if s.kind == "follow_up_task" and s.title:
-        return _("Task “%(title)s”, due %(when)s", title=s.title, when=dk_due(s.when))
+        return _("Task “%(title)s”, due %(when)s", title=s.title, when=dk_due(_moment(s.when)))
     if s.kind == "action_item" and s.title:
         if s.when:
-            return _("Action item “%(title)s”, due %(when)s", title=s.title, when=_dk(s.when))
+            return _("Action item “%(title)s”, due %(when)s", title=s.title, when=dk_when(s.when))
         return _("Action item “%(title)s”", title=s.title)
     if s.kind in ("network_meeting", "minutes_version") and s.when:
-        return _("Network meeting %(when)s", when=_dk(s.when, with_time=True))
+        return _("Network meeting %(when)s", when=dk_when(s.when, with_time=True))
     if s.kind == "admission" and s.when:
-        return _("Admission %(when)s", when=_dk(s.when))
+        return _("Admission %(when)s", when=dk_when(s.when))
     return None
 
 
@@ -276,11 +282,7 @@ def flags_today(session: Session, p: Principal, now: datetime) -> Section:
     flags = [
         f
         for f in flags
-        if not (
-            f.subject_type == "follow_up_task"
-            and isinstance(subjects[f.id].when, datetime)
-            and subjects[f.id].when < now
-        )
+        if not (f.subject_type == "follow_up_task" and _before(subjects[f.id].when, now))
     ]
     names = patient_names(session, p, [f.patient_id for f in flags])
     groups = group_flags(flags, subjects, names, now)
@@ -337,7 +339,7 @@ def meetings_today(session: Session, p: Principal, now: datetime) -> Section | N
         for m in worklist_service.list_meetings_between(
             session, p, day_start(monday), day_start(monday + timedelta(days=7)), limit=ROWS
         )
-        if local_day(m.scheduled_start) != today
+        if m.scheduled_start is None or local_day(m.scheduled_start) != today
     ]
     names = patient_names(session, p, [m.patient_id for m in rows])
     minutes = worklist_service.latest_minutes_status(session, [m.id for m in rows])
@@ -352,7 +354,9 @@ def meetings_today(session: Session, p: Principal, now: datetime) -> Section | N
             detail, severity = (m.place or _("Planned")), "info"
         items.append(
             SectionItem(
-                title=_("Network meeting %(when)s", when=_dk(m.scheduled_start, with_time=True)),
+                title=_(
+                    "Network meeting %(when)s", when=dk_when(m.scheduled_start, with_time=True)
+                ),
                 href=url_for("web.meeting", meeting_id=m.id),
                 detail=detail,
                 patient_name=names.get(m.patient_id),
@@ -387,7 +391,7 @@ def discharges_today(session: Session, p: Principal, now: datetime) -> Section:
             severity = "danger" if plan.overdue else "info"
         items.append(
             SectionItem(
-                title=_("Discharged %(when)s", when=_dk(a.discharged_at)),
+                title=_("Discharged %(when)s", when=dk_when(a.discharged_at)),
                 href=url_for("web.admission", admission_id=a.id),
                 detail=detail,
                 patient_name=names.get(a.patient_id),
@@ -403,186 +407,20 @@ def discharges_today(session: Session, p: Principal, now: datetime) -> Section:
     )
 
 
-def _dk(value: date | datetime | None, with_time: bool = False) -> str:
-    return dk_datetime(value) if with_time else dk_date(value)
+def dk_when(value: date | datetime | None, with_time: bool = False) -> str:
+    if with_time and isinstance(value, datetime):
+        return dk_datetime(value)
+    return dk_date(value)
 
 
-def _clock(value: datetime | None) -> str:
+def dk_clock(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(COPENHAGEN).strftime("%H.%M")
 
 
 # --- Caseload -----------------------------------------------------------------------------------
 
 
-def flags_column(session: Session, p: Principal, patient_ids: Sequence[int]) -> dict[int, Cell]:
-    """Each patient's flags needing attention: how many, coloured by the most severe."""
-    from bridge.domain.base import utcnow
-
-    counts = gaps.live_flag_counts(session, p, list(patient_ids), utcnow())
-    return {
-        pid: Cell(text=ngettext("%(num)s open", "%(num)s open", n), severity=severity_word(sev))
-        for pid, (n, sev) in counts.items()
-    }
-
-
-def deadline_column(session: Session, p: Principal, patient_ids: Sequence[int]) -> dict[int, Cell]:
-    """Each patient's earliest open follow-up deadline; red once it has passed."""
-    from bridge.domain.base import utcnow
-
-    now = utcnow()
-    return {
-        pid: Cell(
-            text=_("Overdue") if due < now else _("Due"),
-            severity="danger" if due < now else "info",
-            due=due,
-        )
-        for pid, due in worklist.next_deadlines(session, p, list(patient_ids)).items()
-    }
-
-
 # --- Patient page -------------------------------------------------------------------------------
 
 
-def flags_panel(session: Session, p: Principal, patient_id: int, now: datetime) -> Section:
-    """The patient's flags that need attention."""
-    flags = attention_flags(session, p, now, patient_id=patient_id)
-    return Section(
-        key="patient-flags",
-        title=_("Flags"),
-        items=[
-            SectionItem(
-                title=flag_message(f),
-                href=url_for("web.flags") + f"#flag-{f.id}",
-                detail=flag_advice(f),
-                severity=severity_word(f.severity),
-                when=f.first_detected_at,
-            )
-            for f in flags
-        ],
-        empty_text=_("No open flags."),
-    )
-
-
-def meetings_panel(
-    session: Session, p: Principal, patient_id: int, now: datetime
-) -> Section | None:
-    """The patient's network meetings, newest first, with a link to plan one."""
-    if not p.has(*scoping.MEETING_ROLES):
-        return None
-    page = scheduling.list_meetings(session, p, cursor=None, limit=ROWS, patient_id=patient_id)
-    rows = sorted(page.items, key=lambda m: m.scheduled_start or m.created_at, reverse=True)
-    return Section(
-        key="patient-meetings",
-        title=_("Network meetings"),
-        items=[
-            SectionItem(
-                title=_("Network meeting %(when)s", when=_dk(m.scheduled_start, with_time=True))
-                if m.scheduled_start
-                else _("Requested network meeting"),
-                href=url_for("web.meeting", meeting_id=m.id),
-                detail=label("meeting_status", m.status),
-                overdue=m.overdue(now),
-            )
-            for m in rows
-        ],
-        empty_text=_("No network meetings yet."),
-        more_href=url_for("web.meeting_new", patient_id=patient_id),
-        context={"more_text": _("Plan a meeting")},
-    )
-
-
-def admissions_panel(session: Session, p: Principal, patient_id: int, now: datetime) -> Section:
-    """The patient's stays, newest first, each linking to its discharge and follow-up plan."""
-    rows = admissions_service.list_patient_admissions(session, p, patient_id)
-    items = []
-    for a in rows:
-        if a.discharged_at is None:
-            title = _("Admitted %(when)s, still admitted", when=_dk(a.admitted_at))
-        else:
-            title = _(
-                "Admitted %(start)s, discharged %(end)s",
-                start=_dk(a.admitted_at),
-                end=_dk(a.discharged_at),
-            )
-        items.append(
-            SectionItem(
-                title=title,
-                href=url_for("web.admission", admission_id=a.id),
-                detail=label("specialty", a.specialty),
-            )
-        )
-    return Section(
-        key="patient-admissions",
-        title=_("Admissions"),
-        items=items,
-        empty_text=_("No admissions recorded."),
-    )
-
-
-def tasks_panel(session: Session, p: Principal, patient_id: int, now: datetime) -> Section:
-    """The patient's open follow-up tasks, by deadline."""
-    page = follow_ups_service.list_follow_ups(
-        session, p, status=FollowUpStatus.OPEN, patient_id=patient_id, cursor=None, limit=ROWS
-    )
-    return Section(
-        key="patient-tasks",
-        title=_("Open tasks"),
-        items=[
-            SectionItem(
-                title=t.title,
-                href=url_for("web.admission", admission_id=t.admission_id)
-                if t.admission_id
-                else None,
-                severity="danger" if t.overdue(now) else "info",
-                due=t.due_at,
-                overdue=t.overdue(now),
-            )
-            for t in page.items
-        ],
-        empty_text=_("No open tasks."),
-    )
-
-
 # --- Timeline -----------------------------------------------------------------------------------
-
-
-def course_items(
-    session: Session, p: Principal, patient_id: int, first: date, last: date
-) -> list[TimelineItem]:
-    """Admissions as bars and tasks as marks from the patient's course, meetings as marks."""
-    from bridge.domain.base import utcnow
-
-    now = utcnow()
-    events = patient_timeline(session, p, patient_id)
-    discharged = {e.resource_id: e.at for e in events if e.type == "discharge"}
-    items: list[TimelineItem] = []
-    for e in events:
-        if e.type == "admission":
-            end = discharged.get(e.resource_id)
-            item = TimelineItem("admission", local_day(e.at), local_day(end) if end else None,
-                                label=e.title)  # fmt: skip
-        elif e.type == "discharge":
-            item = TimelineItem("discharge", local_day(e.at), label=e.title)
-        elif e.type == "follow_up_due" and e.status in ("open", "done"):
-            item = TimelineItem("task", deadline_day(e.at), overdue=e.overdue, label=e.title)
-        else:
-            continue
-        if overlaps(item, first, last):
-            items.append(item)
-    if p.has(*scoping.MEETING_ROLES):
-        page = scheduling.list_meetings(session, p, cursor=None, limit=ROWS, patient_id=patient_id)
-        for m in page.items:
-            day = local_day(m.scheduled_start) if m.scheduled_start else m.hold_by_on
-            if day is None or not (first <= day <= last):
-                continue
-            items.append(
-                TimelineItem(
-                    "meeting",
-                    day,
-                    overdue=m.overdue(now),
-                    label=_(
-                        "Network meeting (%(status)s)", status=label("meeting_status", m.status)
-                    ),
-                )
-            )
-    return items

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bridge.domain import audit
 from bridge.domain.access import Principal, patient_visible
 from bridge.domain.audit import AuditAction
-from bridge.domain.base import utcnow
+from bridge.domain.base import get_existing, utcnow
 from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.care import notify, rules
 from bridge.domain.care.access import COORDINATORS, _forbid
@@ -74,7 +74,7 @@ def plan_follow_up(session: Session, p: Principal, admission: Admission) -> list
     ]
     if not chosen:
         return []
-    patient = session.get(Patient, admission.patient_id)
+    patient = get_existing(session, Patient, admission.patient_id)
     # Working days are those of the patient's region on the day of discharge (its closed days).
     calendar = calendar_for(
         session,

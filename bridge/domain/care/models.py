@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -27,6 +28,9 @@ from bridge.domain.base import Base, UTCDateTime, utcnow
 from bridge.domain.calendar import deadline_day
 from bridge.domain.patients.models import Patient
 from bridge.domain.registry.models import Specialty, str_enum
+
+if TYPE_CHECKING:
+    from bridge.domain.access import Principal
 
 SUMMARY_MAX = 4000
 
@@ -293,7 +297,7 @@ _STAY = aliased(Admission)
 _TASK = aliased(FollowUpTask)
 
 
-def hospital_sees_admitted(p) -> ColumnElement[bool]:
+def hospital_sees_admitted(p: Principal) -> ColumnElement[bool]:
     """Hospital staff see the patients in a stay in their own department, and for the
     configured period after its discharge (the treatment relation); then the sight ends, unless
     the department still has an open follow-up task for the patient (until it is done)."""

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bridge.domain.base import get_existing
 from bridge.domain.calendar import COPENHAGEN, deadline_text
 from bridge.domain.care import rules
 from bridge.domain.care.models import (
@@ -35,7 +36,7 @@ ADMISSION_SOURCE = "admission"
 # How much of the discharge summary (models.SUMMARY_MAX long) the GP's message carries.
 MESSAGE_SUMMARY_MAX = 1500
 
-_DESTINATIONS_DA = {
+_DESTINATIONS_DA: dict[Destination | None, str] = {
     Destination.HOME: "eget hjem",
     Destination.HOUSING_FACILITY: "botilbud",
     Destination.OTHER_HOSPITAL: "andet hospital",
@@ -186,6 +187,6 @@ def notify_tasks_assigned(session: Session, tasks: list[FollowUpTask]) -> list[N
         return []
     patients = {t.patient_id for t in tasks}
     assert len(patients) == 1, "tasks of one patient at a time"
-    patient = session.get(Patient, patients.pop())
+    patient = get_existing(session, Patient, patients.pop())
     wanted = {o for o in (_notified_org(t) for t in tasks) if o is not None}
     return enqueue_many(session, task_events(tasks, _allowed(session, patient, wanted)))

@@ -6,7 +6,7 @@ Each is one SELECT over the whole table (optionally narrowed to one patient), re
 from __future__ import annotations
 
 from functools import cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -30,7 +30,7 @@ from bridge.domain.registry.models import Specialty
 READMISSION_DAYS = 30
 
 
-def _overlap(a, b) -> ColumnElement[bool]:
+def _overlap(a: Any, b: Any) -> ColumnElement[bool]:
     # Two stays overlap when each starts before the other ends (an open stay has no end yet).
     return and_(
         or_(b.discharged_at.is_(None), a.admitted_at < b.discharged_at),
@@ -53,7 +53,7 @@ def dual_admissions_select(patient_id: int | BindParameter | None = None) -> Sel
     return stmt
 
 
-def _within_days(dialect: str, later, earlier, days: int) -> ColumnElement[bool]:
+def _within_days(dialect: str, later: Any, earlier: Any, days: int) -> ColumnElement[bool]:
     """``later`` is at most ``days`` after ``earlier``."""
     if dialect == "postgresql":
         return later <= earlier + func.make_interval(0, 0, 0, days)
@@ -97,7 +97,7 @@ class AdmissionFlags(NamedTuple):
 def _patient_flags_select(dialect: str, days: int) -> CompoundSelect:
     # Built once per dialect: composing the two self-joins costs more than running them, and
     # every read of a stay needs them. One round trip: (flag, admission id) rows.
-    patient = bindparam("patient_id")
+    patient: BindParameter[int] = bindparam("patient_id")
     dual = dual_admissions_select(patient).order_by(None)
     readmitted = readmissions_select(dialect, days, patient).order_by(None)
     psychiatric, somatic = dual.selected_columns[1], dual.selected_columns[2]

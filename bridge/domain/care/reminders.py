@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Select, and_, exists, select
 from sqlalchemy.orm import Session
 
 from bridge.domain.calendar import COPENHAGEN
@@ -30,7 +31,7 @@ def reminder_key(task_id: int, due_at: datetime) -> str:
     return f"{TASK_OVERDUE}:{task_id}:{due_at.astimezone(COPENHAGEN):%Y-%m-%d}"
 
 
-def overdue_gp_tasks_select(now: datetime):
+def overdue_gp_tasks_select(now: datetime) -> Select[Any]:
     """Open tasks of GP practices past their deadline and not yet reminded for that deadline."""
     reminded = exists().where(
         Notification.source_type == TASK_SOURCE,

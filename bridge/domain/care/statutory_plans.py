@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -29,7 +29,7 @@ from bridge.domain.registry.models import (
 # --- statutory plans ------------------------------------------------------------------------------
 
 
-def _plans_query():
+def _plans_query() -> Select[StatutoryPlan]:
     return select(StatutoryPlan).options(
         selectinload(StatutoryPlan.participants), selectinload(StatutoryPlan.efforts)
     )

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from bridge.domain.base import affected_rows
 from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR, WorkingDayCalendar
 from bridge.domain.care.queries import READMISSION_DAYS
 from bridge.domain.gaps.models import Flag, FlagStatus
@@ -113,7 +114,7 @@ def patient_region_today(patient_id: Any, today: date) -> Any:
     )
 
 
-def _start_of(day) -> datetime:
+def _start_of(day: Any) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=COPENHAGEN)
 
 
@@ -171,7 +172,7 @@ class RuleOutcome:
     resolved: int
 
 
-def _insert_for(session: Session):
+def _insert_for(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
@@ -230,23 +231,25 @@ def apply_rule(session: Session, rule: GapRule, ctx: ScanContext) -> RuleOutcome
     opened = sum(1 for first in firsts if first == now)
 
     still = rule.detect(ctx).subquery(f"still_{rule.name}")
-    resolved = session.execute(
-        update(Flag)
-        .where(
-            Flag.rule == rule.name,
-            live,
-            ~exists().where(
-                still.c.subject_type == Flag.subject_type, still.c.subject_id == Flag.subject_id
-            ),
+    resolved = affected_rows(
+        session.execute(
+            update(Flag)
+            .where(
+                Flag.rule == rule.name,
+                live,
+                ~exists().where(
+                    still.c.subject_type == Flag.subject_type, still.c.subject_id == Flag.subject_id
+                ),
+            )
+            .values(
+                status=FlagStatus.RESOLVED.value,
+                resolved_at=now,
+                resolution="closed automatically: the gap no longer holds",
+                version=Flag.version + 1,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .values(
-            status=FlagStatus.RESOLVED.value,
-            resolved_at=now,
-            resolution="closed automatically: the gap no longer holds",
-            version=Flag.version + 1,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return RuleOutcome(opened=opened, still_open=len(firsts) - opened, resolved=resolved)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
@@ -46,7 +47,7 @@ _active = Enrollment.end_date.is_(None)
 # and a nurse stored on the flag would outlive a transfer and show it to the former nurse.
 
 
-def _latest_final(version=MinutesVersion) -> ColumnElement[bool]:
+def _latest_final(version: Any = MinutesVersion) -> ColumnElement[bool]:
     """``version`` is final and no later final version of its meeting exists.
 
     An amendment still in draft leaves the earlier final version the one in force.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from bridge.domain import audit
@@ -29,7 +29,7 @@ LIVE = (FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED, FlagStatus.SNOOZED)
 _OTHER_FLAG = aliased(Flag)
 
 
-def _visible_flags(p: Principal):
+def _visible_flags(p: Principal) -> Select[Flag]:
     """Flags on patients the caller may see, and flags about the caller herself (caseload)."""
     if p.has(Role.ADMIN):
         return select(Flag)
@@ -188,10 +188,10 @@ def live_flag_counts(
         .where(Flag.patient_id.in_(patient_ids), patient_visible(p), needs_attention(now))
         .group_by(Flag.patient_id)
     )
-    return {pid: (n, sev) for pid, n, sev in rows}
+    return {pid: (n, sev) for pid, n, sev in rows if pid is not None}
 
 
-def needs_attention(now: datetime):
+def needs_attention(now: datetime) -> ColumnElement[bool]:
     """Open or acknowledged flags, and snoozed ones whose snooze has run out."""
     return or_(
         Flag.status.in_([FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED]),
@@ -251,11 +251,13 @@ def flag_subjects(session: Session, flags: list[Flag]) -> dict[int, FlagSubject]
     else:
         versions = {}
     if meeting_ids:
-        rows = session.execute(
+        meeting_rows = session.execute(
             select(NetworkMeeting.id, NetworkMeeting.scheduled_start, NetworkMeeting.hold_by,
                    NetworkMeeting.requested_at).where(NetworkMeeting.id.in_(meeting_ids))
         )  # fmt: skip
-        meetings = {i: start or hold_by or requested for i, start, hold_by, requested in rows}
+        meetings: dict[int, datetime | None] = {
+            i: start or hold_by or requested for i, start, hold_by, requested in meeting_rows
+        }
         for i in by_kind.get("network_meeting", ()):
             found["network_meeting", i] = FlagSubject("network_meeting", None, meetings.get(i),
                                                       meeting_id=i)  # fmt: skip
@@ -263,10 +265,10 @@ def flag_subjects(session: Session, flags: list[Flag]) -> dict[int, FlagSubject]
             found["minutes_version", v] = FlagSubject("minutes_version", None, meetings.get(m),
                                                       meeting_id=m)  # fmt: skip
     if ids := by_kind.get("admission"):
-        rows = session.execute(
+        admissions = session.execute(
             select(Admission.id, Admission.admitted_at).where(Admission.id.in_(ids))
         )
-        for i, admitted in rows:
+        for i, admitted in admissions:
             found["admission", i] = FlagSubject("admission", None, admitted, admission_id=i)
     return {
         f.id: found.get((f.subject_type, f.subject_id)) or FlagSubject(f.subject_type)

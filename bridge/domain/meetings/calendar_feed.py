@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -142,7 +144,7 @@ _ENTRY_COLUMNS = (
 )
 
 
-def _entries(session: Session, rows) -> list[CalendarEntry]:
+def _entries(session: Session, rows: Iterable[Any]) -> list[CalendarEntry]:
     rows = list(rows)
     orgs = _organisations(session, [row[0] for row in rows])
     return [

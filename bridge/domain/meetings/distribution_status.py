@@ -86,14 +86,19 @@ def acknowledge_distribution(
     dist = session.get(Distribution, distribution_id)
     # Relatives' and the nurse's rows have no organisation: None must not match a caller's
     # missing municipality_id.
-    org_id = None if dist is None else dist.recipient_organisation_id
-    if org_id is None or org_id not in (p.organisation_id, p.municipality_id):
+    if (
+        dist is None
+        or dist.recipient_organisation_id is None
+        or dist.recipient_organisation_id not in (p.organisation_id, p.municipality_id)
+    ):
         raise _not_found(session, p, "distribution", distribution_id, "distribution")
     patient_id = session.scalar(
         select(NetworkMeeting.patient_id)
         .join(MinutesVersion, MinutesVersion.meeting_id == NetworkMeeting.id)
         .where(MinutesVersion.id == dist.minutes_version_id)
     )
+    if patient_id is None:
+        raise _not_found(session, p, "distribution", distribution_id, "distribution")
     read_patient_scoped(session, p, patient_id, "distribution", AuditAction.UPDATE, dist.id)
     if dist.status == DistributionStatus.BLOCKED:
         raise NotFound("no such distribution")

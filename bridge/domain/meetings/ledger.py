@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bridge.domain.access import Principal
 from bridge.domain.audit import AuditAction
 from bridge.domain.base import utcnow
-from bridge.domain.errors import Conflict, RuleViolation
+from bridge.domain.errors import Conflict, NotFound, RuleViolation
 from bridge.domain.meetings import outbox, scoping
 from bridge.domain.meetings.distribution import (
     ConsentFact,
@@ -150,8 +150,10 @@ def _reassess(
     kind = session.scalar(
         select(Organisation.kind).where(Organisation.id == dist.recipient_organisation_id)
     )
+    if kind is None:
+        raise NotFound("no such organisation")
     r = org_recipient(
-        OrgFact(int(dist.recipient_organisation_id or 0), OrganisationKind(kind)),
+        OrgFact(int(dist.recipient_organisation_id or 0), kind),
         dist.recipient_role,
         treating,
         consents,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bridge.domain.access import Principal
 from bridge.domain.audit import AuditAction
-from bridge.domain.base import utcnow
+from bridge.domain.base import get_existing, utcnow
 from bridge.domain.errors import Conflict, NotFound, RuleViolation
 from bridge.domain.meetings import lifecycle, outbox
 from bridge.domain.meetings.distribution import (
@@ -218,6 +218,8 @@ def finalise_minutes(
     if not version.summary.strip():
         raise RuleViolation("final minutes need a summary", field="summary")
     meeting = session.scalar(_MEETING_WITH_PARTICIPANTS, {"meeting_id": version.meeting_id})
+    if meeting is None:
+        raise LookupError(f"minutes {version.id} have no meeting")
     version.status = MinutesStatus.FINAL
     version.finalised_at = now
     version.finalised_by_id = p.staff_id
@@ -235,7 +237,7 @@ def finalise_minutes(
 def _distribute(
     session: Session, meeting: NetworkMeeting, version: MinutesVersion, now: datetime
 ) -> list[Distribution]:
-    patient = session.get(Patient, meeting.patient_id)
+    patient = get_existing(session, Patient, meeting.patient_id)
     participant_org_ids = {pt.organisation_id for pt in meeting.participants if pt.organisation_id}
     org_ids = participant_org_ids | {patient.municipality_id}
     if patient.gp_practice_id is not None:
@@ -281,7 +283,7 @@ def _distribute(
         ParticipantFact(
             organisation=orgs.get(pt.organisation_id) if pt.organisation_id else None,
             relative_id=pt.relative_id,
-            relative_may_receive=bool(may_receive.get(pt.relative_id, False)),
+            relative_may_receive=bool(pt.relative_id and may_receive.get(pt.relative_id)),
             treating_health_care=pt.treating_health_care,
         )
         for pt in meeting.participants
@@ -389,7 +391,9 @@ def _settled(dialect: str) -> ColumnElement[bool]:
     version = MinutesVersion.__table__
     if dialect != "postgresql":
         return version.c.change_seq.is_not(None)
-    xmin = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+    xmin: ColumnElement[int] = literal_column(
+        "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+    )
     # The reader's own writes are settled for the reader (and tests run in one transaction).
-    own = literal_column("pg_current_xact_id_if_assigned()::text::bigint")
+    own: ColumnElement[int] = literal_column("pg_current_xact_id_if_assigned()::text::bigint")
     return or_(version.c.change_xid < xmin, version.c.change_xid == own)

@@ -86,10 +86,13 @@ def notify_distributions(
     link = f"/api/v1/meetings/{meeting.id}/minutes/{version.version_no}"
     events = []
     for d in rows:
-        mine = [i for i in items if i.responsible_organisation_id == d.recipient_organisation_id]
+        recipient = d.recipient_organisation_id
+        if recipient is None:  # deliverable() keeps organisations only
+            continue
+        mine = [i for i in items if i.responsible_organisation_id == recipient]
         events.append(
             NotificationEvent(
-                recipient_organisation_id=d.recipient_organisation_id,
+                recipient_organisation_id=recipient,
                 kind=kind,
                 patient_id=meeting.patient_id,
                 payload={

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Select, and_, exists, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from bridge.domain import audit
@@ -140,7 +140,7 @@ class OwnActionItem:
 _NEWER = aliased(MinutesVersion)
 
 
-def _own_items_query(p: Principal, status: ActionItemStatus | None):
+def _own_items_query(p: Principal, status: ActionItemStatus | None) -> Select[Any]:
     # Items of the minutes in force only: an amended version's items live on in the newer one.
     in_force = ~exists().where(
         _NEWER.meeting_id == MinutesVersion.meeting_id,

@@ -46,7 +46,9 @@ def _scoped(
     return patient
 
 
-def _not_found(session: Session, p: Principal, resource_type: str, resource_id: object, what: str):
+def _not_found(
+    session: Session, p: Principal, resource_type: str, resource_id: object, what: str
+) -> NotFound:
     audit.record(
         session, p, AuditAction.READ, resource_type, resource_id, None, audit.AuditOutcome.NOT_FOUND
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Select,
+    Table,
     and_,
     bindparam,
     func,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import BindParameter
 
 from bridge.domain import audit
 from bridge.domain.access import Principal
@@ -49,7 +51,7 @@ _VERSION = MinutesVersion.__table__
 _NEWER_VERSION = _VERSION.alias("newer_version")
 _MEETING = NetworkMeeting.__table__
 _PATIENT = Patient.__table__
-_DISTRIBUTION = Distribution.__table__
+_DISTRIBUTION = cast(Table, Distribution.__table__)
 _ACTION_ITEM = ActionItem.__table__
 
 
@@ -101,7 +103,7 @@ def _summary_page_query(dialect: str, *, after: bool, since: bool) -> Select:
     statement is built once.
     """
     version, meeting, patient, dist = _VERSION, _MEETING, _PATIENT, _DISTRIBUTION
-    municipality_id = bindparam("municipality_id")
+    municipality_id: BindParameter[int] = bindparam("municipality_id")
     candidates = (
         select(
             version.c.id,
@@ -136,7 +138,8 @@ def _summary_page_query(dialect: str, *, after: bool, since: bool) -> Select:
     )
     if after:
         # (change_xid, change_seq) > the cursor's, spelt out as pagination._after does.
-        xid, seq = bindparam("after_xid"), bindparam("after_seq")
+        xid: BindParameter[int] = bindparam("after_xid")
+        seq: BindParameter[int] = bindparam("after_seq")
         candidates = candidates.where(
             or_(
                 version.c.change_xid > xid,

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bridge.domain.base import utcnow
+from bridge.domain.base import affected_rows, utcnow
 from bridge.domain.errors import RuleViolation
 from bridge.domain.identifiers import mask_cpr
 from bridge.domain.notifications import texts
@@ -102,7 +102,7 @@ def _bodies(
                     patient=label,
                     title=payload.get("title"),
                     action_items=[str(a) for a in payload.get("action_items") or []],
-                    link=base["link"],
+                    link=str(base["link"]),
                 )
             )
             for lang in texts.LANGUAGES
@@ -271,7 +271,7 @@ def acknowledge_source(session: Session, source_type: str, source_id: int, now: 
         )
         .execution_options(synchronize_session="fetch")
     )
-    return result.rowcount or 0
+    return affected_rows(result)
 
 
 def _by_event(session: Session, key: str) -> list[Notification]:

@@ -133,7 +133,7 @@ def _inbox_items(
         audit.record(session, p, action, "notification", n.id, n.patient_id)
         name, masked = patients.get(n.patient_id or 0, (None, None))
         cpr = full.get(n.patient_id or 0)
-        if cpr is not None and n.patient_id not in disclosed:
+        if cpr is not None and n.patient_id is not None and n.patient_id not in disclosed:
             disclosed.add(n.patient_id)
             cpr_disclosure.disclose(session, p, n.patient_id, cpr)
         rendered = n.payload.get("text", {})

@@ -88,6 +88,8 @@ def distribution_status_for(
     )
     best: dict[int, NotificationStatus] = {}
     for source_id, status in rows:
+        if source_id is None:
+            continue
         if source_id not in best or _RANK[status] > _RANK[best[source_id]]:
             best[source_id] = status
     return best

@@ -17,6 +17,7 @@ parent region that has closed by then hands over to its successor.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -41,7 +42,7 @@ def copenhagen_today(now: datetime | None = None) -> date:
 _MAX_HOPS = 8
 
 
-def valid_on(valid_from, valid_to, on: date) -> ColumnElement[bool]:
+def valid_on(valid_from: Any, valid_to: Any, on: date) -> ColumnElement[bool]:
     """SQL: the period [valid_from, valid_to] (either end open when NULL) contains ``on``."""
     return and_(
         or_(valid_from.is_(None), valid_from <= on),

@@ -12,6 +12,7 @@ import csv
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -58,7 +59,7 @@ class ReformCounts:
     memberships: int
 
 
-def _insert_org(conn: Connection, **values) -> int:
+def _insert_org(conn: Connection, **values: Any) -> int:
     from bridge.domain.base import utcnow
 
     return conn.execute(
