@@ -3,46 +3,18 @@ transaction that is rolled back at the end (savepoint mode)."""
 
 from __future__ import annotations
 
-import json
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-import psycopg2
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from bridge import create_app
-from bridge.config import normalise_database_url, settings_of
+from bridge.config import settings_of
 from bridge.extensions import db
-
-ADMIN_URL = os.environ.get("BRIDGE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _dsn(url: str, dbname: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{dbname}"
-
-
-@contextmanager
-def fresh_database(prefix: str) -> Iterator[str]:
-    """A new, empty database named ``<prefix>_<random>``, dropped afterwards: parallel runs never
-    collide."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    conn = psycopg2.connect(ADMIN_URL)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield normalise_database_url(_dsn(ADMIN_URL, name))
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+from tests.support.database import fresh_database
 
 
 @pytest.fixture(scope="session")
@@ -161,19 +133,3 @@ def sqlite_demo(tmp_path):
     seeded = runner.invoke(args=["seed-demo"])
     assert seeded.exit_code == 0, seeded.output
     return demo, runner, seeded.output
-
-
-# MedCom's own example messages lie beside the repository (../shared), not in it.
-# BRIDGE_SHARED_DIR names it for a checkout elsewhere (a git worktree).
-SHARED = Path(
-    os.environ.get("BRIDGE_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared"
-)
-MEDCOM_EXAMPLES = SHARED / "medcom-examples"
-
-
-def medcom_example(name: str) -> dict:
-    """One of MedCom's example messages, parsed; the test is skipped in a clone without them."""
-    path = MEDCOM_EXAMPLES / name
-    if not path.is_file():
-        pytest.skip(f"MedCom example message not found at {path}")
-    return json.loads(path.read_text(encoding="utf-8"))

@@ -187,3 +187,13 @@ def make_patient(session, municipality, make_org):
         return patient
 
     return make
+
+
+@pytest.fixture
+def department(make_org):
+    """Make a hospital department (psychiatric unless told otherwise)."""
+
+    def make(specialty: Specialty = Specialty.PSYCHIATRY):
+        return make_org(OrganisationKind.HOSPITAL_DEPARTMENT, specialty=specialty)
+
+    return make

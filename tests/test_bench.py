@@ -8,7 +8,7 @@ import psycopg2
 import pytest
 
 from bench import run
-from tests.conftest import ADMIN_URL
+from tests.support.database import ADMIN_URL
 
 SIZE = 250
 

@@ -2,36 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bridge.domain.care.queries import dual_admissions_select, readmissions_select
 from bridge.domain.registry.models import OrganisationKind, Specialty
-
-
-@pytest.fixture
-def department(make_org):
-    def make(specialty: Specialty = Specialty.PSYCHIATRY):
-        return make_org(OrganisationKind.HOSPITAL_DEPARTMENT, specialty=specialty)
-
-    return make
-
-
-def admit(actor, patient, department, at="2026-03-01T10:00:00+01:00", acute=True, by_cpr=None):
-    """A department names the person in front of it by CPR; others by the id they already see."""
-    if by_cpr is None:
-        by_cpr = "hospital" in actor.staff.roles
-    who = {"cpr": patient.cpr} if by_cpr else {"patient_id": patient.id}
-    return actor.post(
-        "/api/v1/admissions",
-        json={**who, "department_id": department.id, "acute": acute, "admitted_at": at},
-    )
-
-
-def discharge(actor, admission_id, at="2026-03-10T10:00:00+01:00", destination="home", **extra):
-    return actor.post(
-        f"/api/v1/admissions/{admission_id}/discharge",
-        json={"discharged_at": at, "destination": destination, **extra},
-    )
+from tests.support.care import admit, discharge
 
 
 def test_hospital_sees_patient_only_once_admitted_to_its_department(

@@ -12,8 +12,8 @@ from bridge.domain.meetings.distribution import CLOSED_REASON
 from bridge.domain.meetings.models import Distribution, DistributionStatus
 from bridge.domain.patients.models import Patient
 from bridge.jobs.gaps import gap_scan
-from tests.api.meetings_support import distributions, final_minutes
-from tests.jobs.gap_support import live, scan
+from tests.support.gaps import live, scan
+from tests.support.meetings import distributions, final_minutes
 
 CLOSED = date(2026, 1, 31)  # before today (the suite runs in late 2026 and later)
 

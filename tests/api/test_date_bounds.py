@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 import bridge.api as api_package
 from bridge.api.schemas import CopenhagenDateTime, Day
 from bridge.domain.registry.models import OrganisationKind, Specialty
-from tests.api.test_admissions import admit
+from tests.support.care import admit
 
 
 @pytest.fixture

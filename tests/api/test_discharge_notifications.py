@@ -15,7 +15,7 @@ from bridge.domain.care.notify import notify_discharge
 from bridge.domain.care.reminders import remind_overdue_gp_tasks
 from bridge.domain.notifications.models import Channel, Notification
 from bridge.domain.registry.models import OrganisationKind, Specialty
-from tests.api.test_admissions import admit, discharge
+from tests.support.care import admit, discharge
 
 GP_TASK = "Konsultation hos egen læge"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.meetings_support import distributions, final_minutes, finalise, org_participant
+from tests.support.meetings import distributions, final_minutes, finalise, org_participant
 
 
 @pytest.fixture

@@ -2,39 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from bridge.domain.care.models import FollowUpTemplate
 from bridge.domain.care.templates import DEFAULT_TEMPLATES, seed_follow_up_templates
 from bridge.domain.registry.models import Organisation, OrganisationKind, Specialty
-from tests.api.test_admissions import admit, discharge
-
-
-@pytest.fixture
-def department(make_org):
-    def make(specialty: Specialty = Specialty.PSYCHIATRY):
-        return make_org(OrganisationKind.HOSPITAL_DEPARTMENT, specialty=specialty)
-
-    return make
-
-
-def plan_after(actor, patient, ward, *, admitted, discharged, **extra):
-    """Admit and discharge; return the follow-up tasks by title (due_at as shown)."""
-    admission = admit(actor, patient, ward, at=admitted).json
-    r = discharge(actor, admission["id"], at=discharged, **extra)
-    assert r.status_code == 200, r.json
-    tasks = actor.get(f"/api/v1/follow-ups?patient={patient.id}&limit=200").json["items"]
-    return {t["title"]: t for t in tasks if t["admission_id"] == admission["id"]}
-
-
-PSYCH_NURSE = "Brobyggersygeplejerskens kontakt efter udskrivelse"
-MUNICIPALITY = "Kommunens kontakt til borgeren"
-FMK = "Medicinafstemning i FMK"
-GP = "Konsultation hos egen læge"
-OUTPATIENT = "Ambulant tid eller tid hos praktiserende psykiater booket"
-NETWORK = "Netværksmøde afholdt"
-REHAB = "Opstart af kommunal genoptræning"
+from tests.support.care import (
+    FMK,
+    GP,
+    MUNICIPALITY,
+    NETWORK,
+    OUTPATIENT,
+    PSYCH_NURSE,
+    REHAB,
+    plan_after,
+)
 
 
 def test_discharge_at_2330_on_the_friday_before_easter_across_dst(

@@ -31,12 +31,19 @@ from bridge.domain.messaging.models import (
 from bridge.domain.notifications.models import Channel, Notification, NotificationStatus
 from bridge.domain.patients.models import PatientStatus
 from bridge.domain.registry.models import OrganisationKind, Specialty
-from tests.conftest import MEDCOM_EXAMPLES, SHARED, medcom_example
+from tests.support.medcom import (
+    EXAMPLE_CPR,
+    FHIR,
+    HOSPITAL_GLN,
+    HOSPITAL_SOR,
+    MEDCOM_EXAMPLES,
+    SHARED,
+    URL,
+    medcom_example,
+    post,
+    rewritten,
+)
 
-URL = "/api/v1/fhir/$process-message"
-FHIR = "application/fhir+json"
-EXAMPLE_CPR = "2509479989"
-HOSPITAL_SOR, HOSPITAL_GLN = "265161000016000", "5790000209354"
 VALIDATOR = SHARED / "tools" / "medcom-validate"
 
 
@@ -61,17 +68,6 @@ def nurse(make_actor):
 @pytest.fixture
 def patient(make_patient, nurse):
     return make_patient(nurse=nurse)
-
-
-def rewritten(name: str, cpr: str) -> dict:
-    """A MedCom example with its patient's CPR replaced by one of the test database."""
-    return json.loads(json.dumps(medcom_example(name)).replace(EXAMPLE_CPR, cpr))
-
-
-def post(actor, bundle):
-    return actor.client.post(
-        URL, data=json.dumps(bundle), headers=actor.headers({"Content-Type": FHIR})
-    )
 
 
 @pytest.fixture(scope="session")

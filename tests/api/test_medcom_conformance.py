@@ -25,9 +25,9 @@ from bridge.domain.notifications import enqueue_notification
 from bridge.domain.notifications.channels import CATEGORY_BY_KIND, RetryPolicy
 from bridge.domain.notifications.messages import OrganisationRef
 from bridge.domain.notifications.models import Channel, DeliveryEndpoint
-from tests.api.meetings_support import draft_minutes, finalise, held_meeting, org_participant
-from tests.medcom_validator import errors, get_validator
-from tests.receivers import LOOPBACK, HttpReceiver
+from tests.support.medcom_validator import errors, get_validator
+from tests.support.meetings import draft_minutes, finalise, held_meeting, org_participant
+from tests.support.receivers import LOOPBACK, HttpReceiver
 
 SENDER = OrganisationRef("Psykiatrisk Center Ballerup", "265161000016000", "5790000209354")
 

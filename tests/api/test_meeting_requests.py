@@ -11,7 +11,7 @@ from bridge.domain.base import utcnow
 from bridge.domain.gaps.engine import run_gap_scan
 from bridge.domain.gaps.models import Flag
 from bridge.domain.meetings.models import NetworkMeeting
-from tests.api.test_admissions import admit
+from tests.support.care import admit
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.meetings_support import (
+from tests.support.meetings import (
     distributions,
     draft_minutes,
     final_minutes,

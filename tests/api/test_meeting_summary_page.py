@@ -10,7 +10,7 @@ import pytest
 
 from bridge.api.meeting_summaries import MeetingSummaryPageSchema, summary_page_json
 from bridge.domain.meetings import summary_feed
-from tests.api.meetings_support import final_minutes, finalise
+from tests.support.meetings import final_minutes, finalise
 
 FEED = "/api/v1/municipalities/9804/meeting-summaries"
 

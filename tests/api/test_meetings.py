@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bridge.domain.calendar import DEFAULT_CALENDAR
-from tests.api.meetings_support import (
+from tests.support.meetings import (
     distributions,
     draft_minutes,
     final_minutes,

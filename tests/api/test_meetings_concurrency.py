@@ -30,8 +30,8 @@ from bridge.domain.registry.models import (
 from bridge.domain.registry.services import issue_token
 from bridge.extensions import db
 from bridge.sampledata.people import make_cpr
-from tests.api.meetings_support import draft_minutes, finalise, held_meeting
 from tests.factories import Actor
+from tests.support.meetings import draft_minutes, finalise, held_meeting
 
 _n = itertools.count(1)
 

@@ -17,7 +17,8 @@ from bridge.domain.base import utcnow
 from bridge.domain.notifications.channels import RetryPolicy
 from bridge.domain.notifications.messages import OrganisationRef
 from bridge.domain.notifications.models import Channel, Notification, NotificationStatus
-from tests.api.meetings_support import (
+from tests.support.medcom import medcom_example
+from tests.support.meetings import (
     distributions,
     draft_minutes,
     final_minutes,
@@ -25,8 +26,7 @@ from tests.api.meetings_support import (
     held_meeting,
     org_participant,
 )
-from tests.conftest import medcom_example
-from tests.receivers import LOOPBACK, HttpReceiver
+from tests.support.receivers import LOOPBACK, HttpReceiver
 
 
 @pytest.fixture

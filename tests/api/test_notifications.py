@@ -26,7 +26,7 @@ from bridge.domain.notifications.models import (
 )
 from bridge.domain.notifications.outcomes import _handlers
 from bridge.domain.registry.models import Organisation
-from tests.conftest import medcom_example
+from tests.support.medcom import medcom_example
 
 
 @pytest.fixture

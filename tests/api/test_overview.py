@@ -11,7 +11,7 @@ from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.gaps.engine import run_gap_scan
 from bridge.domain.meetings.models import Distribution, RecipientRole
 from bridge.domain.registry.models import Organisation, OrganisationKind
-from tests.api.meetings_support import final_minutes
+from tests.support.meetings import final_minutes
 
 
 def _region(session, code):

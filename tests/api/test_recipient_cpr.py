@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from bridge.domain.audit import AuditEvent
-from tests.api.meetings_support import final_minutes
+from tests.support.meetings import final_minutes
 
 FEED = "/api/v1/municipalities/0101/meeting-summaries"
 

@@ -18,13 +18,13 @@ from bridge.domain.audit import AuditEvent
 from bridge.domain.base import utcnow
 from bridge.domain.notifications.channels import RetryPolicy
 from bridge.domain.notifications.messages import OrganisationRef
-from tests.api.meetings_support import (
+from tests.support.meetings import (
     distributions,
     final_minutes,
     finalise,
     org_participant,
 )
-from tests.receivers import LOOPBACK, HttpReceiver
+from tests.support.receivers import LOOPBACK, HttpReceiver
 
 BASE = "https://bridge.example"
 

@@ -21,7 +21,7 @@ from bridge.domain.registry.effective import (
 )
 from bridge.domain.registry.models import BridgeNurse, Organisation, OrganisationKind
 from bridge.extensions import db
-from tests.conftest import fresh_database
+from tests.support.database import fresh_database
 
 DEC31, JAN1 = "2026-12-31", "2027-01-01"
 

@@ -11,9 +11,9 @@ from bridge.domain.base import utcnow
 from bridge.domain.gaps.engine import run_gap_scan
 from bridge.domain.registry.models import Organisation
 from bridge.domain.registry.region_rules import settings_in_force
-from tests.api.meetings_support import final_minutes
-from tests.api.test_follow_ups import MUNICIPALITY, department, plan_after  # noqa: F401
-from tests.jobs.gap_support import live
+from tests.support.care import MUNICIPALITY, plan_after
+from tests.support.gaps import live
+from tests.support.meetings import final_minutes
 
 
 def _region(session, code: str) -> Organisation:
@@ -83,7 +83,7 @@ def test_a_regions_closed_days_change_its_patients_deadlines_only(
     admin,
     make_actor,
     make_patient,
-    department,  # noqa: F811
+    department,
 ):
     hovedstaden = _region(session, "DK-84")
     r = admin.post(

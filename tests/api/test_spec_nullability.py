@@ -10,7 +10,7 @@ from sqlalchemy import inspect as sa_inspect
 from bridge.api.admissions import AdmissionSchema
 from bridge.domain.care.models import Admission
 from bridge.domain.registry.models import OrganisationKind, Specialty
-from tests.api.test_admissions import admit
+from tests.support.care import admit
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from bridge.domain.timeline import (
     timeline_select,
     timeline_sources,
 )
-from tests.api.test_admissions import admit, discharge
+from tests.support.care import admit, discharge
 
 
 def test_timeline_shows_the_course_in_time_order(make_actor, make_patient, make_org):

@@ -14,7 +14,6 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,8 @@ from bridge.domain.patients.models import Enrollment, Patient
 from bridge.domain.registry.models import Staff
 from bridge.extensions import db
 from bridge.sampledata.demo import DEMO_PASSWORD, seed_demo
-from tests.conftest import fresh_database
+from tests.support.browser import LOCKOUT_EMAIL, World
+from tests.support.database import fresh_database
 
 CHROMIUM = os.environ.get("BRIDGE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,21 +41,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-LOCKOUT_EMAIL = "laast.sygeplejerske@bridge.test"
-
-
-@dataclass(frozen=True)
-class World:
-    """What the browser tests know about the data they run against."""
-
-    base_url: str
-    app: object
-    anna_email: str
-    password: str
-    anna_patient_id: int
-    anna_patient_name: str
-    anna_patient_cpr: str
-    bo_patient_id: int
 
 
 def _skip_reason() -> str | None:
@@ -175,11 +160,3 @@ def screenshot():
         return path
 
     return take
-
-
-def login(page, world: World, email: str | None = None, password: str | None = None) -> None:
-    """Sign in through the form, using the labels as a person would."""
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email or world.anna_email)
-    page.get_by_label("Adgangskode").fill(password or world.password)
-    page.get_by_role("button", name="Log ind").click()

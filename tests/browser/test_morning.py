@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import login
+from tests.support.browser import login
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from bridge.domain.audit import AuditEvent
 from bridge.domain.auth.models import StaffLogin
 from bridge.domain.registry.models import Staff
 from bridge.extensions import db
-from tests.browser.conftest import LOCKOUT_EMAIL, login
+from tests.support.browser import LOCKOUT_EMAIL, login
 
 pytestmark = pytest.mark.browser
 

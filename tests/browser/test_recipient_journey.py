@@ -22,7 +22,7 @@ from bridge.domain.meetings.models import (
 from bridge.domain.patients.models import Patient
 from bridge.domain.registry.models import Staff
 from bridge.extensions import db
-from tests.browser.conftest import login
+from tests.support.browser import login
 
 pytestmark = pytest.mark.browser
 

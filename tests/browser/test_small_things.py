@@ -13,7 +13,7 @@ from bridge.domain.care import follow_ups as follow_ups_service
 from bridge.domain.care.models import Admission, Destination
 from bridge.domain.registry.models import Organisation, OrganisationKind, Specialty, Staff
 from bridge.extensions import db
-from tests.browser.conftest import login
+from tests.support.browser import login
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,7 @@ from bridge.domain.patients.models import Patient
 from bridge.domain.registry.models import Organisation, OrganisationKind, Specialty, Staff
 from bridge.domain.registry.services import issue_token
 from bridge.extensions import db
-from tests.browser.conftest import login
+from tests.support.browser import login
 
 pytestmark = pytest.mark.browser
 

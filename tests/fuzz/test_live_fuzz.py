@@ -32,7 +32,7 @@ from werkzeug.serving import make_server
 
 from bridge import create_app
 from bridge.extensions import db
-from tests.conftest import fresh_database
+from tests.support.database import fresh_database
 
 EXAMPLES = int(os.environ.get("BRIDGE_LIVE_FUZZ_EXAMPLES", "5"))
 # One worker in the suite: deterministic under the fixed seed (see TOOL_RACE for more workers).

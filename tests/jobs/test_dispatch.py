@@ -32,8 +32,8 @@ from bridge.domain.notifications.models import (
 )
 from bridge.domain.registry.models import Organisation, OrganisationKind
 from bridge.extensions import db
-from tests.receivers import LOOPBACK, HttpReceiver, free_port
-from tests.unit.test_notification_channels import verify_standard_webhook
+from tests.support.receivers import LOOPBACK, HttpReceiver, free_port
+from tests.support.webhooks import verify_standard_webhook
 
 S = NotificationStatus
 SENDER = OrganisationRef("Psykiatrisk Center Ballerup", "265161000016000", "5790000209354")

@@ -20,7 +20,7 @@ from bridge.domain.registry.models import Organisation, OrganisationKind
 from bridge.extensions import db
 from bridge.jobs.runner import _lock_key, run_job
 from bridge.jobs.scheduler import build_scheduler
-from tests.receivers import HttpReceiver
+from tests.support.receivers import HttpReceiver
 
 
 def test_dispatch_job_is_scheduled_without_the_single_instance_lock(app):

@@ -10,9 +10,9 @@ import pytest
 from bridge.domain.base import utcnow
 from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.registry.models import OrganisationKind, Specialty
-from tests.api.meetings_support import iso
-from tests.api.test_admissions import admit, discharge
-from tests.jobs.gap_support import MINUTE, live, resolved, scan
+from tests.support.care import admit, discharge
+from tests.support.gaps import MINUTE, live, resolved, scan
+from tests.support.meetings import iso
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from bridge.domain.base import utcnow
 from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR
 from bridge.domain.meetings.models import Distribution, DistributionStatus
 from bridge.domain.patients.models import Enrollment
-from tests.api.meetings_support import (
+from tests.support.gaps import MINUTE, live, resolved, scan
+from tests.support.meetings import (
     distributions,
     draft_minutes,
     final_minutes,
@@ -21,7 +22,6 @@ from tests.api.meetings_support import (
     past_slot,
     plan_meeting,
 )
-from tests.jobs.gap_support import MINUTE, live, resolved, scan
 
 
 @pytest.fixture

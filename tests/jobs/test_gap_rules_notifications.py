@@ -17,8 +17,8 @@ from bridge.domain.notifications import enqueue_notification
 from bridge.domain.notifications.channels import RetryPolicy, generate_webhook_secret
 from bridge.domain.notifications.messages import OrganisationRef
 from bridge.domain.notifications.models import Channel, DeliveryEndpoint
-from tests.jobs.gap_support import live, resolved, scan
-from tests.receivers import LOOPBACK, HttpReceiver
+from tests.support.gaps import live, resolved, scan
+from tests.support.receivers import LOOPBACK, HttpReceiver
 
 SENDER = OrganisationRef("Psykiatrisk Center Ballerup", "265161000016000", "5790000209354")
 RULE = "notification_failed"

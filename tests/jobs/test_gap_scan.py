@@ -15,8 +15,8 @@ from bridge.domain.notifications import enqueue_notification
 from bridge.domain.notifications.models import NotificationStatus
 from bridge.domain.patients.models import Diagnosis, Enrollment
 from bridge.domain.registry.models import BridgeNurse, OrganisationKind, Specialty
-from tests.api.meetings_support import draft_minutes, final_minutes, held_meeting, iso
-from tests.api.test_admissions import admit, discharge
+from tests.support.care import admit, discharge
+from tests.support.meetings import draft_minutes, final_minutes, held_meeting, iso
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from bridge.domain.gaps.models import Flag
 from bridge.domain.jobruns import JobRun
 from bridge.extensions import db
 from bridge.jobs.runner import run_job
-from tests.jobs.test_scan_concurrency import _world, remove_world
+from tests.support.scan_world import make_world, remove_world
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -24,7 +24,7 @@ def _killer(ctx):
 
 def test_connection_lost_mid_scan_rolls_back_and_next_run_completes(app, monkeypatch):
     with app.app_context():
-        ids, nurse_id = _world(db.session, 5)
+        ids, nurse_id = make_world(db.session, 5)
         db.session.remove()
     try:
         monkeypatch.setitem(

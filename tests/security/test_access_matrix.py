@@ -29,7 +29,7 @@ from bridge.domain.notifications.enqueue import enqueue_notification
 from bridge.domain.notifications.models import Notification
 from bridge.domain.patients.models import CareRequest, Consent, Enrollment
 from bridge.domain.registry.models import Organisation, OrganisationKind, Specialty
-from tests.api.meetings_support import final_minutes
+from tests.support.meetings import final_minutes
 
 ROLES = ("nurse", "gp", "municipality", "hospital")
 # Operations that are not about a patient (the registry, admin tools) are covered elsewhere.

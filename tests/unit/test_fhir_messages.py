@@ -25,7 +25,7 @@ from bridge.domain.notifications.messages import (
     OrganisationRef,
     PatientRef,
 )
-from tests.conftest import MEDCOM_EXAMPLES
+from tests.support.medcom import MEDCOM_EXAMPLES
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 

@@ -78,3 +78,17 @@ def test_the_domain_imports_no_framework_transport_or_codec(path: Path) -> None:
 def test_the_import_check_sees_a_forbidden_import() -> None:
     tree = ast.parse("import smtplib\nfrom fhir.resources.R4B.bundle import Bundle\n")
     assert [m for m in _imported(tree) if _forbidden(m)] == ["smtplib", "fhir.resources.R4B.bundle"]
+
+
+def test_tests_share_helpers_through_the_support_package_only() -> None:
+    """A test module imports helpers from tests.support (or the factories plugin), never from
+    another test module or a conftest."""
+    tests_dir = Path(__file__).resolve().parents[1]
+    offenders = []
+    for path in tests_dir.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests."):
+                module = node.module or ""
+                if not module.startswith(("tests.support", "tests.factories")):
+                    offenders.append(f"{path.relative_to(tests_dir)}: {module}")
+    assert offenders == []

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -18,20 +16,9 @@ from bridge.domain.notifications.channels import (
 )
 from bridge.domain.notifications.models import Channel, DeliveryEndpoint
 from bridge.domain.notifications.texts import render, render_notice
+from tests.support.webhooks import verify_standard_webhook
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def verify_standard_webhook(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """A receiver's check, written from the Standard Webhooks specification."""
-    key = base64.b64decode(secret.split("_", 1)[1])
-    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.{body.decode()}".encode()
-    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    for candidate in headers["webhook-signature"].split(" "):
-        version, _, signature = candidate.partition(",")
-        if version == "v1" and hmac.compare_digest(signature, expected):
-            return True
-    return False
 
 
 def test_webhook_secret_is_whsec_and_at_least_24_random_bytes():

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pytest
 
 from bridge.domain.auth.services import set_password
 from bridge.domain.base import utcnow
-
-PASSWORD = "correct horse battery"
-_TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_from(html: str) -> str:
-    match = _TOKEN_RE.search(html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
+from tests.support.web import PASSWORD, csrf_from
 
 
 @dataclass

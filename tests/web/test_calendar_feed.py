@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bridge.domain.audit import AuditEvent
 from bridge.domain.patients.models import Diagnosis
-from tests.api.meetings_support import org_participant, plan_meeting
+from tests.support.meetings import org_participant, plan_meeting
 
 _URL_RE = re.compile(
     r'id="feed-url" type="text" readonly value="http://localhost(/calendar/[^"]+\.ics)"'

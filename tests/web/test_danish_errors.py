@@ -13,7 +13,7 @@ from bridge.domain.errors import Conflict, RuleViolation
 from bridge.domain.gaps.engine import run_gap_scan
 from bridge.domain.gaps.models import Flag
 from bridge.web import domain_texts
-from tests.api.test_admissions import admit, discharge
+from tests.support.care import admit, discharge
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bridge import create_app
 from bridge.domain.auth.models import StaffLogin
 from bridge.domain.base import utcnow
-from tests.web.conftest import PASSWORD, csrf_from
+from tests.support.web import PASSWORD, csrf_from
 
 ALERT_RE = re.compile(r'role="alert"[^>]*>([^<]+)<')
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bridge.domain.meetings.models import MinutesStatus, MinutesVersion
-from tests.api.meetings_support import held_meeting
+from tests.support.meetings import held_meeting
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.api.meetings_support import held_meeting, org_participant
+from tests.support.meetings import held_meeting, org_participant
 
 
 class FormFields(HTMLParser):

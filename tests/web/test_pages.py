@@ -266,7 +266,7 @@ def test_a_handed_over_patient_leaves_the_caseload_page(nurse, make_patient, mak
 
 
 def test_pages_show_a_deadline_as_the_working_day_it_ends(nurse, make_patient, make_org):
-    from tests.api.test_admissions import admit, discharge
+    from tests.support.care import admit, discharge
 
     ward = make_org("hospital_department", specialty="psychiatry")
     patient = make_patient(nurse=nurse.actor)

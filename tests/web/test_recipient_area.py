@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.meetings_support import final_minutes
+from tests.support.meetings import final_minutes
 
 
 @pytest.fixture

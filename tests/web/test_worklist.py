@@ -11,9 +11,9 @@ from bridge.domain.gaps.models import Flag, FlagStatus
 from bridge.web import discharges
 from bridge.web.formatting import dk_date
 from bridge.web.worklist import ROWS
-from tests.api.meetings_support import held_meeting, plan_meeting
-from tests.api.test_admissions import admit, discharge
-from tests.web.conftest import csrf_from
+from tests.support.care import admit, discharge
+from tests.support.meetings import held_meeting, plan_meeting
+from tests.support.web import csrf_from
 
 
 @pytest.fixture
