@@ -33,6 +33,7 @@ from bridge.jobs.reminders import overdue_task_reminders
 from bridge.jobs.retention import retention_purge
 from bridge.jobs.scheduler import ScheduledJob
 from bridge.web import calendar as web_calendar
+from bridge.web import messages as web_messages
 from bridge.web import patient_panels, worklist
 from bridge.web import requests as web_requests
 from bridge.web.sections import (
@@ -104,6 +105,8 @@ def scheduled_jobs(settings: Settings) -> list[ScheduledJob]:
 
 def compose_web() -> None:
     """The nurse's pages: the Today sections, the caseload's columns, the patient's panels."""
+    # Messages from GPs and the other sectors come first, while they are new.
+    register_today_provider("messages", web_messages.messages_today, order=1)
     register_today_provider("today", worklist.today_due, order=5)
     register_today_provider("flags", worklist.flags_today, order=10)
     register_today_provider("follow_ups", worklist.follow_ups_today, order=20)
@@ -113,6 +116,7 @@ def compose_web() -> None:
     register_today_provider("calendar", web_calendar.calendar_today, order=90)
     register_caseload_column("flags", patient_panels.flags_column)
     register_caseload_column("next_deadline", patient_panels.deadline_column)
+    register_patient_panel("messages", web_messages.messages_panel, order=3)
     register_patient_panel("flags", patient_panels.flags_panel, order=5)
     register_patient_panel("tasks", patient_panels.tasks_panel, order=10)
     register_patient_panel("meetings", patient_panels.meetings_panel, order=20)

@@ -193,6 +193,7 @@ def _build(
     if settings.sender is None:
         return job(error="no MedCom sender organisation is configured")
     text = payload.get("text", {}).get("da", {})
+    thread: dict[str, Any] = payload.get("thread") or {}
     try:
         body = fhir_bundle(
             message_header_id=str(n.message_header_id),
@@ -209,8 +210,11 @@ def _build(
             if author
             else payload.get("author_name") or texts.DEFAULT_AUTHOR,
             author_phone=(author.phone if author else None) or settings.sender_phone,
-            link=link,
+            # A reply is read in the receiver's own system: no link back into Bridge.
+            link=None if thread else link,
             attachments=attachments,
+            earlier=thread.get("earlier"),
+            activity=thread.get("activity"),
         )
     except ValueError as exc:
         # The builder's messages name fields and organisations, never the patient's data.

@@ -46,6 +46,7 @@ from bridge.adapters.fhir_resources import (
     _patient,
     _validated_bundle,
 )
+from bridge.adapters.fhir_thread import REPLY, continue_thread
 from bridge.domain.identifiers import parse_cpr
 from bridge.domain.notifications import channels
 from bridge.domain.notifications.messages import (
@@ -344,8 +345,13 @@ def fhir_bundle(
     author_phone: str | None = None,
     attachments: tuple[Attachment, ...] = (),
     max_bytes: int = channels.MAX_MESSAGE_BYTES,
+    earlier: dict[str, Any] | None = None,
+    activity: str | None = None,
 ) -> bytes:
-    """A CareCommunication Bundle: same content and MessageHeader id, a new envelope per send."""
+    """A CareCommunication Bundle: same content and MessageHeader id, a new envelope per send.
+
+    With ``earlier`` (a received Bundle) and ``activity`` (reply or forward), the message carries
+    on that thread (``fhir_thread.continue_thread``)."""
     bundle = build_care_communication(
         CareCommunicationInput(
             message_header_id=message_header_id,
@@ -364,6 +370,13 @@ def fhir_bundle(
         bundle_id,
         timestamp=now,
     )
+    if earlier is not None:
+        resources = continue_thread(
+            [e["resource"] for e in bundle["entry"]], earlier, activity or REPLY
+        )
+        bundle = _validated_bundle(
+            bundle["id"], PROFILES["Bundle"], bundle["timestamp"], resources, DEFAULT_FULL_URL_BASE
+        )
     encoded = json.dumps(bundle, separators=(",", ":")).encode()
     if len(encoded) > max_bytes:
         raise ValueError(f"the message is {len(encoded)} bytes, over the limit of {max_bytes}")

@@ -10,10 +10,10 @@ from marshmallow import fields
 
 from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal
-from bridge.api.schemas import CopenhagenDateTime, Id, StrictSchema
+from bridge.api.schemas import CopenhagenDateTime, Id, StrictSchema, text
 from bridge.config import current_settings
 from bridge.domain.base import utcnow
-from bridge.domain.messaging import services
+from bridge.domain.messaging import replies, services
 from bridge.domain.messaging.data import OrgIdent
 from bridge.extensions import db
 from bridge.medcom.process import process_message
@@ -75,6 +75,7 @@ class ThreadMessageSchema(StrictSchema):
     direction = fields.String()
     activity = fields.String()
     organisation_id = Id(allow_none=True)
+    recipient_organisation_id = Id(allow_none=True)
     message_header_id = fields.String()
     author_name = fields.String(allow_none=True)
     author_contact = fields.String(allow_none=True)
@@ -100,3 +101,41 @@ class PatientMessages(MethodView):
     def get(self, patient_id: int) -> Any:
         """The patient's message threads with the messages received and sent"""
         return services.list_patient_threads(db.session(), current_principal(), patient_id)
+
+
+class ReplySchema(StrictSchema):
+    text = text(replies.TEXT_MAX, required=True)
+
+
+class ForwardSchema(StrictSchema):
+    recipient_organisation_id = Id(required=True)
+    text = text(replies.TEXT_MAX, required=True)
+
+
+@blp.route("/messages/<int:message_id>/reply")
+class MessageReply(MethodView):
+    @blp.arguments(ReplySchema)
+    @blp.response(201, ThreadMessageSchema)
+    def post(self, data: dict[str, Any], message_id: int) -> Any:
+        """Answer a received message (nurse, admin)
+
+        The answer goes to the organisation that sent the message, as a MedCom
+        CareCommunication reply that carries the whole thread (MedCom's Provenance chain)."""
+        cmd = replies.Reply(text=data["text"])
+        return replies.reply_to_message(
+            db.session(), current_principal(), message_id, cmd, utcnow()
+        )
+
+
+@blp.route("/messages/<int:message_id>/forward")
+class MessageForward(MethodView):
+    @blp.arguments(ForwardSchema)
+    @blp.response(201, ThreadMessageSchema)
+    def post(self, data: dict[str, Any], message_id: int) -> Any:
+        """Pass a received message on to another organisation, with a note (nurse, admin)
+
+        Sent as a MedCom CareCommunication forward that carries the thread as received."""
+        cmd = replies.Forward(
+            recipient_organisation_id=data["recipient_organisation_id"], text=data["text"]
+        )
+        return replies.forward_message(db.session(), current_principal(), message_id, cmd, utcnow())

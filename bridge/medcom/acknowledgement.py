@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Final
 
+from bridge.adapters.fhir_resources import _echoed_provenance, _provenance_of
 from bridge.domain.messaging.data import AckIssue, OrgIdent
 from bridge.medcom.inbound import (
     ACTIVITY_SYSTEM,
@@ -49,14 +50,28 @@ def build_ack(
     receiver: OrgIdent,
     issue: AckIssue | None,
     now: datetime,
+    acknowledged_message: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An Acknowledgement Bundle from ``sender`` (Bridge's address the message was sent to) to
-    ``receiver`` (who sent it): ``ok`` when ``issue`` is None, else its error code."""
+    ``receiver`` (who sent it): ``ok`` when ``issue`` is None, else its error code.
+
+    As in MedCom's examples it repeats the acknowledged message's own Provenance before its
+    own (the same step as the acknowledgements the dispatcher's tests write, shared with
+    ``bridge.adapters``); a message too broken to have one is answered without it."""
     when = now.isoformat(timespec="seconds")
     header_id, prov_id, outcome_id, sender_id, receiver_id = (str(uuid.uuid4()) for _ in range(5))
     code = "ok" if issue is None else issue.code
     response: dict[str, Any] = {"identifier": acknowledged_header_id, "code": code}
     sender_ref = {"reference": f"Organization/{sender_id}"}
+    try:
+        echoed = [
+            _echoed_provenance(
+                prov, acknowledged_header_id, {"reference": f"Organization/{receiver_id}"}
+            )
+            for prov in _provenance_of(acknowledged_message, acknowledged_header_id)
+        ]
+    except ValueError:
+        echoed = []
     resources: list[dict[str, Any]] = [
         {
             "resourceType": "MessageHeader",
@@ -79,6 +94,7 @@ def build_ack(
             "source": {"endpoint": SOR_ENDPOINT + str(sender.sor_code)},
             "response": response,
         },
+        *echoed,
         {
             "resourceType": "Provenance",
             "id": prov_id,

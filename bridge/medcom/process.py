@@ -108,6 +108,7 @@ def process_message(
         receiver=envelope.sender,
         issue=issue,
         now=now,
+        acknowledged_message=body if isinstance(body, dict) else None,
     )
     record.ack_code = "ok" if issue is None else issue.code
     record.ack_bundle = json.dumps(ack)

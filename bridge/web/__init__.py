@@ -32,6 +32,7 @@ WEB_MODULES = (
     "bridge.web.recipients",
     "bridge.web.overview",
     "bridge.web.calendar",
+    "bridge.web.messages",
 )
 
 

@@ -34,6 +34,13 @@ _RULES: dict[tuple[str | None, str], str] = {
         "The meeting must end after it starts."
     ),
     ("summary", "final minutes need a summary"): _N("Final minutes need a summary."),
+    ("text", "write the message"): _N("Write the message before you send it."),
+    ("recipient_organisation_id", "choose a GP practice, municipality, hospital or facility"): _N(
+        "Choose the GP practice, municipality, hospital or facility to forward to."
+    ),
+    ("recipient_organisation_id", "the message came from this organisation: reply instead"): _N(
+        "The message came from that organisation: reply to it instead."
+    ),
     ("screened_on", "a screening cannot be in the future"): _N(
         "A screening cannot be dated in the future."
     ),

@@ -289,6 +289,13 @@ def test_a_reply_lands_in_the_patients_thread(session, gp_sender, patient, nurse
     ack = ack_of(post(gp_sender, bundle))
     assert code_of(ack) == "ok"
     assert validate(ack) == []
+    # As in MedCom's examples: the answered message's own Provenance, then the acknowledgement's.
+    activities = [
+        e["resource"]["activity"]["coding"][0]["code"]
+        for e in ack["entry"]
+        if e["resource"]["resourceType"] == "Provenance"
+    ]
+    assert activities == ["reply-message", "acknowledgement"]
     threads = nurse.get(f"/api/v1/patients/{patient.id}/messages")
     assert threads.status_code == 200
     [thread] = threads.get_json()

@@ -25,6 +25,7 @@ from bridge.domain.care.models import FollowUpTask
 from bridge.domain.gaps.engine import run_gap_scan
 from bridge.domain.gaps.models import Flag
 from bridge.domain.meetings.models import ActionItem, Distribution, MinutesVersion
+from bridge.domain.messaging.models import Direction, MessageThread, ThreadMessage
 from bridge.domain.notifications.enqueue import enqueue_notification
 from bridge.domain.notifications.models import Notification
 from bridge.domain.patients.models import CareRequest, Consent, Enrollment
@@ -222,6 +223,25 @@ def _build_side(
         source_id=None,
         idempotency_key=f"matrix-{patient.id}",
     )
+    # A message the GP sent about the patient (as the inbound door files one).
+    thread = MessageThread(
+        patient_id=patient.id, thread_identifier=f"urn:uuid:matrix-{patient.id}", category="other"
+    )
+    session.add(thread)
+    session.flush()
+    session.add(
+        ThreadMessage(
+            thread_id=thread.id,
+            patient_id=patient.id,
+            direction=Direction.IN,
+            activity="new-message",
+            organisation_id=gp_org.id,
+            message_header_id=f"matrix-{patient.id}",
+            payload_identifier=f"urn:uuid:matrix-{patient.id}",
+            text="Hemmelig besked",
+            sent_at=datetime.now(UTC),
+        )
+    )
     session.commit()
     run_gap_scan(session, datetime.now(UTC))
     session.commit()
@@ -250,6 +270,7 @@ def _build_side(
         "consent_id": first(select(Consent.id).where(Consent.patient_id == patient.id)),
         "enrollment_id": first(select(Enrollment.id).where(Enrollment.patient_id == patient.id)),
         "request_id": first(select(CareRequest.id).where(CareRequest.patient_id == patient.id)),
+        "message_id": first(select(ThreadMessage.id).where(ThreadMessage.patient_id == patient.id)),
         "code": municipality_code,
     }
     assert None not in ids.values(), ids

@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bridge.domain import audit
-from bridge.domain.access import Principal
+from bridge.domain.access import Principal, patient_visible
 from bridge.domain.audit import AuditAction
+from bridge.domain.base import affected_rows
 from bridge.domain.care import admissions as care
 from bridge.domain.care.models import Admission, Destination, FollowUpStatus, FollowUpTask
-from bridge.domain.errors import Conflict, Forbidden, RuleViolation
+from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from bridge.domain.messaging.data import CareMessage, Envelope, OrgIdent, StayEvent
 from bridge.domain.messaging.models import (
     Direction,
@@ -343,8 +344,6 @@ def list_patient_threads(session: Session, p: Principal, patient_id: int) -> lis
 
 def unread_messages(session: Session, p: Principal, patient_ids: list[int]) -> dict[int, int]:
     """How many received messages nobody has read yet, per patient (for the Today page)."""
-    from sqlalchemy import func
-
     if not patient_ids:
         return {}
     rows = session.execute(
@@ -361,3 +360,63 @@ def unread_messages(session: Session, p: Principal, patient_ids: list[int]) -> d
 
 def summary_of(row: InboundMessage) -> dict[str, Any]:
     return {"id": row.id, "kind": row.kind.value, "ack_code": row.ack_code, "effect": row.effect}
+
+
+@dataclass(frozen=True)
+class NewMessages:
+    """Received messages about one patient that nobody has read yet."""
+
+    patient_id: int
+    patient_name: str
+    count: int
+    latest_at: datetime
+
+
+def new_messages(session: Session, p: Principal, limit: int = 20) -> list[NewMessages]:
+    """The caller's patients with unread received messages, newest first (one query; each
+    patient named is noted in the access log)."""
+    rows = session.execute(
+        select(
+            ThreadMessage.patient_id, Patient.name, func.count(), func.max(ThreadMessage.sent_at)
+        )
+        .join(Patient, Patient.id == ThreadMessage.patient_id)
+        .where(
+            ThreadMessage.direction == Direction.IN,
+            ThreadMessage.read_at.is_(None),
+            patient_visible(p),
+        )
+        .group_by(ThreadMessage.patient_id, Patient.name)
+        .order_by(func.max(ThreadMessage.sent_at).desc())
+        .limit(limit)
+    ).all()
+    for patient_id, _name, _count, _latest in rows:
+        audit.record(session, p, AuditAction.LIST, "thread_message", None, patient_id)
+    return [NewMessages(pid, name, count, latest) for pid, name, count, latest in rows]
+
+
+def mark_read(session: Session, p: Principal, patient_id: int, now: datetime) -> int:
+    """The patient's received messages are read (she has opened them); returns how many."""
+    read_patient_scoped(session, p, patient_id, "thread_message", AuditAction.UPDATE)
+    result = session.execute(
+        update(ThreadMessage)
+        .where(
+            ThreadMessage.patient_id == patient_id,
+            ThreadMessage.direction == Direction.IN,
+            ThreadMessage.read_at.is_(None),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return affected_rows(result)
+
+
+def get_attachment(session: Session, p: Principal, attachment_id: int) -> MessageAttachment:
+    """A received attachment, for whoever may see its patient (read noted in the access log)."""
+    attachment = session.get(MessageAttachment, attachment_id)
+    message = session.get(ThreadMessage, attachment.message_id) if attachment else None
+    if attachment is None or message is None:
+        raise NotFound("no such attachment")
+    read_patient_scoped(
+        session, p, message.patient_id, "message_attachment", AuditAction.READ, attachment.id
+    )
+    return attachment

@@ -92,22 +92,24 @@ def _bodies(
         # The person who signs a MedCom message: her name and phone are read when it is sent.
         "author_staff_id": payload.get("author_staff_id"),
     }
-    health = {
-        **base,
-        "text": {
-            lang: vars(
-                texts.render(
-                    kind,
-                    lang,
-                    patient=label,
-                    title=payload.get("title"),
-                    action_items=[str(a) for a in payload.get("action_items") or []],
-                    link=str(base["link"]),
-                )
-            )
-            for lang in texts.LANGUAGES
-        },
-    }
+    # A person's own words (a reply, a forward) travel as she wrote them.
+    message = payload.get("message")
+    rendered_texts: dict[str, dict[str, Any]] = {}
+    for lang in texts.LANGUAGES:
+        rendered = texts.render(
+            kind,
+            lang,
+            patient=label,
+            title=payload.get("title"),
+            action_items=[str(a) for a in payload.get("action_items") or []],
+            link=str(base["link"]),
+        )
+        body = rendered.body if message is None else str(message)
+        rendered_texts[lang] = {"subject": rendered.subject, "body": body}
+    health: dict[str, Any] = {**base, "text": rendered_texts}
+    if payload.get("thread"):
+        # The conversation a reply or forward carries on (the received message, as received).
+        health["thread"] = payload["thread"]
     return base, health
 
 

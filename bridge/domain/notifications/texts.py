@@ -41,6 +41,14 @@ TEMPLATES: Final[dict[str, dict[str, tuple[str, str]]]] = {
             "${actions}" + "Read the amended minutes: ${link}",
         ),
     },
+    "care_reply": {
+        "da": ("Svar fra brobyggersygeplejersken", "${title}"),
+        "en": ("Reply from the bridge nurse", "${title}"),
+    },
+    "care_forward": {
+        "da": ("Videresendt besked", "${title}"),
+        "en": ("Forwarded message", "${title}"),
+    },
     "discharge": {
         "da": (
             "Udskrivelse",
