@@ -33,6 +33,7 @@ WEB_MODULES = (
     "bridge.web.overview",
     "bridge.web.calendar",
     "bridge.web.messages",
+    "bridge.web.region_rules",
 )
 
 

@@ -56,6 +56,10 @@ _RULES: dict[tuple[str | None, str], str] = {
 _CONFLICTS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"^the flag is resolved$"), lambda m: _("The flag is already resolved.")),
     (
+        re.compile(r"^the region already has rules from that date$"),
+        lambda m: _("The region already has rules from that date."),
+    ),
+    (
         re.compile(r"^the task is already (\w+)$"),
         lambda m: _(
             "The task is already %(status)s.", status=label("follow_up_status", m[1]).lower()

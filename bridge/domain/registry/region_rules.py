@@ -127,3 +127,21 @@ def list_region_rules(session: Session, region_id: int) -> list[RegionRules]:
             .order_by(RegionRules.valid_from)
         )
     )
+
+
+def list_regions(session: Session, p: Principal) -> list[Organisation]:
+    """Every region, closed ones too (their rules are history), by name (admin)."""
+    p.require(Role.ADMIN)
+    return list(
+        session.scalars(
+            select(Organisation)
+            .where(Organisation.kind == OrganisationKind.REGION)
+            .order_by(Organisation.name)
+        )
+    )
+
+
+def region_for_rules(session: Session, p: Principal, region_id: int) -> Organisation:
+    """A region whose rules an admin reads or changes."""
+    p.require(Role.ADMIN)
+    return _region(session, region_id)
