@@ -131,6 +131,7 @@ def build(url: str, patients: int):
     from bridge.domain.care.models import FollowUpTask
     from bridge.domain.gaps.engine import run_gap_scan
     from bridge.domain.meetings.models import MeetingStatus, NetworkMeeting
+    from bridge.domain.overview_rollup import refresh_overview
     from bridge.domain.patients.models import Enrollment, Patient
     from bridge.domain.registry.effective import health_council_of, region_of
     from bridge.domain.registry.models import Organisation, Role, Staff, StaffRole
@@ -146,6 +147,9 @@ def build(url: str, patients: int):
         db.session.commit()
         seeded = time.perf_counter() - started
         run_gap_scan(db.session, datetime.now(UTC))
+        db.session.commit()
+        # The overview endpoints read what the scheduler's rollup counted (issue 17).
+        refresh_overview(db.session, datetime.now(UTC))
         db.session.commit()
         s = db.session
         # A patient with everything: a held meeting, a psychiatric stay with follow-ups, a GP.

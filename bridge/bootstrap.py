@@ -29,6 +29,7 @@ from bridge.domain.registry.models import Role
 from bridge.domain.timeline import register_timeline_sources
 from bridge.jobs.dispatch import dispatch_notifications
 from bridge.jobs.gaps import gap_scan
+from bridge.jobs.overview import overview_rollup
 from bridge.jobs.reminders import overdue_task_reminders
 from bridge.jobs.retention import retention_purge
 from bridge.jobs.scheduler import ScheduledJob
@@ -93,6 +94,12 @@ def scheduled_jobs(settings: Settings) -> list[ScheduledJob]:
             "NOTIFY_DISPATCH_SECONDS",
             settings.NOTIFY_DISPATCH_SECONDS,
             lock=False,
+        ),
+        ScheduledJob(
+            "overview_rollup",
+            overview_rollup,
+            "BRIDGE_OVERVIEW_SECONDS",
+            settings.BRIDGE_OVERVIEW_SECONDS,
         ),
         ScheduledJob(
             "overdue_task_reminders",

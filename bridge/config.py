@@ -95,6 +95,7 @@ class Settings:
     BRIDGE_REMINDER_SECONDS: int = setting("BRIDGE_REMINDER_SECONDS", 3600, minimum=1)
     BRIDGE_RETENTION_SECONDS: int = setting("BRIDGE_RETENTION_SECONDS", 6 * 3600, minimum=1)
     NOTIFY_DISPATCH_SECONDS: int = setting("NOTIFY_DISPATCH_SECONDS", 15, minimum=1)
+    BRIDGE_OVERVIEW_SECONDS: int = setting("BRIDGE_OVERVIEW_SECONDS", 900, minimum=1)
     # Retention of the records Bridge keeps about itself, in days.
     BRIDGE_AUDIT_RETENTION_DAYS: int = setting(
         "BRIDGE_AUDIT_RETENTION_DAYS", RetentionPolicy().audit_days, minimum=1

@@ -12,8 +12,9 @@ from marshmallow import fields, validate
 
 from bridge.api.contract import Blueprint
 from bridge.api.http import current_principal
-from bridge.api.schemas import Id, StrictSchema
+from bridge.api.schemas import CopenhagenDateTime, Id, StrictSchema
 from bridge.domain import overview as domain
+from bridge.domain import overview_rollup
 from bridge.domain.base import utcnow
 from bridge.domain.registry.effective import copenhagen_today
 from bridge.extensions import db
@@ -55,6 +56,10 @@ class OverviewSchema(StrictSchema):
     kind = fields.String(attribute="organisation.kind.value")
     months = fields.List(fields.Nested(MonthSchema))
     open_flags_by_rule = fields.Dict(keys=fields.String(), values=fields.Integer())
+    as_of = CopenhagenDateTime(
+        allow_none=True,
+        metadata={"description": "when the figures were counted (the scheduled rollup); null: now"},
+    )
 
 
 def load_overview(org_id: int, args: dict) -> domain.Overview:
@@ -65,7 +70,9 @@ def load_overview(org_id: int, args: dict) -> domain.Overview:
         first = domain.parse_month(args["from_"], "from")
     else:
         first = domain.months_before(last, 11)
-    return domain.overview(db.session(), current_principal(), org_id, first, last, today)
+    return overview_rollup.read_overview(
+        db.session(), current_principal(), org_id, first, last, today
+    )
 
 
 @blp.route("/<int:org_id>")

@@ -34,6 +34,7 @@ from bridge.domain.messaging.models import (
     ThreadMessage,
 )
 from bridge.domain.notifications.models import DeliveryEndpoint, Notification
+from bridge.domain.overview_rollup import OverviewGroup, OverviewMonth
 from bridge.domain.patients.models import (
     CareTeamMember,
     Consent,
@@ -79,6 +80,8 @@ __all__ = [
     "Notification",
     "NurseFinancing",
     "Organisation",
+    "OverviewGroup",
+    "OverviewMonth",
     "Patient",
     "PlanEffort",
     "Relative",

@@ -96,6 +96,8 @@ class Overview:
     organisation: Organisation
     months: list[MonthFigures]
     open_flags_by_rule: dict[str, int]
+    #: When the figures were counted (the rollup's run); None when counted for this request.
+    as_of: datetime | None = None
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -111,8 +113,13 @@ def parse_month(value: str, name: str) -> date:
         raise RuleViolation("must be a month like 2027-01", field=name) from None
 
 
-def _next_month(d: date) -> date:
+def next_month(d: date) -> date:
     return date(d.year + d.month // 12, d.month % 12 + 1, 1)
+
+
+def month_key(d: date) -> str:
+    """``YYYY-MM`` of ``d``'s month."""
+    return f"{d.year:04d}-{d.month:02d}"
 
 
 def months_before(d: date, n: int) -> date:
@@ -186,19 +193,38 @@ def _check_access(session: Session, p: Principal, org: Organisation) -> None:
     raise Forbidden("only the region's or council's own staff and admins see its overview")
 
 
-def overview(
-    session: Session, p: Principal, org_id: int, first: date, last: date, today: date
-) -> Overview:
-    """The figures per month from ``first`` to ``last`` (months) for a region or council."""
+def checked_request(
+    session: Session, p: Principal, org_id: int, first: date, last: date
+) -> tuple[Organisation, date]:
+    """The region or council asked for, if the caller may see it, and the end of the period
+    (the month after ``last``); 404, 403 or 422 otherwise."""
     org = session.get(Organisation, org_id)
     if org is None or org.kind not in (OrganisationKind.REGION, OrganisationKind.HEALTH_COUNCIL):
         raise NotFound("no such region or health council")
     _check_access(session, p, org)
     if last < first:
         raise RuleViolation("to is before from", field="to")
-    end = _next_month(last)
+    end = next_month(last)
     if (end.year - first.year) * 12 + end.month - first.month > MAX_MONTHS:
         raise RuleViolation(f"at most {MAX_MONTHS} months at a time", field="to")
+    return org, end
+
+
+def overview(
+    session: Session, p: Principal, org_id: int, first: date, last: date, today: date
+) -> Overview:
+    """The figures per month from ``first`` to ``last`` (months) for a region or council,
+    counted now."""
+    org, end = checked_request(session, p, org_id, first, last)
+    months, open_now = compute_figures(session, org, first, end, today)
+    return Overview(organisation=org, months=months, open_flags_by_rule=open_now)
+
+
+def compute_figures(
+    session: Session, org: Organisation, first: date, end: date, today: date
+) -> tuple[list[MonthFigures], dict[str, int]]:
+    """Count the group's months from ``first`` up to ``end`` (exclusive), and its open flags:
+    five set-based queries, whatever the size."""
     region = (
         org
         if org.kind == OrganisationKind.REGION
@@ -215,9 +241,8 @@ def overview(
     months = {}
     m = first
     while m < end:
-        key = f"{m.year:04d}-{m.month:02d}"
-        months[key] = MonthFigures(month=key)
-        m = _next_month(m)
+        months[month_key(m)] = MonthFigures(month=month_key(m))
+        m = next_month(m)
 
     def member(patient_municipality: Any, day: Any) -> ColumnElement[bool]:
         return exists().where(
@@ -337,9 +362,7 @@ def overview(
     open_now: dict[str, int] = defaultdict(int)
     for rule, n in session.execute(stmt):
         open_now[rule] = n
-    return Overview(
-        organisation=org, months=list(months.values()), open_flags_by_rule=dict(open_now)
-    )
+    return list(months.values()), dict(open_now)
 
 
 CSV_COLUMNS = (

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from bridge.domain import overview as domain
+from bridge.domain import overview_rollup
 from bridge.domain.base import utcnow
 from bridge.domain.registry.effective import copenhagen_today
 from bridge.extensions import db
@@ -66,7 +67,7 @@ def _load(org_id: int) -> domain.Overview:
     last_arg, first_arg = request.args.get("to", ""), request.args.get("from", "")
     last = domain.parse_month(last_arg, "to") if last_arg else today.replace(day=1)
     first = domain.parse_month(first_arg, "from") if first_arg else domain.months_before(last, 11)
-    return domain.overview(db.session(), g.principal, org_id, first, last, today)
+    return overview_rollup.read_overview(db.session(), g.principal, org_id, first, last, today)
 
 
 @bp.get("/overview/<int:org_id>")
