@@ -108,7 +108,7 @@ def attention_flags(
     return page.items
 
 
-def _age(since: datetime, now: datetime) -> str:
+def flag_age(since: datetime, now: datetime) -> str:
     days = (local_day(now) - local_day(since)).days
     if days <= 0:
         return _("found today")
@@ -258,7 +258,7 @@ def group_flags(
                             flag_id=f.id,
                             subject=subject_text(subjects[f.id]),
                             href=subject_href(subjects[f.id], f),
-                            age=_age(f.first_detected_at, now),
+                            age=flag_age(f.first_detected_at, now),
                         )
                         for f in members
                     ],

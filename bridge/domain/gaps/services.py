@@ -55,6 +55,7 @@ def list_flags(
     cursor: str | None,
     limit: int,
     attention_at: datetime | None = None,
+    detected_before: datetime | None = None,
 ) -> Page[Flag]:
     """The worklist: most severe first, then oldest; live flags unless a status is asked for.
 
@@ -72,6 +73,8 @@ def list_flags(
         stmt = stmt.where(Flag.rule == rule)
     if patient_id:
         stmt = stmt.where(Flag.patient_id == patient_id)
+    if detected_before is not None:
+        stmt = stmt.where(Flag.first_detected_at < detected_before)
     if nurse_id:
         stmt = stmt.where(
             or_(
@@ -108,6 +111,20 @@ def get_flag(session: Session, p: Principal, flag_id: int) -> Flag:
     if flag.patient_id is not None:
         audit.record(session, p, AuditAction.READ, "flag", flag.id, flag.patient_id)
     return flag
+
+
+def act_on_flags(
+    session: Session, p: Principal, flag_ids: list[int], data: dict[str, Any]
+) -> list[Flag]:
+    """The same action on several flags (the worklist's bulk acknowledge or snooze): all of
+    them or none; one query reads them, and each is changed and noted as ``act_on_flag`` does."""
+    wanted = set(flag_ids)
+    if not wanted:
+        raise RuleViolation("choose at least one flag", field="flags")
+    flags = list(session.scalars(_visible_flags(p).where(Flag.id.in_(wanted)).order_by(Flag.id)))
+    if len(flags) != len(wanted):
+        raise NotFound("no such flag")
+    return [act_on_flag(session, p, flag, data) for flag in flags]
 
 
 def act_on_flag(session: Session, p: Principal, flag: Flag, data: dict[str, Any]) -> Flag:
@@ -274,3 +291,32 @@ def flag_subjects(session: Session, flags: list[Flag]) -> dict[int, FlagSubject]
         f.id: found.get((f.subject_type, f.subject_id)) or FlagSubject(f.subject_type)
         for f in flags
     }
+
+
+@dataclass(frozen=True)
+class FlagFilterChoices:
+    """What the worklist can be narrowed to: the rules and the patients of the live flags."""
+
+    rules: list[tuple[str, str, str]]  # rule, Danish and English message
+    patients: list[tuple[int, str]]  # id, name
+
+
+def flag_filter_choices(session: Session, p: Principal) -> FlagFilterChoices:
+    """The rules and patients among the caller's live flags (two queries; each patient named is
+    noted in the access log)."""
+    live = _visible_flags(p).where(Flag.status.in_(LIVE)).subquery()
+    rules = session.execute(
+        select(live.c.rule, func.min(live.c.message_da), func.min(live.c.message_en))
+        .group_by(live.c.rule)
+        .order_by(live.c.rule)
+    ).all()
+    patients = session.execute(
+        select(Patient.id, Patient.name)
+        .where(Patient.id.in_(select(live.c.patient_id).where(live.c.patient_id.is_not(None))))
+        .order_by(Patient.name)
+    ).all()
+    for patient_id, _name in patients:
+        audit.record(session, p, AuditAction.LISTED, "flag", None, patient_id)
+    return FlagFilterChoices(
+        rules=[(r, da, en) for r, da, en in rules], patients=[(i, n) for i, n in patients]
+    )
