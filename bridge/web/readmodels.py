@@ -103,10 +103,9 @@ def patient_view(
     if reveal_cpr:
         services.read_patient_scoped(session, p, patient_id, "patient_cpr")
     enrollments = records.list_enrollments(session, p, patient_id)
-    care_team = records.list_care_team(session, p, patient_id)
-    consents = records.list_consents(session, p, patient_id)
-    relatives = records.list_relatives(session, p, patient_id)
-    diagnoses = records.list_diagnoses(session, p, patient_id)
+    kept = records.patient_records(session, p, patient_id)
+    care_team, consents = kept.care_team, kept.consents
+    relatives, diagnoses = kept.relatives, kept.diagnoses
     log_rows: list[tuple[AuditEvent, str]] | None = None
     if services.may_read_access_log(session, p, patient_id):
         page = services.access_log(session, p, patient_id, cursor=None, limit=ACCESS_LOG_ROWS)

@@ -4,6 +4,7 @@ consents (with the hooks that act on a consent recorded)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bridge.domain import audit
 from bridge.domain.access import (
     Principal,
 )
@@ -246,4 +248,34 @@ def list_consents(session: Session, p: Principal, patient_id: int) -> list[Conse
         session.scalars(
             select(Consent).where(Consent.patient_id == patient_id).order_by(Consent.id)
         )
+    )
+
+
+@dataclass(frozen=True)
+class PatientRecords:
+    """What the patient's page shows of the records, read after one check of sight."""
+
+    care_team: list[CareTeamMember]
+    consents: list[Consent]
+    relatives: list[Relative]
+    diagnoses: list[Diagnosis]
+
+
+def patient_records(session: Session, p: Principal, patient_id: int) -> PatientRecords:
+    """The patient's care team, consents, relatives and diagnoses: the same reads, access-log
+    notes and order as the four ``list_*`` functions, with the caller's sight checked once."""
+    read_patient_scoped(session, p, patient_id, "care_team", AuditAction.LIST)
+    for resource_type in ("consent", "relative", "diagnosis"):
+        audit.record(session, p, AuditAction.LIST, resource_type, patient_id, patient_id)
+
+    def of(model: Any) -> list[Any]:
+        return list(
+            session.scalars(select(model).where(model.patient_id == patient_id).order_by(model.id))
+        )
+
+    return PatientRecords(
+        care_team=of(CareTeamMember),
+        consents=of(Consent),
+        relatives=of(Relative),
+        diagnoses=of(Diagnosis),
     )
