@@ -34,6 +34,7 @@ WEB_MODULES = (
     "bridge.web.calendar",
     "bridge.web.messages",
     "bridge.web.region_rules",
+    "bridge.web.patient_forms",
 )
 
 

@@ -37,6 +37,10 @@ def _pages(world) -> list[str]:
         "/calendar",
         f"/patients/{world.anna_patient_id}",
         f"/patients/{world.anna_patient_id}/meetings/new",
+        f"/patients/{world.anna_patient_id}/record/gp?q=la",
+        f"/patients/{world.anna_patient_id}/record/consent",
+        f"/patients/{world.anna_patient_id}/record/relative",
+        f"/patients/{world.anna_patient_id}/record/screening",
         f"/meetings/{meeting}",
     ]
     if admission:

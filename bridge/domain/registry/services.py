@@ -28,6 +28,7 @@ from bridge.domain.registry.effective import (
     group_of,
     members_of,
     nurse_employer,
+    valid_on,
 )
 from bridge.domain.registry.models import (
     ApiToken,
@@ -417,4 +418,26 @@ def list_nurses(session: Session, *, cursor: str | None, limit: int) -> Page[Bri
         [SortKey(BridgeNurse.staff_id, "staff_id")],
         cursor=cursor,
         limit=limit,
+    )
+
+
+def find_open_practices(
+    session: Session, name: str, on: date, limit: int = 20
+) -> list[Organisation]:
+    """GP practices open on ``on`` whose name contains ``name`` (the web's practice picker)."""
+    words = name.strip()
+    if len(words) < 2:
+        return []
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return list(
+        session.scalars(
+            select(Organisation)
+            .where(
+                Organisation.kind == OrganisationKind.GP_PRACTICE,
+                Organisation.name.ilike(f"%{escaped}%", escape="\\"),
+                valid_on(Organisation.valid_from, Organisation.valid_to, on),
+            )
+            .order_by(Organisation.name)
+            .limit(limit)
+        )
     )
