@@ -35,6 +35,7 @@ WEB_MODULES = (
     "bridge.web.messages",
     "bridge.web.region_rules",
     "bridge.web.patient_forms",
+    "bridge.web.meeting_changes",
 )
 
 

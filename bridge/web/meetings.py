@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from bridge.documents.minutes_pdf import pdf_response
+from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.errors import Conflict, RuleViolation
 from bridge.domain.meetings import distribution_status, ledger, scheduling
 from bridge.domain.meetings import minutes as minutes_service
@@ -175,7 +176,18 @@ def _draft_from(version: MinutesVersion | None) -> MinutesDraft:
     )
 
 
-def _render_meeting(
+def _local_times(meeting: NetworkMeeting) -> dict[str, str]:
+    """The meeting's day and times in Copenhagen, as the move form's fields want them."""
+    start, end = meeting.scheduled_start, meeting.scheduled_end
+    local = start.astimezone(COPENHAGEN) if start else None
+    return {
+        "date": local.date().isoformat() if local else "",
+        "start": local.strftime("%H:%M") if local else "",
+        "end": end.astimezone(COPENHAGEN).strftime("%H:%M") if end else "",
+    }
+
+
+def render_meeting(
     meeting_id: int,
     *,
     draft: MinutesDraft | None = None,
@@ -212,6 +224,7 @@ def _render_meeting(
     return render_template(
         "meeting.html",
         meeting=meeting,
+        when=_local_times(meeting),
         patient=patient,
         relatives=relatives,
         names=names,
@@ -262,7 +275,7 @@ def meeting(meeting_id: int) -> ResponseReturnValue:
         "released": _("The minutes are on their way to the recipient."),
         "handed": _("The hand-over is recorded."),
     }
-    return _render_meeting(meeting_id, notice=notice.get(request.args.get("done", "")))
+    return render_meeting(meeting_id, notice=notice.get(request.args.get("done", "")))
 
 
 @bp.post("/meetings/<int:meeting_id>/hold")
@@ -273,7 +286,7 @@ def meeting_hold(meeting_id: int) -> ResponseReturnValue:
     try:
         scheduling.hold_meeting(db.session(), g.principal, meeting_id, _attendance(m))
     except RuleViolation as exc:
-        return _render_meeting(meeting_id, errors={"hold": domain_text(exc)}, status=422)
+        return render_meeting(meeting_id, errors={"hold": domain_text(exc)}, status=422)
     return redirect(url_for("web.meeting", meeting_id=meeting_id), 303)
 
 
@@ -335,7 +348,7 @@ def minutes_create(meeting_id: int) -> ResponseReturnValue:
     try:
         draft, data = _posted_minutes()
     except FormError as exc:
-        return _render_meeting(meeting_id, errors={exc.field: exc.message}, status=422)
+        return render_meeting(meeting_id, errors={exc.field: exc.message}, status=422)
     finalise = request.form.get("do") == "finalise"
     try:
         cmd = minutes_service.NewMinutes(
@@ -351,9 +364,7 @@ def minutes_create(meeting_id: int) -> ResponseReturnValue:
     except RuleViolation as exc:
         db.session.rollback()
         key = exc.field if exc.field in ("summary", "decisions") else "items"
-        return _render_meeting(
-            meeting_id, draft=draft, errors={key: _rule_message(exc)}, status=422
-        )
+        return render_meeting(meeting_id, draft=draft, errors={key: _rule_message(exc)}, status=422)
     done = "final" if finalise else "saved"
     return redirect(url_for("web.meeting", meeting_id=meeting_id, done=done), 303)
 
@@ -366,13 +377,13 @@ def minutes_save(meeting_id: int, version_no: int) -> ResponseReturnValue:
     try:
         draft, data = _posted_minutes()
     except FormError as exc:
-        return _render_meeting(meeting_id, errors={exc.field: exc.message}, status=422)
+        return render_meeting(meeting_id, errors={exc.field: exc.message}, status=422)
     version = minutes_service.get_minutes_for_update(db.session(), p, meeting_id, version_no)
     if version.status != MinutesStatus.DRAFT or draft.version != version.version:
         # The version the user started from is not the stored one: like If-Match, refuse, show
         # the other person's text, and keep the user's own text in the editor.
         draft.version = version.version
-        return _render_meeting(meeting_id, draft=draft, theirs=version, status=412)
+        return render_meeting(meeting_id, draft=draft, theirs=version, status=412)
     finalise = request.form.get("do") == "finalise"
     try:
         minutes_service.update_minutes(db.session(), p, version, data)
@@ -380,9 +391,7 @@ def minutes_save(meeting_id: int, version_no: int) -> ResponseReturnValue:
             minutes_service.finalise_minutes(db.session(), p, version)
     except RuleViolation as exc:
         key = exc.field if exc.field in ("summary", "decisions") else "items"
-        return _render_meeting(
-            meeting_id, draft=draft, errors={key: _rule_message(exc)}, status=422
-        )
+        return render_meeting(meeting_id, draft=draft, errors={key: _rule_message(exc)}, status=422)
     done = "final" if finalise else "saved"
     return redirect(url_for("web.meeting", meeting_id=meeting_id, done=done), 303)
 
@@ -405,7 +414,7 @@ def distribution_release(meeting_id: int, distribution_id: int) -> ResponseRetur
         ledger.release_distribution(db.session(), g.principal, distribution_id)
     except Conflict:
         message = _("There is still no consent that covers the minutes. Record it first.")
-        return _render_meeting(meeting_id, errors={"distribution": message}, status=409)
+        return render_meeting(meeting_id, errors={"distribution": message}, status=409)
     return redirect(url_for("web.meeting", meeting_id=meeting_id, done="released"), 303)
 
 
@@ -416,16 +425,16 @@ def distribution_handover(meeting_id: int, distribution_id: int) -> ResponseRetu
     try:
         to = text_field("handed_over_to", 200)
     except FormError as exc:
-        return _render_meeting(meeting_id, errors={"distribution": exc.message}, status=422)
+        return render_meeting(meeting_id, errors={"distribution": exc.message}, status=422)
     method = request.form.get("method", "")
     if not to or method not in {m.value for m in HandoverMethod}:
         message = _("Write whom the copy was handed to, and how.")
-        return _render_meeting(meeting_id, errors={"distribution": message}, status=422)
+        return render_meeting(meeting_id, errors={"distribution": message}, status=422)
     try:
         ledger.record_handover(
             db.session(), g.principal, distribution_id, {"handed_over_to": to, "method": method}
         )
     except Conflict:
         message = _("The hand-over could not be recorded for this recipient.")
-        return _render_meeting(meeting_id, errors={"distribution": message}, status=409)
+        return render_meeting(meeting_id, errors={"distribution": message}, status=409)
     return redirect(url_for("web.meeting", meeting_id=meeting_id, done="handed"), 303)
