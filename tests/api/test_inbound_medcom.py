@@ -39,6 +39,7 @@ from tests.support.medcom import (
     MEDCOM_EXAMPLES,
     SHARED,
     URL,
+    from_hospital_sender,
     medcom_example,
     post,
     rewritten,
@@ -320,14 +321,7 @@ def test_a_reply_lands_in_the_patients_thread(session, gp_sender, patient, nurse
 
 def test_attachments_are_stored(session, gp_sender, patient):
     bundle = rewritten("cc-05-referral-careteam-recipient-attachments.json", patient.cpr)
-    sender = bundle["entry"][0]["resource"]["sender"]["reference"].split("/")[1]
-    for entry in bundle["entry"]:
-        r = entry["resource"]
-        if r["resourceType"] == "Organization" and r["id"] == sender:
-            r["identifier"] = [
-                {"system": "https://www.gs1.org/gln", "value": HOSPITAL_GLN},
-                {"system": "urn:oid:1.2.208.176.1.1", "value": HOSPITAL_SOR},
-            ]
+    from_hospital_sender(bundle)
     assert code_of(ack_of(post(gp_sender, bundle))) == "ok"
     attachments = session.scalars(select(MessageAttachment).order_by(MessageAttachment.id)).all()
     assert [a.content_type for a in attachments] == ["application/pdf", None]

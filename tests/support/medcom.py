@@ -44,3 +44,17 @@ def post(actor, bundle):
     return actor.client.post(
         URL, data=json.dumps(bundle), headers=actor.headers({"Content-Type": FHIR})
     )
+
+
+def from_hospital_sender(bundle: dict) -> dict:
+    """``bundle`` with its sender Organization given the SOR code and GLN of the hospital in
+    MedCom's other examples (cc-05's sender has its own), so one system account sends them all."""
+    sender = bundle["entry"][0]["resource"]["sender"]["reference"].split("/")[1]
+    for entry in bundle["entry"]:
+        r = entry["resource"]
+        if r["resourceType"] == "Organization" and r["id"] == sender:
+            r["identifier"] = [
+                {"system": "https://www.gs1.org/gln", "value": HOSPITAL_GLN},
+                {"system": "urn:oid:1.2.208.176.1.1", "value": HOSPITAL_SOR},
+            ]
+    return bundle

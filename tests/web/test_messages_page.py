@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bridge.domain.messaging.models import MessageAttachment, ThreadMessage
 from bridge.domain.notifications.models import Notification
 from bridge.domain.registry.models import Organisation, OrganisationKind
-from tests.support.medcom import HOSPITAL_GLN, HOSPITAL_SOR, post, rewritten
+from tests.support.medcom import HOSPITAL_GLN, HOSPITAL_SOR, from_hospital_sender, post, rewritten
 
 
 def _setup(make_web_user, make_org, make_actor, make_patient, session):
@@ -88,14 +88,7 @@ def test_attachments_download_for_those_who_see_the_patient_only(
     )
     # MedCom's example with a PDF inside, sent by the same practice.
     bundle = rewritten("cc-05-referral-careteam-recipient-attachments.json", patient.cpr)
-    sender = bundle["entry"][0]["resource"]["sender"]["reference"].split("/")[1]
-    for entry in bundle["entry"]:
-        r = entry["resource"]
-        if r["resourceType"] == "Organization" and r["id"] == sender:
-            r["identifier"] = [
-                {"system": "https://www.gs1.org/gln", "value": HOSPITAL_GLN},
-                {"system": "urn:oid:1.2.208.176.1.1", "value": HOSPITAL_SOR},
-            ]
+    from_hospital_sender(bundle)
     assert post(gp, bundle).status_code == 200
     stranger = make_web_user()
     stranger.login()

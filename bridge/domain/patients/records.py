@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -44,6 +44,9 @@ ConsentHook = Callable[[Session, int, datetime], object]
 _consent_hooks: list[ConsentHook] = []
 
 
+RecordT = TypeVar("RecordT", CareTeamMember, Consent, Relative, Diagnosis)
+
+
 def register_consent_hook(fn: ConsentHook) -> None:
     """Have ``fn`` called after every consent recorded (once per function)."""
     if fn not in _consent_hooks:
@@ -62,11 +65,7 @@ def add_relative(session: Session, p: Principal, patient_id: int, data: dict[str
 def list_relatives(session: Session, p: Principal, patient_id: int) -> list[Relative]:
     """The patient's relatives."""
     read_patient_scoped(session, p, patient_id, "relative", AuditAction.LIST)
-    return list(
-        session.scalars(
-            select(Relative).where(Relative.patient_id == patient_id).order_by(Relative.id)
-        )
-    )
+    return _rows_of(session, Relative, patient_id)
 
 
 def add_diagnosis(
@@ -91,11 +90,7 @@ def add_diagnosis(
 def list_diagnoses(session: Session, p: Principal, patient_id: int) -> list[Diagnosis]:
     """The patient's diagnoses."""
     read_patient_scoped(session, p, patient_id, "diagnosis", AuditAction.LIST)
-    return list(
-        session.scalars(
-            select(Diagnosis).where(Diagnosis.patient_id == patient_id).order_by(Diagnosis.id)
-        )
-    )
+    return _rows_of(session, Diagnosis, patient_id)
 
 
 def add_care_team_member(
@@ -114,13 +109,7 @@ def add_care_team_member(
 def list_care_team(session: Session, p: Principal, patient_id: int) -> list[CareTeamMember]:
     """The patient's care team."""
     read_patient_scoped(session, p, patient_id, "care_team", AuditAction.LIST)
-    return list(
-        session.scalars(
-            select(CareTeamMember)
-            .where(CareTeamMember.patient_id == patient_id)
-            .order_by(CareTeamMember.id)
-        )
-    )
+    return _rows_of(session, CareTeamMember, patient_id)
 
 
 def enroll_patient(
@@ -244,11 +233,7 @@ def withdraw_consent(
 def list_consents(session: Session, p: Principal, patient_id: int) -> list[Consent]:
     """Every consent the patient has given, withdrawn ones included."""
     read_patient_scoped(session, p, patient_id, "consent", AuditAction.LIST)
-    return list(
-        session.scalars(
-            select(Consent).where(Consent.patient_id == patient_id).order_by(Consent.id)
-        )
-    )
+    return _rows_of(session, Consent, patient_id)
 
 
 @dataclass(frozen=True)
@@ -268,14 +253,17 @@ def patient_records(session: Session, p: Principal, patient_id: int) -> PatientR
     for resource_type in ("consent", "relative", "diagnosis"):
         audit.record(session, p, AuditAction.LIST, resource_type, patient_id, patient_id)
 
-    def of(model: Any) -> list[Any]:
-        return list(
-            session.scalars(select(model).where(model.patient_id == patient_id).order_by(model.id))
-        )
-
     return PatientRecords(
-        care_team=of(CareTeamMember),
-        consents=of(Consent),
-        relatives=of(Relative),
-        diagnoses=of(Diagnosis),
+        care_team=_rows_of(session, CareTeamMember, patient_id),
+        consents=_rows_of(session, Consent, patient_id),
+        relatives=_rows_of(session, Relative, patient_id),
+        diagnoses=_rows_of(session, Diagnosis, patient_id),
+    )
+
+
+def _rows_of(session: Session, model: type[RecordT], patient_id: int) -> list[RecordT]:
+    """The patient's rows of one record, oldest first (the caller has checked sight)."""
+    column: Any = model
+    return list(
+        session.scalars(select(model).where(column.patient_id == patient_id).order_by(column.id))
     )
