@@ -16,6 +16,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -239,14 +240,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def measure_load(url: str, tokens, ids, seconds: int, connections: int) -> dict[str, dict]:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        return {}
+def _serve(wsgi_app: str, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+    """gunicorn with the production settings (bridge/gunicorn_conf.py) on a free loopback port."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
-    # The production settings (bridge/gunicorn_conf.py), only bound to a free loopback port.
-    env["BIND"] = f"127.0.0.1:{port}"
     server = subprocess.Popen(
         [
             sys.executable,
@@ -256,54 +252,111 @@ def measure_load(url: str, tokens, ids, seconds: int, connections: int) -> dict[
             "python:bridge.gunicorn_conf",
             "--log-level",
             "warning",
-            "bridge.wsgi:app",
+            wsgi_app,
         ],
-        env=env,
+        env={**env, "BIND": f"127.0.0.1:{port}"},
     )
+    return server, port
+
+
+def _wait_for(port: int, path: str) -> None:
+    # Until a worker answers, not merely until the master listens.
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+
+
+def _wrk(wrk: str, url: str, token: str, seconds: int, connections: int) -> dict | None:
+    cmd = [
+        wrk,
+        "-t",
+        "2",
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--latency",
+        "-s",
+        str(HERE / "wrk_report.lua"),
+        "-H",
+        f"Authorization: Bearer {token}",
+        url,
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
+    m = re.search(r"BENCH rps=(\S+) p50=(\S+) p95=(\S+) p99=(\S+) requests=(\d+) errors=(\d+)", out)
+    if not m:
+        return None
+    keys = ["rps", "p50", "p95", "p99", "requests", "errors"]
+    return dict(zip(keys, map(float, m.groups()), strict=True))
+
+
+def _combined(rounds: list[dict]) -> dict:
+    """Several runs of one endpoint as one row: the median of each figure, errors summed."""
+    row = {k: statistics.median(r[k] for r in rounds) for k in ("rps", "p50", "p95", "p99")}
+    row["requests"] = sum(r["requests"] for r in rounds)
+    row["errors"] = sum(r["errors"] for r in rounds)
+    return row
+
+
+def measure_load(
+    app, url: str, tokens, ids, seconds: int, connections: int, rounds: int = 2
+) -> dict[str, dict]:
+    """Each endpoint under wrk through Bridge and through its bound (bench/bound.py), both
+    served by gunicorn with the same settings, interleaved: Bridge, bound, Bridge, bound, … so
+    that whatever the machine does meanwhile falls on both alike."""
+    from bench import bound
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return {}
+    requests = [(ep.path(ids), {"Authorization": f"Bearer {tokens[ep.role]}"}) for ep in ENDPOINTS]
+    recording_file = Path(tempfile.mkdtemp(prefix="bridge-bound-")) / "replays.pickle"
+    bound.save(bound.record(app, requests), recording_file)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "LOG_LEVEL": "WARNING",
+        bound.RECORDING_VARIABLE: str(recording_file),
+    }
+    servers = {
+        "bridge": _serve("bridge.wsgi:app", env),
+        "bound": _serve("bench.bound:app", env),
+    }
     try:
-        # Wait until a worker answers, not merely until the master listens.
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.2)
+        for _, port in servers.values():
+            _wait_for(port, "/health")
+        runs: dict[str, dict[str, list[dict]]] = {"bridge": {}, "bound": {}}
+        for round_ in range(rounds):
+            for ep in ENDPOINTS:
+                for name, (_, port) in servers.items():
+                    target = f"http://127.0.0.1:{port}{ep.path(ids)}"
+                    if round_ == 0:  # each worker's first requests build its caches
+                        _wrk(wrk, target, tokens[ep.role], 1, connections)
+                    r = _wrk(wrk, target, tokens[ep.role], seconds, connections)
+                    if r:
+                        runs[name].setdefault(ep.name, []).append(r)
         results = {}
         for ep in ENDPOINTS:
-            cmd = [
-                wrk,
-                "-t",
-                "2",
-                "-c",
-                str(connections),
-                "-d",
-                f"{seconds}s",
-                "--latency",
-                "-s",
-                str(HERE / "wrk_report.lua"),
-                "-H",
-                f"Authorization: Bearer {tokens[ep.role]}",
-                f"http://127.0.0.1:{port}{ep.path(ids)}",
-            ]
-            subprocess.run([*cmd[:-1], "-d", "1s", cmd[-1]], capture_output=True, check=False)
-            out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
-            m = re.search(
-                r"BENCH rps=(\S+) p50=(\S+) p95=(\S+) p99=(\S+) requests=(\d+) "
-                r"errors=(\d+)",
-                out,
-            )
-            if m:
-                results[ep.name] = dict(
-                    zip(
-                        ["rps", "p50", "p95", "p99", "requests", "errors"],
-                        map(float, m.groups()),
-                        strict=True,
-                    )
-                )
+            mine, bounds = runs["bridge"].get(ep.name), runs["bound"].get(ep.name)
+            if not mine:
+                continue
+            row = _combined(mine)
+            if bounds and len(bounds) == len(mine):
+                ratios = [m["rps"] / b["rps"] for m, b in zip(mine, bounds, strict=True)]
+                row["bound_rps"] = statistics.median(b["rps"] for b in bounds)
+                row["ratio"] = statistics.median(ratios)
+                row["ratio_min"], row["ratio_max"] = min(ratios), max(ratios)
+            results[ep.name] = row
         return results
     finally:
-        server.terminate()
-        server.wait(10)
+        for server, _ in servers.values():
+            server.terminate()
+        for server, _ in servers.values():
+            server.wait(10)
+        shutil.rmtree(recording_file.parent, ignore_errors=True)
 
 
 def machine() -> str:
@@ -324,6 +377,26 @@ def machine() -> str:
 
 # Below this line RESULTS.md holds the engineers' reading of the numbers; a new run keeps it.
 NOTES_MARKER = "<!-- notes below are written by hand and kept when the benchmark runs again -->"
+
+
+# Bridge's share of its bound (bench/bound.py) that each endpoint must reach.
+BOUND_TARGET = 0.6
+BOUND_TARGETS = {"patient read (nurse)": 0.7}
+
+
+def _bound_cells(ep: Endpoint, r: dict) -> str:
+    if "ratio" not in r:
+        return "- | -"
+    target = BOUND_TARGETS.get(ep.name, BOUND_TARGET)
+    verdict = (
+        ""
+        if ep.kind == "baseline"
+        else (" ≥ " + f"{target}: " + ("met" if r["ratio"] >= target else "MISSED"))
+    )
+    return (
+        f"{r['bound_rps']:.0f} | {r['ratio']:.2f} ({r['ratio_min']:.2f} to {r['ratio_max']:.2f})"
+        f"{verdict}"
+    )
 
 
 def write_results(path: Path, runs: dict[int, dict], settings: str) -> None:
@@ -371,8 +444,9 @@ def write_results(path: Path, runs: dict[int, dict], settings: str) -> None:
             "",
             f"## API under load, {n:,} patients",
             "",
-            "| endpoint | req/s | vs /health | p50 ms | p95 ms | p99 ms | errors | target p95 |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| endpoint | req/s | bound req/s | bridge / bound (spread) | vs /health | p50 ms "
+            "| p95 ms | p99 ms | errors | target p95 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
         for ep in ENDPOINTS:
             r = load.get(ep.name)
@@ -394,8 +468,9 @@ def write_results(path: Path, runs: dict[int, dict], settings: str) -> None:
             )
             ratio = f"{r['rps'] / base:.2f}" if base else "-"
             lines.append(
-                f"| {ep.name} | {r['rps']:.0f} | {ratio} | {r['p50']:.1f} | "
-                f"{r['p95']:.1f} | {r['p99']:.1f} | {int(r['errors'])} | {verdict} |"
+                f"| {ep.name} | {r['rps']:.0f} | {_bound_cells(ep, r)} | {ratio} | "
+                f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {int(r['errors'])} "
+                f"| {verdict} |"
             )
     for n in sizes:
         extra = runs[n].get("extra", {})
@@ -435,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per endpoint")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="interleaved Bridge/bound runs of each endpoint"
+    )
     parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
     parser.add_argument(
         "--skip-load", action="store_true", help="no gunicorn/wrk runs (the test suite's smoke run)"
@@ -453,7 +531,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{n}] scan {scan_seconds:.2f} s, {scan_statements} statements", flush=True)
         statements = measure_statements(app, tokens, ids)
         load = (
-            {} if args.skip_load else measure_load(url, tokens, ids, args.seconds, args.connections)
+            {}
+            if args.skip_load
+            else measure_load(app, url, tokens, ids, args.seconds, args.connections, args.rounds)
         )
         extra = {}
         for measure in EXTRA_MEASUREMENTS:

@@ -51,6 +51,10 @@ def create_app(
     from bridge.web import init_web
 
     db.init_app(app)
+    from bridge.pool import replace_dead_connections
+
+    with app.app_context():
+        replace_dead_connections(db.engine)
     migrate.init_app(app, db, directory=_migrations_dir())
     init_request_lifecycle(app)
     register_error_handlers(app)

@@ -267,8 +267,9 @@ DEFAULTS: dict[str, Any] = {
     # Swagger UI's assets are served by the app itself (from the swagger-ui-bundle package).
     "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
     # A database error's message carries the statement's parameters (CPR numbers, names) into
-    # the logged traceback unless they are hidden.
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+    # the logged traceback unless they are hidden. No pre-ping: bridge.pool replaces a dead
+    # connection at checkout from its socket's state, without a round trip per request.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
     "JSON_SORT_KEYS": False,
 }
 

@@ -12,9 +12,13 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from bridge import create_app
+from bridge.api import dumping
 from bridge.config import settings_of
 from bridge.extensions import db
 from tests.support.database import fresh_database
+
+# Every response the suite reads is dumped twice, planned and by marshmallow, and must agree.
+dumping.VERIFY = True
 
 
 @pytest.fixture(scope="session")

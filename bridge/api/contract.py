@@ -17,6 +17,9 @@ from typing import Any
 
 import flask_smorest
 from flask import current_app, g
+from flask_smorest.utils import resolve_schema_instance
+
+from bridge.api.dumping import plan_dumps
 
 # The lifecycle accepts keys of 1 to 200 characters (bridge.api.http._idempotency_replay).
 IDEMPOTENCY_KEY_MAX = 200
@@ -76,6 +79,12 @@ class Blueprint(flask_smorest.Blueprint):
         for method, doc in self._docs[self._endpoints[-1]].items():
             if method != "parameters":
                 doc["path_ids"] = "<" in rule
+
+    def response(self, status_code: int | str, schema: Any = None, **kwargs: Any) -> Any:
+        """flask-smorest's response, dumping with a plan made once (bridge.api.dumping)."""
+        if schema is not None:
+            schema = plan_dumps(resolve_schema_instance(schema))
+        return super().response(status_code, schema, **kwargs)
 
     @staticmethod
     def if_match(func: Callable[..., Any]) -> Callable[..., Any]:

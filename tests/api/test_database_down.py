@@ -1,5 +1,7 @@
 """While the database is unreachable the service answers 503 with Retry-After, never a 500,
-and it recovers by itself (pool pre-ping) when connections are cut."""
+and it recovers by itself (bridge.pool) when connections are cut."""
+
+import time
 
 import psycopg2
 import pytest
@@ -37,8 +39,19 @@ def test_service_recovers_after_backends_are_terminated(database_url):
             "WHERE datname = %s AND pid <> pg_backend_pid() AND application_name = ''",
             (dbname,),
         )
+        # pg_terminate_backend only signals; a restart has happened once the backends are gone.
+        for _ in range(100):
+            cur.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid() AND application_name = ''",
+                (dbname,),
+            )
+            if cur.fetchone()[0] == 0:
+                break
+            time.sleep(0.05)
     conn.close()
-    # The pooled connection is dead; pre-ping replaces it without the caller noticing.
+    # The pooled connection is dead; the checkout sees its closed socket and replaces it
+    # without the caller noticing.
     assert client.get("/ready").status_code == 200
     r = client.get("/api/v1/patients", headers={"Authorization": "Bearer brg_unknown"})
     assert r.status_code == 401
