@@ -8,6 +8,7 @@ API under concurrent load (gunicorn + wrk on loopback). Results go to bench/RESU
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -122,6 +123,52 @@ def recording(engine):
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", before)
+
+
+def keep_world(url: str, tokens, ids, counts, seeded: float) -> None:
+    """Store what a later ``--reuse`` run needs (the callers' tokens, the fixture ids) in the
+    benchmark database itself."""
+    conn = psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://", 1))
+    with conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS bench_world (world jsonb NOT NULL)")
+        cur.execute("DELETE FROM bench_world")
+        world = {"tokens": tokens, "ids": ids, "counts": counts, "seeded": seeded}
+        cur.execute("INSERT INTO bench_world VALUES (%s)", (json.dumps(world),))
+    conn.close()
+
+
+def kept_world(name: str):
+    """(url, tokens, ids, counts, seeded) of an earlier run's database ``name``, or None."""
+    url = database_url(name)
+    try:
+        conn = psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://", 1))
+    except psycopg2.OperationalError:
+        return None
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('bench_world') IS NOT NULL")
+            if not cur.fetchone()[0]:
+                return None
+            cur.execute("SELECT world FROM bench_world")
+            row = cur.fetchone()
+    finally:
+        conn.close()
+    if row is None:
+        return None
+    world = row[0]
+    return url, world["tokens"], world["ids"], world["counts"], world["seeded"]
+
+
+def migrated_app(url: str):
+    """The app on an existing benchmark database, brought up to the current schema."""
+    from flask_migrate import upgrade
+
+    from bridge import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+    return app
 
 
 def build(url: str, patients: int):
@@ -518,15 +565,29 @@ def main(argv: list[str] | None = None) -> int:
         "--skip-load", action="store_true", help="no gunicorn/wrk runs (the test suite's smoke run)"
     )
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure an existing <prefix>_<size> database built by an earlier run (a 1,000,000 "
+        "patient data set takes long to build) after migrating it; builds it when absent",
+    )
+    parser.add_argument(
         "--database-prefix", default="bridge_bench", help="databases are named <prefix>_<size>"
     )
     args = parser.parse_args(argv)
     runs: dict[int, dict] = {}
     for n in (int(s) for s in args.sizes.split(",")):
-        url = recreate_database(f"{args.database_prefix}_{n}")
-        print(f"[{n}] building data set ...", flush=True)
-        app, tokens, ids, counts, seeded = build(url, n)
-        print(f"[{n}] seeded in {seeded:.1f} s: {counts}", flush=True)
+        name = f"{args.database_prefix}_{n}"
+        kept = kept_world(name) if args.reuse else None
+        if kept is not None:
+            url, tokens, ids, counts, seeded = kept
+            app = migrated_app(url)
+            print(f"[{n}] reusing {name}, built in {seeded:.1f} s", flush=True)
+        else:
+            url = recreate_database(name)
+            print(f"[{n}] building data set ...", flush=True)
+            app, tokens, ids, counts, seeded = build(url, n)
+            keep_world(url, tokens, ids, counts, seeded)
+            print(f"[{n}] seeded in {seeded:.1f} s: {counts}", flush=True)
         scan_seconds, scan_statements = measure_scan(app)
         print(f"[{n}] scan {scan_seconds:.2f} s, {scan_statements} statements", flush=True)
         statements = measure_statements(app, tokens, ids)
