@@ -21,7 +21,10 @@ from bridge.domain.gaps import timeline as gaps_timeline
 from bridge.domain.gaps.engine import register_rules
 from bridge.domain.meetings import outbox as minutes_outbox
 from bridge.domain.meetings import timeline as meetings_timeline
-from bridge.domain.meetings.distribution_status import on_notification_outcome
+from bridge.domain.meetings.distribution_status import (
+    on_notification_outcome,
+    on_notification_outcomes,
+)
 from bridge.domain.meetings.ledger import release_after_consent
 from bridge.domain.notifications.outcomes import register_ack_handler
 from bridge.domain.patients.records import register_consent_hook
@@ -58,7 +61,9 @@ def compose_domain() -> None:
     register_visibility(Role.HOSPITAL, hospital_sees_admitted)
     # Minutes go out through the outbox; what becomes of each notification comes back to the
     # distribution. One direction: meetings hand work to notifications, outcomes return here.
-    register_ack_handler(minutes_outbox.SOURCE_TYPE, on_notification_outcome)
+    register_ack_handler(
+        minutes_outbox.SOURCE_TYPE, on_notification_outcome, many=on_notification_outcomes
+    )
     # Minutes blocked for lack of consent go out with the consent that was missing.
     register_consent_hook(release_after_consent)
     register_timeline_sources(

@@ -14,7 +14,7 @@ from bridge.domain.notifications.models import (
     DeliveryEndpoint,
     Notification,
 )
-from bridge.domain.notifications.outcomes import report_outcome, report_status
+from bridge.domain.notifications.outcomes import report_outcome, report_statuses
 
 # --- recording --------------------------------------------------------------------------------
 
@@ -71,9 +71,12 @@ def _record_many(
             .execution_options(synchronize_session="fetch")
         )
         summary.delivered += len(plain)
-        for id_ in plain:
-            row = held[id_]
-            report_status(session, row.source_type, row.source_id, S.DELIVERED, now)
+        report_statuses(
+            session,
+            [(held[id_].source_type, held[id_].source_id) for id_ in plain],
+            S.DELIVERED,
+            now,
+        )
     done = set(plain)
     rest = [(job, outcome) for job, outcome in results if job.id in held and job.id not in done]
     if rest:

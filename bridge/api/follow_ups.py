@@ -70,11 +70,21 @@ class CompleteSchema(StrictSchema):
     note = text(1000, allow_none=True)
 
 
+ANY_STATUS = "any"
+
+
 class FollowUpQuerySchema(PageArgsSchema):
     responsible = Id(
         load_default=None, metadata={"description": "the responsible organisation's id"}
     )
-    status = fields.Enum(FollowUpStatus, by_value=True, load_default=None)
+    status = fields.String(
+        load_default=FollowUpStatus.OPEN.value,
+        validate=validate.OneOf([*(s.value for s in FollowUpStatus), ANY_STATUS]),
+        metadata={
+            "description": "open tasks unless you ask for another status, or `any` for all: "
+            "the list is a worklist"
+        },
+    )
     due_before = CopenhagenDateTime(load_default=None)
     patient = Id(load_default=None)
 
@@ -92,7 +102,7 @@ class FollowUps(MethodView):
             db.session(),
             current_principal(),
             responsible=args["responsible"],
-            status=args["status"],
+            status=None if args["status"] == ANY_STATUS else FollowUpStatus(args["status"]),
             due_before=args["due_before"],
             patient_id=args["patient"],
             cursor=args["cursor"],

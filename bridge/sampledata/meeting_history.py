@@ -272,6 +272,14 @@ def _stamp_feed(session: Session, finals: list[dict[str, Any]], now: datetime) -
             text("UPDATE minutes_version SET change_seq = :s, change_xid = :x WHERE id = :i"),
             params,
         )
+        # Their copies carry the same position (minutes.stamp_change), set in one statement.
+        session.execute(
+            text(
+                "UPDATE distribution SET change_seq = v.change_seq, change_xid = v.change_xid "
+                "FROM minutes_version v "
+                "WHERE v.id = distribution.minutes_version_id AND v.change_seq IS NOT NULL"
+            )
+        )
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             text("SELECT setval('minutes_change_seq', :v)"), {"v": seq + max(len(finals), 1)}

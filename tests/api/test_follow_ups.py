@@ -185,6 +185,36 @@ def test_municipality_completes_its_own_task_but_not_the_gps(
     assert gp.post(f"/api/v1/follow-ups/{tasks[GP]['id']}/complete", json={}).status_code == 200
 
 
+def test_the_list_is_a_worklist_of_open_tasks_unless_asked_otherwise(
+    make_actor, make_patient, municipality, department
+):
+    nurse = make_actor("nurse")
+    patient = make_patient(nurse=nurse)
+    tasks = plan_after(
+        nurse,
+        patient,
+        department(),
+        admitted="2026-11-02T10:00:00+01:00",
+        discharged="2026-11-06T14:00:00+01:00",
+    )
+    done_id = tasks[MUNICIPALITY]["id"]
+    kommune = make_actor("municipality", organisation=municipality("0101"))
+    assert kommune.post(f"/api/v1/follow-ups/{done_id}/complete", json={}).status_code == 200
+
+    def listed(query: str = "") -> dict[int, str]:
+        r = nurse.get(f"/api/v1/follow-ups?limit=200&patient={patient.id}{query}")
+        assert r.status_code == 200, r.json
+        return {t["id"]: t["status"] for t in r.json["items"]}
+
+    everything = listed("&status=any")
+    assert everything[done_id] == "done" and len(everything) == len(tasks)
+    assert listed() == {i: s for i, s in everything.items() if s == "open"}
+    assert listed("&status=open") == listed()
+    assert listed("&status=done") == {done_id: "done"}
+    refused = nurse.get("/api/v1/follow-ups?status=all")
+    assert refused.status_code == 422 and "status" in refused.json["errors"]
+
+
 def test_gp_cannot_see_another_practices_patients_tasks(
     make_actor, make_patient, make_org, department
 ):

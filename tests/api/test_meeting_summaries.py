@@ -181,6 +181,27 @@ def test_incremental_sync_gets_amendments_and_new_minutes_once(nurse, fresh_muni
     assert r.json["next_cursor"]
 
 
+def test_a_changed_action_item_moves_its_summary_to_the_end_of_the_feed(nurse, fresh_municipality):
+    muni, actor, citizen = fresh_municipality
+    url = FEED.format(code="9803")
+    item = {"description": "Bostøtte", "responsible_organisation_id": muni.id}
+    _, first = final_minutes(nurse, citizen().id, action_items=[item])
+    _, second = final_minutes(nurse, citizen().id)
+    r = actor.get(url)
+    assert [s["id"] for s in r.json["items"]] == [first["id"], second["id"]]
+    cursor = r.json["next_cursor"]
+
+    done = actor.patch(
+        f"/api/v1/action-items/{first['action_items'][0]['id']}", json={"status": "done"}
+    )
+    assert done.status_code == 200, done.json
+    # The copy to the municipality took the version's new position, so a sync resumed from the
+    # old cursor gets the changed summary, and the whole feed has it last.
+    resumed = actor.get(url, query_string={"cursor": cursor}).json["items"]
+    assert [(s["id"], s["action_items"][0]["status"]) for s in resumed] == [(first["id"], "done")]
+    assert [s["id"] for s in actor.get(url).json["items"]] == [second["id"], first["id"]]
+
+
 def test_updated_since_filters_older_changes(nurse, kbh_actor, consenting_patient):
     patient = consenting_patient()
     _, old = final_minutes(nurse, patient.id)

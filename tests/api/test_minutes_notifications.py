@@ -10,7 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bridge.adapters.dispatch_types import DispatchSettings
+from bridge.adapters.dispatch_claims import _claim
+from bridge.adapters.dispatch_records import _record_many
+from bridge.adapters.dispatch_types import DispatchSettings, DispatchSummary, _Outcome
 from bridge.adapters.dispatcher import dispatch_once
 from bridge.adapters.transport import Transport
 from bridge.domain.base import utcnow
@@ -276,3 +278,34 @@ def test_webhook_delivery_moves_the_distribution_to_delivered(
     after = gp_row(nurse, meeting["id"], gp_org.id)
     assert after["status"] == "delivered"
     assert after["delivered_at"]
+
+
+def test_recording_a_group_of_deliveries_costs_the_same_statements_for_two_as_for_six(
+    session, nurse, gp_org, make_patient, admin, receiver, count_queries
+):
+    """The dispatcher records each group of outcomes that came back, and moves their
+    distributions, set-based: a group costs the same statements whatever its size."""
+    add_endpoint(admin, gp_org.id, channel="webhook", url=receiver.url())
+    settings = DispatchSettings(policy=RetryPolicy(rng=random.Random(3)))
+    counts = []
+    for minutes in (2, 6):
+        meetings = [
+            final_minutes(nurse, make_patient(nurse=nurse, gp=gp_org).id)[0] for _ in range(minutes)
+        ]
+        now = utcnow()
+        jobs = [j for j in _claim(session, now, 100, settings) if j.channel == Channel.WEBHOOK]
+        assert len(jobs) == minutes
+        summary = DispatchSummary()
+        with count_queries() as sent:
+            _record_many(
+                session,
+                [(j, _Outcome(NotificationStatus.DELIVERED)) for j in jobs],
+                now,
+                settings.policy,
+                summary,
+            )
+        assert summary.delivered == minutes
+        counts.append(sent.count)
+        for meeting in meetings:
+            assert gp_row(nurse, meeting["id"], gp_org.id)["status"] == "delivered"
+    assert counts[0] == counts[1], counts

@@ -237,6 +237,23 @@ class FollowUpTask(Base):
         Index("ix_follow_up_task_patient_id_due_at", "patient_id", "due_at"),
         Index("ix_follow_up_task_responsible_org_due", "responsible_organisation_id", "due_at"),
         Index("ix_follow_up_task_status_due_at", "status", "due_at"),
+        # The worklist of open tasks (the list's default): in deadline order for a caller who
+        # sees many patients, through the patients for one who sees few; the planner picks.
+        Index(
+            "ix_follow_up_task_open_due",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+        Index(
+            "ix_follow_up_task_open_patient_due",
+            "patient_id",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
         CheckConstraint(
             "status <> 'done' OR (done_at IS NOT NULL AND done_by_id IS NOT NULL)",
             name="done_has_who",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     bindparam,
+    func,
     select,
+    update,
 )
 from sqlalchemy.orm import Session
 
@@ -130,3 +133,38 @@ def on_notification_outcome(
     # its other rows itself, so nothing here calls back into notifications.
     mark_distribution(session, dist, target, at)
     return target == DistributionStatus.ACKNOWLEDGED
+
+
+# The order a distribution moves in; it never moves back.
+_PROGRESS = [
+    DistributionStatus.PENDING,
+    DistributionStatus.SENT,
+    DistributionStatus.DELIVERED,
+    DistributionStatus.ACKNOWLEDGED,
+]
+
+
+def on_notification_outcomes(
+    session: Session, distribution_ids: list[int], status: NotificationStatus, at: datetime
+) -> None:
+    """``on_notification_outcome`` for many distributions at once, in one UPDATE: each moves to
+    the outcome's stage if it is behind it and not blocked (a dispatcher batch's deliveries)."""
+    target = _OUTCOME_TO_DISTRIBUTION.get(status)
+    if target is None or target == DistributionStatus.ACKNOWLEDGED or not distribution_ids:
+        # An acknowledgement's answer matters to the caller: it goes row by row.
+        for distribution_id in distribution_ids:
+            on_notification_outcome(session, distribution_id, status, at)
+        return
+    behind = _PROGRESS[: _PROGRESS.index(target)]
+    values: dict[str, Any] = {
+        "status": target,
+        "sent_at": func.coalesce(Distribution.sent_at, at),
+    }
+    if target == DistributionStatus.DELIVERED:
+        values["delivered_at"] = func.coalesce(Distribution.delivered_at, at)
+    session.execute(
+        update(Distribution)
+        .where(Distribution.id.in_(distribution_ids), Distribution.status.in_(behind))
+        .values(**values)
+        .execution_options(synchronize_session="fetch")
+    )

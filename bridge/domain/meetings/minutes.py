@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.orm import Session, selectinload
 
@@ -316,6 +317,8 @@ def _distribute(
                 delivered_at=now if r.status == DistributionStatus.DELIVERED else None,
                 blocked_reason=r.blocked_reason,
                 legal_basis=r.legal_basis,
+                change_xid=version.change_xid,
+                change_seq=version.change_seq,
             )
         )
     session.add_all(rows)
@@ -385,10 +388,20 @@ def stamp_change(session: Session, version: MinutesVersion, now: datetime) -> No
     version.change_seq = seq
     version.change_xid = xid
     version.changed_at = now
+    if version.id is not None:
+        # Its copies already sent (an action item changed) move with it; new ones copy it.
+        session.execute(
+            update(Distribution)
+            .where(Distribution.minutes_version_id == version.id)
+            .values(change_xid=xid, change_seq=seq)
+            .execution_options(synchronize_session=False)
+        )
 
 
-def _settled(dialect: str) -> ColumnElement[bool]:
-    version = MinutesVersion.__table__
+def _settled(dialect: str, stamped: Any = None) -> ColumnElement[bool]:
+    """Whether the change position of ``stamped`` (the minutes version's table, or the
+    distribution's, which carries a copy) belongs to a transaction every reader now sees."""
+    version = MinutesVersion.__table__ if stamped is None else stamped
     if dialect != "postgresql":
         return version.c.change_seq.is_not(None)
     xmin: ColumnElement[int] = literal_column(

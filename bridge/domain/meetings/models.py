@@ -281,6 +281,13 @@ class Distribution(Base):
             "status",
         ),
         Index("ix_distribution_status_channel", "status", "channel"),
+        # A municipality's feed in change order, read from the index a page at a time.
+        Index(
+            "ix_distribution_recipient_change",
+            "recipient_organisation_id",
+            "change_xid",
+            "change_seq",
+        ),
         CheckConstraint(
             "(status = 'blocked') = (blocked_reason IS NOT NULL)", name="blocked_has_reason"
         ),
@@ -309,6 +316,10 @@ class Distribution(Base):
     blocked_reason: Mapped[str | None] = mapped_column(String(500))
     # "consent:<id>", "relative-consent:<relative id>" or "statutory:treating-health-professionals"
     legal_basis: Mapped[str | None] = mapped_column(String(100))
+    # The minutes version's change feed position, copied (minutes.stamp_change keeps them equal)
+    # so that a recipient's feed is one index range instead of a sort of its whole history.
+    change_xid: Mapped[int | None] = mapped_column(BigInteger)
+    change_seq: Mapped[int | None] = mapped_column(BigInteger)
     # A manual copy handed over by the nurse: when, to whom, how (HandoverMethod), by whom.
     handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handed_over_to: Mapped[str | None] = mapped_column(String(200))

@@ -93,10 +93,12 @@ def _summary_page_query(dialect: str, *, after: bool, since: bool) -> Select:
     """The latest final version of each meeting of the municipality's citizens whose copy to the
     municipality is not blocked, settled, in change order: one page and one row more.
 
-    Every copy the municipality ever got is a candidate, so the candidates are put in change
-    order first (``OFFSET 0`` keeps that subquery, and its order, whole); the checks that need
-    other rows (latest final, the citizen's municipality) then run for the first candidates
-    only, until the page is full, instead of for all of them.
+    Every copy the municipality ever got is a candidate. Each copy carries its version's change
+    position (``Distribution.change_xid/change_seq``, kept equal by ``stamp_change``), so the
+    candidates come in change order straight from the index on (recipient, position), and
+    ``OFFSET 0`` keeps that subquery, and its order, whole; the checks that need other rows
+    (latest final, the citizen's municipality) then run for the first candidates only, until
+    the page is full: a page reads about a page of index entries, however long the history.
 
     The citizens' condition is the municipality's visibility rule (``patient_visible`` of a
     municipality principal, which ``_municipality_of`` makes the caller), bound here so the
@@ -114,8 +116,8 @@ def _summary_page_query(dialect: str, *, after: bool, since: bool) -> Select:
             version.c.summary,
             version.c.decisions,
             version.c.amendment_reason,
-            version.c.change_xid,
-            version.c.change_seq,
+            dist.c.change_xid,
+            dist.c.change_seq,
             dist.c.status.label("distribution_status"),
             dist.c.legal_basis,
             dist.c.delivered_at,
@@ -133,7 +135,7 @@ def _summary_page_query(dialect: str, *, after: bool, since: bool) -> Select:
         .where(
             version.c.status == MinutesStatus.FINAL,
             dist.c.status != DistributionStatus.BLOCKED,
-            _settled(dialect),
+            _settled(dialect, dist),
         )
     )
     if after:
@@ -142,17 +144,13 @@ def _summary_page_query(dialect: str, *, after: bool, since: bool) -> Select:
         seq: BindParameter[int] = bindparam("after_seq")
         candidates = candidates.where(
             or_(
-                version.c.change_xid > xid,
-                and_(version.c.change_xid == xid, version.c.change_seq > seq),
+                dist.c.change_xid > xid,
+                and_(dist.c.change_xid == xid, dist.c.change_seq > seq),
             )
         )
     if since:
         candidates = candidates.where(version.c.changed_at >= bindparam("updated_since"))
-    c = (
-        candidates.order_by(version.c.change_xid, version.c.change_seq)
-        .offset(0)
-        .subquery("candidate")
-    )
+    c = candidates.order_by(dist.c.change_xid, dist.c.change_seq).offset(0).subquery("candidate")
     latest_final = (
         select(func.max(_NEWER_VERSION.c.version_no))
         .where(

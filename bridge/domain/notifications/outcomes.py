@@ -25,11 +25,17 @@ S = NotificationStatus
 #: answers True when the source took the acknowledgement (so every row of it is settled).
 StatusHandler = Callable[[Session, int, NotificationStatus, datetime], bool | None]
 _handlers: dict[str, StatusHandler] = {}
+#: fn(session, source_ids, status, at): the same for many sources in a few statements; used for
+#: a dispatcher batch's plain deliveries (never for acknowledgements, whose answer matters).
+BatchStatusHandler = Callable[[Session, list[int], NotificationStatus, datetime], None]
+_batch_handlers: dict[str, BatchStatusHandler] = {}
 #: The statuses a handler hears about (not pending/sending, which are internal to the outbox).
 REPORTED = frozenset({S.SENT, S.DELIVERED, S.ACKNOWLEDGED, S.FAILED, S.DEAD})
 
 
-def register_ack_handler(source_type: str, fn: StatusHandler) -> None:
+def register_ack_handler(
+    source_type: str, fn: StatusHandler, many: BatchStatusHandler | None = None
+) -> None:
     """Have ``fn`` called whenever a notification about a ``source_type`` reaches an outcome.
 
     The composition (bridge/bootstrap.py) registers the meetings area's for ``"distribution"``,
@@ -37,6 +43,8 @@ def register_ack_handler(source_type: str, fn: StatusHandler) -> None:
     channels may be reported three times; handlers must be idempotent.
     """
     _handlers[source_type] = fn
+    if many is not None:
+        _batch_handlers[source_type] = many
 
 
 def report_outcome(session: Session, n: Notification, at: datetime) -> None:
@@ -60,6 +68,27 @@ def report_status(
         # The source is acknowledged as a whole: no other channel's row is resent for lack of
         # its own receipt. The outbox settles its rows itself; the handler never calls back.
         acknowledge_source(session, source_type, source_id, at)
+
+
+def report_statuses(
+    session: Session,
+    sources: Iterable[tuple[str | None, int | None]],
+    status: NotificationStatus,
+    at: datetime,
+) -> None:
+    """``report_status`` for many rows that reached the same status: one call of a source
+    type's batch handler where it has one, so a batch costs statements per type, not per row."""
+    by_type: dict[str, list[int]] = {}
+    for source_type, source_id in sources:
+        if source_type is not None and source_id is not None:
+            by_type.setdefault(source_type, []).append(source_id)
+    for source_type, ids in by_type.items():
+        many = _batch_handlers.get(source_type)
+        if many is not None and status != S.ACKNOWLEDGED and status in REPORTED:
+            many(session, ids, status, at)
+            continue
+        for source_id in ids:
+            report_status(session, source_type, source_id, status, at)
 
 
 # The best status a source has reached over all its rows: acknowledged beats delivered, etc.
