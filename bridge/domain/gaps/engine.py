@@ -9,12 +9,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Integer,
     Select,
     and_,
     case,
     cast,
     exists,
+    func,
     literal,
     null,
     select,
@@ -23,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.dml import Update
 
 from bridge.domain.base import affected_rows
 from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR, WorkingDayCalendar
@@ -225,32 +228,53 @@ def apply_rule(session: Session, rule: GapRule, ctx: ScanContext) -> RuleOutcome
                 "version": case((wake, Flag.version + 1), else_=Flag.version),
             },
         )
-        .returning(Flag.first_detected_at)
     )
-    firsts = session.execute(stmt).scalars().all()
-    opened = sum(1 for first in firsts if first == now)
-
-    still = rule.detect(ctx).subquery(f"still_{rule.name}")
-    resolved = affected_rows(
-        session.execute(
-            update(Flag)
-            .where(
-                Flag.rule == rule.name,
-                live,
-                ~exists().where(
-                    still.c.subject_type == Flag.subject_type, still.c.subject_id == Flag.subject_id
-                ),
-            )
-            .values(
-                status=FlagStatus.RESOLVED.value,
-                resolved_at=now,
-                resolution="closed automatically: the gap no longer holds",
-                version=Flag.version + 1,
-            )
-            .execution_options(synchronize_session=False)
+    if ctx.dialect == "postgresql":
+        # One statement, the detection run once: the upsert's RETURNING names every flag the
+        # scan found; the resolve, in the same statement and snapshot, closes the rule's other
+        # live flags (it cannot see the rows the upsert adds, and leaves alone those it names).
+        upserted = stmt.returning(Flag.id, Flag.first_detected_at).cte(f"upserted_{rule.name}")
+        closed = (
+            _resolve(rule, now, ~exists().where(upserted.c.id == Flag.id))
+            .returning(Flag.id)
+            .cte(f"resolved_{rule.name}")
         )
+        found, opened, resolved = session.execute(
+            select(
+                select(func.count()).select_from(upserted).scalar_subquery(),
+                select(func.count())
+                .select_from(upserted)
+                .where(upserted.c.first_detected_at == now)
+                .scalar_subquery(),
+                select(func.count()).select_from(closed).scalar_subquery(),
+            )
+        ).one()
+        return RuleOutcome(opened=opened, still_open=found - opened, resolved=resolved)
+    # SQLite (the demo) has no data-modifying WITH: upsert, then resolve by detecting again.
+    firsts = session.execute(stmt.returning(Flag.first_detected_at)).scalars().all()
+    opened = sum(1 for first in firsts if first == now)
+    still = rule.detect(ctx).subquery(f"still_{rule.name}")
+    gone = ~exists().where(
+        still.c.subject_type == Flag.subject_type, still.c.subject_id == Flag.subject_id
+    )
+    resolved = affected_rows(
+        session.execute(_resolve(rule, now, gone).execution_options(synchronize_session=False))
     )
     return RuleOutcome(opened=opened, still_open=len(firsts) - opened, resolved=resolved)
+
+
+def _resolve(rule: GapRule, now: datetime, gone: ColumnElement[bool]) -> Update:
+    """Resolve the rule's live flags whose gap is ``gone``."""
+    return (
+        update(Flag)
+        .where(Flag.rule == rule.name, Flag.status != FlagStatus.RESOLVED.value, gone)
+        .values(
+            status=FlagStatus.RESOLVED.value,
+            resolved_at=now,
+            resolution="closed automatically: the gap no longer holds",
+            version=Flag.version + 1,
+        )
+    )
 
 
 def run_gap_scan(
