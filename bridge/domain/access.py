@@ -10,8 +10,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, false, or_, select, true, union
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    event,
+    exists,
+    false,
+    or_,
+    select,
+    true,
+    union,
+)
 from sqlalchemy.orm import Session, aliased
 
 from bridge.domain.base import utcnow
@@ -70,6 +82,8 @@ def configure_access(**values: int) -> None:
     """Apply the configured access settings (once, when the app is built)."""
     global _settings
     _settings = AccessSettings(**values)
+    if not event.contains(Session, "after_transaction_end", forget_sight):
+        event.listen(Session, "after_transaction_end", forget_sight)
 
 
 def access_settings() -> AccessSettings:
@@ -172,12 +186,29 @@ def patient_visible(p: Principal) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
 
 
+# Where a transaction keeps the patients its callers were found to see (session.info).
+_SIGHT = "bridge.sight"
+
+
 def get_visible_patient(session: Session, p: Principal, patient_id: int) -> Patient:
-    """The patient, or NotFound when it does not exist or the caller may not see it."""
-    patient = session.scalar(_visible_patient_select(p), {"patient_id": patient_id})
+    """The patient, or NotFound when it does not exist or the caller may not see it.
+
+    A page asks for the same patient once per section; within one transaction the answer is
+    checked in SQL once and then remembered (``forget_sight`` drops it when the transaction
+    ends, so a change of who sees whom is never missed by a later transaction)."""
+    seen = session.info.setdefault(_SIGHT, {})
+    patient = seen.get((p, patient_id))
     if patient is None:
-        raise NotFound("no such patient")
+        patient = session.scalar(_visible_patient_select(p), {"patient_id": patient_id})
+        if patient is None:
+            raise NotFound("no such patient")
+        seen[(p, patient_id)] = patient
     return patient
+
+
+def forget_sight(session: Session, transaction: Any) -> None:
+    """Session event ``after_transaction_end``: what a transaction found visible ends with it."""
+    session.info.pop(_SIGHT, None)
 
 
 @lru_cache(maxsize=2048)

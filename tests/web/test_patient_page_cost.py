@@ -1,5 +1,5 @@
 """The patient page costs a fixed number of statements, whatever the length of the patient's
-history (issue 18: below the ~33 it cost)."""
+history (issue 18: below the ~33 it cost; issue 19: the sight of the patient checked once, 26)."""
 
 from __future__ import annotations
 
@@ -36,4 +36,4 @@ def test_the_patient_page_costs_the_same_for_a_short_and_a_long_history(
     with count_queries() as long:
         assert nurse.client.get(url).status_code == 200
     assert long.count == short.count, long.statements
-    assert long.count < 33, "\n".join(s[:110] for s in long.statements)
+    assert long.count <= 26, "\n".join(s[:110] for s in long.statements)
