@@ -94,7 +94,7 @@ class Settings:
     BRIDGE_GAP_SCAN_SECONDS: int = setting("BRIDGE_GAP_SCAN_SECONDS", 300, minimum=1)
     BRIDGE_REMINDER_SECONDS: int = setting("BRIDGE_REMINDER_SECONDS", 3600, minimum=1)
     BRIDGE_RETENTION_SECONDS: int = setting("BRIDGE_RETENTION_SECONDS", 6 * 3600, minimum=1)
-    NOTIFY_DISPATCH_SECONDS: int = setting("NOTIFY_DISPATCH_SECONDS", 15, minimum=1)
+    NOTIFY_DISPATCH_SECONDS: int = setting("NOTIFY_DISPATCH_SECONDS", 2, minimum=1)
     BRIDGE_OVERVIEW_SECONDS: int = setting("BRIDGE_OVERVIEW_SECONDS", 900, minimum=1)
     # Retention of the records Bridge keeps about itself, in days.
     BRIDGE_AUDIT_RETENTION_DAYS: int = setting(

@@ -8,6 +8,7 @@ transaction may stay open while a message is on the wire. So it is registered wi
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from bridge.adapters.dispatcher import dispatch_once
 from bridge.adapters.transport import SmtpSettings, Transport
 from bridge.config import Settings
 from bridge.documents.minutes_pdf import minutes_attachments
+from bridge.domain.base import utcnow
 from bridge.domain.notifications.messages import OrganisationRef
 
 
@@ -53,17 +55,34 @@ def settings_from(settings: Settings) -> tuple[DispatchSettings, Transport]:
     return dispatch, transport
 
 
+# How long one run may keep draining the outbox before it lets the next run take over.
+DRAIN_SECONDS = 60
+
+
 def dispatch_notifications(
     session: Session, now: datetime, *, settings: Settings
 ) -> dict[str, Any]:
-    """One dispatcher pass in a session of its own (the runner's session stays unused)."""
+    """Dispatcher passes in a session of its own (the runner's session stays unused), one after
+    another while each finds a full batch: a burst (a thousand minutes finalised at once) goes
+    out at the dispatcher's pace instead of one batch per interval."""
     dispatch, transport = settings_from(settings)
     own = Session(bind=session.get_bind())
+    totals: dict[str, Any] = {}
+    deadline = time.monotonic() + DRAIN_SECONDS
     try:
-        summary = dispatch_once(
-            own, now, batch_size=settings.NOTIFY_BATCH_SIZE, settings=dispatch, transport=transport
-        )
+        while True:
+            summary = dispatch_once(
+                own,
+                utcnow(),
+                batch_size=settings.NOTIFY_BATCH_SIZE,
+                settings=dispatch,
+                transport=transport,
+            )
+            for key, value in summary.as_dict().items():
+                totals[key] = totals.get(key, 0) + value
+            if summary.claimed < settings.NOTIFY_BATCH_SIZE or time.monotonic() > deadline:
+                break
     finally:
         own.close()
         transport.close()
-    return summary.as_dict()
+    return totals

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -18,6 +20,7 @@ from bridge.domain.notifications.models import (
 )
 from bridge.domain.registry.models import Organisation, OrganisationKind
 from bridge.extensions import db
+from bridge.jobs.dispatch import dispatch_notifications
 from bridge.jobs.runner import _lock_key, run_job
 from bridge.jobs.scheduler import build_scheduler
 from tests.support.receivers import HttpReceiver
@@ -101,3 +104,59 @@ def test_bridge_dispatch_delivers_committed_notifications_and_prints_a_summary(a
     assert "claimed=1 delivered=1" in result.output
     assert len(receiver.received) == 1
     assert statuses == {NotificationStatus.DELIVERED}
+
+
+def test_one_run_of_the_dispatch_job_drains_a_burst_batch_after_batch(app):
+    """A burst bigger than a batch goes out in one run, not one batch per interval."""
+    settings = settings_of(app).with_values({"NOTIFY_BATCH_SIZE": 2})
+    receiver = HttpReceiver().start()
+    with app.app_context():
+        engine = db.engine
+    with Session(bind=engine) as setup:
+        org = Organisation(kind=OrganisationKind.GP_PRACTICE, name="Burst test practice")
+        setup.add(org)
+        setup.flush()
+        setup.add(
+            DeliveryEndpoint(
+                organisation_id=org.id,
+                channel=Channel.WEBHOOK,
+                url=receiver.url(),
+                secret=generate_webhook_secret(),
+            )
+        )
+        setup.flush()
+        for n in range(5):
+            enqueue_notification(
+                setup,
+                recipient_organisation_id=org.id,
+                kind="minutes_final",
+                patient_id=None,
+                payload={"ref": {"type": "minutes_version", "id": n}, "link": "/x"},
+                source_type=None,
+                source_id=None,
+                idempotency_key=f"burst-{n}",
+            )
+        setup.commit()
+        org_id = org.id
+    try:
+        outcome = run_job(
+            app,
+            "dispatch_notifications",
+            partial(dispatch_notifications, settings=settings),
+            lock=False,
+        )
+    finally:
+        receiver.stop()
+        with Session(bind=engine) as cleanup:
+            cleanup.execute(
+                delete(Notification).where(Notification.recipient_organisation_id == org_id)
+            )
+            cleanup.execute(
+                delete(DeliveryEndpoint).where(DeliveryEndpoint.organisation_id == org_id)
+            )
+            cleanup.execute(delete(Organisation).where(Organisation.id == org_id))
+            cleanup.commit()
+
+    assert outcome.ran
+    assert outcome.summary["claimed"] == outcome.summary["delivered"] == 5
+    assert len(receiver.received) == 5
