@@ -95,7 +95,7 @@ def _enqueue(app, receiver_url: str, organisation_id: int) -> None:
     from bridge.domain.base import utcnow
     from bridge.domain.notifications.models import Channel, DeliveryEndpoint, Notification
     from bridge.extensions import db
-    from bridge.sampledata.world import bulk_insert, next_id
+    from bridge.sampledata.world import bulk_insert, next_id, reset_sequences
 
     with app.app_context():
         s = db.session
@@ -132,6 +132,8 @@ def _enqueue(app, receiver_url: str, organisation_id: int) -> None:
                 for i in range(MESSAGES)
             ),
         )
+        # Explicit ids: the notifications Bridge enqueues later must draw ids past them.
+        reset_sequences(s)
         s.commit()
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import psycopg2
@@ -549,6 +550,19 @@ def _plans(app, url, tokens, ids):
     return measure_plans(app, url, tokens, ids)
 
 
+def _latency(app, url, tokens, ids, *, burst: int):
+    from bench import latency
+
+    latency.BURST = burst
+    return latency.measure_latency(app, url, tokens, ids)
+
+
+def _memory(app, url, tokens, ids):
+    from bench.memory import measure_memory
+
+    return measure_memory(app, url, tokens, ids)
+
+
 EXTRA_MEASUREMENTS.extend([_plans, _dispatch])
 
 
@@ -563,6 +577,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
     parser.add_argument(
         "--skip-load", action="store_true", help="no gunicorn/wrk runs (the test suite's smoke run)"
+    )
+    parser.add_argument(
+        "--burst", type=int, default=1000, help="minutes finalised at once (finalised to delivered)"
     )
     parser.add_argument(
         "--reuse",
@@ -597,7 +614,10 @@ def main(argv: list[str] | None = None) -> int:
             else measure_load(app, url, tokens, ids, args.seconds, args.connections, args.rounds)
         )
         extra = {}
-        for measure in EXTRA_MEASUREMENTS:
+        measurements = [*EXTRA_MEASUREMENTS, partial(_latency, burst=args.burst)]
+        if not args.skip_load:
+            measurements.append(_memory)
+        for measure in measurements:
             title, rows = measure(app, url, tokens, ids)
             extra[title] = rows
         runs[n] = {

@@ -30,7 +30,7 @@ def test_bench_writes_every_section(tmp_path, database_prefix):
     out = tmp_path / "RESULTS.md"
     out.write_text(f"stale numbers\n{run.NOTES_MARKER}\nwhat the numbers say\n")
 
-    args = ["--sizes", str(SIZE), "--skip-load", "--output", str(out)]
+    args = ["--sizes", str(SIZE), "--skip-load", "--burst", "10", "--output", str(out)]
     assert run.main([*args, "--database-prefix", database_prefix]) == 0
 
     report = out.read_text()
@@ -48,3 +48,6 @@ def test_bench_writes_every_section(tmp_path, database_prefix):
     )
     assert delivered == received == messages > 0
     assert duplicates == 0
+    latency_row = report.split("## Finalised to delivered")[1].strip().splitlines()[4]
+    finalised, _, arrived = (cell.strip() for cell in latency_row.split("|")[1:4])
+    assert finalised == arrived == "10"

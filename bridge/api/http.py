@@ -8,7 +8,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -202,8 +203,20 @@ def _finish(response: Response) -> Response:
     return response
 
 
+class WebSessionsOnly(SecureCookieSessionInterface):
+    """The signed-cookie session of the web pages, not opened for the API: an API request is
+    authenticated by its bearer token alone, so its cookie is neither verified nor re-signed
+    (and a browser's session cookie cannot stand in for a token)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(API_PREFIX):
+            return None  # Flask then uses a null session, which is never saved
+        return super().open_session(app, request)
+
+
 def init_request_lifecycle(app: Flask) -> None:
     """Install the hooks every request passes through."""
+    app.session_interface = WebSessionsOnly()
 
     @app.before_request
     def _start() -> Response | None:
