@@ -32,6 +32,7 @@ TARGET_P99 = 60.0
 
 def receive(port: int, outfile: str) -> None:
     """Answer every POST with 204 and append ``<arrival time> <distribution id>`` to outfile."""
+
     def note(line: str) -> None:
         with Path(outfile).open("a") as out:
             out.write(line)
@@ -63,10 +64,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _prepare(app: Any, receiver_url: str, nurse_token: str) -> tuple[list[int], int]:
+def _prepare(
+    app: Any, receiver_url: str, nurse_token: str, spare: int
+) -> tuple[list[int], int, dict[int, int | None]]:
     """A GP practice of its own with a webhook to the receiver, made the GP of some of the
-    nurse's patients; BURST held meetings with draft minutes for them. Returns the meeting ids
-    and the practice's id."""
+    nurse's patients (never ``spare``, the patient the other measurements read); BURST held
+    meetings with draft minutes for them. Returns the meeting ids, the practice's id and each
+    moved patient's own GP practice (to put back afterwards)."""
     from sqlalchemy import select, update
 
     from bridge.domain.notifications.channels import generate_webhook_secret
@@ -91,13 +95,19 @@ def _prepare(app: Any, receiver_url: str, nurse_token: str) -> tuple[list[int], 
                 secret=generate_webhook_secret(),
             )
         )
-        patients = list(
-            s.scalars(
-                select(Enrollment.patient_id)
-                .where(Enrollment.nurse_id == nurse.staff_id, Enrollment.end_date.is_(None))
+        own_gp = dict(
+            s.execute(
+                select(Patient.id, Patient.gp_practice_id)
+                .join(Enrollment, Enrollment.patient_id == Patient.id)
+                .where(
+                    Enrollment.nurse_id == nurse.staff_id,
+                    Enrollment.end_date.is_(None),
+                    Patient.id != spare,
+                )
                 .limit(PATIENTS)
-            )
+            ).all()
         )
+        patients = list(own_gp)
         s.execute(
             update(Patient).where(Patient.id.in_(patients)).values(gp_practice_id=practice.id)
         )
@@ -131,7 +141,21 @@ def _prepare(app: Any, receiver_url: str, nurse_token: str) -> tuple[list[int], 
         )
         assert r.status_code == 201, r.get_json()
         meetings.append(meeting_id)
-    return meetings, practice_id
+    return meetings, practice_id, own_gp
+
+
+def _restore(app: Any, own_gp: dict[int, int | None]) -> None:
+    from sqlalchemy import update
+
+    from bridge.domain.patients.models import Patient
+    from bridge.extensions import db
+
+    with app.app_context():
+        for patient_id, practice_id in own_gp.items():
+            db.session.execute(
+                update(Patient).where(Patient.id == patient_id).values(gp_practice_id=practice_id)
+            )
+        db.session.commit()
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -152,8 +176,11 @@ def measure_latency(app: Any, url: str, tokens: dict, ids: dict) -> tuple[str, l
         [sys.executable, "-m", "bench.latency", "receive", str(port), str(arrivals_file)]
     )
     scheduler = None
+    own_gp: dict[int, int | None] = {}
     try:
-        meetings, practice_id = _prepare(app, f"http://127.0.0.1:{port}/hook", tokens["nurse"])
+        meetings, practice_id, own_gp = _prepare(
+            app, f"http://127.0.0.1:{port}/hook", tokens["nurse"], ids["patient"]
+        )
         env = {
             **os.environ,
             "DATABASE_URL": url,
@@ -197,6 +224,7 @@ def measure_latency(app: Any, url: str, tokens: dict, ids: dict) -> tuple[str, l
         receiver.terminate()
         receiver.wait(10)
         arrivals_file.unlink(missing_ok=True)
+        _restore(app, own_gp)
     delays = [arrived[d] - finalised[m] for d, m in gp_rows.items() if d in arrived]
     missing = len(gp_rows) - len(delays)
     # A message that never arrived counts as later than any that did.

@@ -1,21 +1,22 @@
 """Each web worker's resident memory after REQUESTS requests over every benchmarked endpoint.
 
-gunicorn runs with the production settings (bridge/gunicorn_conf.py); wrk sends the requests,
-each endpoint in turn as the role that may call it, until REQUESTS have been answered; then the
-resident set size (VmRSS) of every worker is read from /proc.
+gunicorn runs with the production settings (bridge/gunicorn_conf.py); eight keep-alive
+connections send REQUESTS requests in all, each endpoint in turn as the role that may call it;
+then the resident set size (VmRSS) of every worker is read from /proc.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
-import shutil
-import subprocess
-import tempfile
+import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 REQUESTS = 20_000
 TARGET_MB = 200
+CONNECTIONS = 8
 
 
 def _children(pid: int) -> list[int]:
@@ -33,36 +34,41 @@ def resident_mb(pid: int) -> float:
     raise LookupError(f"no VmRSS for process {pid}")
 
 
-def _script(requests: list[tuple[str, str]], total: int, threads: int) -> str:
-    """wrk's Lua: each request the next endpoint with its caller's token; each thread stops
-    after its share of ``total`` answers."""
-    paths = ", ".join(f'"{path}"' for path, _ in requests)
-    tokens = ", ".join(f'"{token}"' for _, token in requests)
-    return f"""
-local paths = {{{paths}}}
-local tokens = {{{tokens}}}
-local i = 0
-local answered = 0
-request = function()
-  i = i + 1
-  local k = (i % #paths) + 1
-  return wrk.format("GET", paths[k], {{["Authorization"] = "Bearer " .. tokens[k]}})
-end
-response = function(status, headers, body)
-  answered = answered + 1
-  if answered >= {total // threads} then wrk.thread:stop() end
-end
-"""
+def _drive(port: int, requests: list[tuple[str, str]], total: int, connections: int) -> Counter:
+    """Send ``total`` requests over ``connections`` keep-alive connections, each endpoint in
+    turn with its caller's token; the answers' status codes, counted."""
+    statuses: Counter = Counter()
+    lock = threading.Lock()
+
+    def one_connection(offset: int, count: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        seen: Counter = Counter()
+        for n in range(count):
+            path, token = requests[(offset + n) % len(requests)]
+            conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+            response = conn.getresponse()
+            response.read()
+            seen[response.status] += 1
+        conn.close()
+        with lock:
+            statuses.update(seen)
+
+    share = total // connections
+    threads = [
+        threading.Thread(target=one_connection, args=(i, share + (i < total % connections)))
+        for i in range(connections)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
 
 
 def measure_memory(app: Any, url: str, tokens: dict, ids: dict) -> tuple[str, list[str]]:
     from bench.run import ENDPOINTS, _serve, _wait_for
 
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        return "Memory", ["wrk is not installed: not measured."]
     requests = [(ep.path(ids), tokens[ep.role]) for ep in ENDPOINTS]
-    threads = 2
     server, port = _serve(
         "bridge.wsgi:app", {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     )
@@ -70,17 +76,16 @@ def measure_memory(app: Any, url: str, tokens: dict, ids: dict) -> tuple[str, li
         _wait_for(port, "/health")
         workers = _children(server.pid)
         before = {pid: resident_mb(pid) for pid in workers}
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-            f.write(_script(requests, REQUESTS, threads))
-        command = [wrk, "-t", str(threads), "-c", "8", "-d", "600s", "-s", f.name]
-        subprocess.run([*command, f"http://127.0.0.1:{port}"], capture_output=True, check=False)
-        Path(f.name).unlink()
+        statuses = _drive(port, requests, REQUESTS, CONNECTIONS)
         after = {pid: resident_mb(pid) for pid in _children(server.pid)}
     finally:
         server.terminate()
         server.wait(10)
     rows = [
-        f"{REQUESTS:,} requests over the {len(requests)} endpoints above, 8 connections.",
+        f"{sum(statuses.values()):,} requests over the {len(requests)} endpoints above, "
+        f"{CONNECTIONS} connections; answers: "
+        + ", ".join(f"{count:,} of {status}" for status, count in sorted(statuses.items()))
+        + ".",
         "",
         "| worker | RSS at start (MB) | RSS after (MB) | target |",
         "| ---: | ---: | ---: | --- |",
