@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 
 from sqlalchemy import delete, func, select
@@ -49,12 +51,15 @@ def test_an_unlocked_job_runs_while_another_process_holds_its_lock(app):
     assert unlocked.ran is True and unlocked.summary == {"ran": 1}
 
 
-def test_bridge_dispatch_delivers_committed_notifications_and_prints_a_summary(app):
+@contextmanager
+def committed_notifications(app, name: str, count: int) -> Iterator[tuple[HttpReceiver, int]]:
+    """A GP practice with a webhook to a receiver and ``count`` notifications due to it,
+    committed (the dispatcher works in sessions of its own); removed afterwards."""
     receiver = HttpReceiver().start()
     with app.app_context():
         engine = db.engine
     with Session(bind=engine) as setup:
-        org = Organisation(kind=OrganisationKind.GP_PRACTICE, name="CLI test practice")
+        org = Organisation(kind=OrganisationKind.GP_PRACTICE, name=name)
         setup.add(org)
         setup.flush()
         setup.add(
@@ -66,28 +71,21 @@ def test_bridge_dispatch_delivers_committed_notifications_and_prints_a_summary(a
             )
         )
         setup.flush()
-        enqueue_notification(
-            setup,
-            recipient_organisation_id=org.id,
-            kind="minutes_final",
-            patient_id=None,
-            payload={"ref": {"type": "minutes_version", "id": 1}, "link": "/x"},
-            source_type=None,
-            source_id=None,
-            idempotency_key="cli-test",
-        )
+        for n in range(count):
+            enqueue_notification(
+                setup,
+                recipient_organisation_id=org.id,
+                kind="minutes_final",
+                patient_id=None,
+                payload={"ref": {"type": "minutes_version", "id": n}, "link": "/x"},
+                source_type=None,
+                source_id=None,
+                idempotency_key=f"{name}-{n}",
+            )
         setup.commit()
         org_id = org.id
     try:
-        result = app.test_cli_runner().invoke(dispatch_command, ["--batch-size", "10"])
-        with Session(bind=engine) as check:
-            statuses = set(
-                check.scalars(
-                    select(Notification.status).where(
-                        Notification.recipient_organisation_id == org_id
-                    )
-                )
-            )
+        yield receiver, org_id
     finally:
         receiver.stop()
         with Session(bind=engine) as cleanup:
@@ -99,6 +97,19 @@ def test_bridge_dispatch_delivers_committed_notifications_and_prints_a_summary(a
             )
             cleanup.execute(delete(Organisation).where(Organisation.id == org_id))
             cleanup.commit()
+
+
+def test_bridge_dispatch_delivers_committed_notifications_and_prints_a_summary(app):
+    with committed_notifications(app, "CLI test practice", 1) as (receiver, org_id):
+        result = app.test_cli_runner().invoke(dispatch_command, ["--batch-size", "10"])
+        with app.app_context(), Session(bind=db.engine) as check:
+            statuses = set(
+                check.scalars(
+                    select(Notification.status).where(
+                        Notification.recipient_organisation_id == org_id
+                    )
+                )
+            )
 
     assert result.exit_code == 0, result.output
     assert "claimed=1 delivered=1" in result.output
@@ -109,53 +120,13 @@ def test_bridge_dispatch_delivers_committed_notifications_and_prints_a_summary(a
 def test_one_run_of_the_dispatch_job_drains_a_burst_batch_after_batch(app):
     """A burst bigger than a batch goes out in one run, not one batch per interval."""
     settings = settings_of(app).with_values({"NOTIFY_BATCH_SIZE": 2})
-    receiver = HttpReceiver().start()
-    with app.app_context():
-        engine = db.engine
-    with Session(bind=engine) as setup:
-        org = Organisation(kind=OrganisationKind.GP_PRACTICE, name="Burst test practice")
-        setup.add(org)
-        setup.flush()
-        setup.add(
-            DeliveryEndpoint(
-                organisation_id=org.id,
-                channel=Channel.WEBHOOK,
-                url=receiver.url(),
-                secret=generate_webhook_secret(),
-            )
-        )
-        setup.flush()
-        for n in range(5):
-            enqueue_notification(
-                setup,
-                recipient_organisation_id=org.id,
-                kind="minutes_final",
-                patient_id=None,
-                payload={"ref": {"type": "minutes_version", "id": n}, "link": "/x"},
-                source_type=None,
-                source_id=None,
-                idempotency_key=f"burst-{n}",
-            )
-        setup.commit()
-        org_id = org.id
-    try:
+    with committed_notifications(app, "Burst test practice", 5) as (receiver, _):
         outcome = run_job(
             app,
             "dispatch_notifications",
             partial(dispatch_notifications, settings=settings),
             lock=False,
         )
-    finally:
-        receiver.stop()
-        with Session(bind=engine) as cleanup:
-            cleanup.execute(
-                delete(Notification).where(Notification.recipient_organisation_id == org_id)
-            )
-            cleanup.execute(
-                delete(DeliveryEndpoint).where(DeliveryEndpoint.organisation_id == org_id)
-            )
-            cleanup.execute(delete(Organisation).where(Organisation.id == org_id))
-            cleanup.commit()
 
     assert outcome.ran
     assert outcome.summary["claimed"] == outcome.summary["delivered"] == 5
