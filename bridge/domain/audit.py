@@ -190,8 +190,11 @@ def flush_audit(session: Session, request_id: str | None = None) -> None:
         return
     for row in rows:
         row["request_id"] = request_id
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_UNNEST_INSERT, {c: [row[c] for row in rows] for c in _AUDIT_COLUMNS})
+    # Core statements on the session's connection (same transaction): no ORM entity is involved,
+    # and the ORM's execution layer would cost more than the insert on every request.
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_UNNEST_INSERT, {c: [row[c] for row in rows] for c in _AUDIT_COLUMNS})
     else:
-        # Core insert of the table, no RETURNING of ids nobody reads.
-        session.execute(insert(_AUDIT_TABLE), rows)
+        # No RETURNING of ids nobody reads.
+        connection.execute(insert(_AUDIT_TABLE), rows)
