@@ -48,8 +48,10 @@ def create_app(
     from bridge.api.errors import register_error_handlers
     from bridge.api.http import init_request_lifecycle
     from bridge.extensions import db, migrate
+    from bridge.json_provider import OrjsonProvider
     from bridge.web import init_web
 
+    app.json = OrjsonProvider(app)
     db.init_app(app)
     from bridge.pool import replace_dead_connections
 

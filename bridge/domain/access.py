@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -135,11 +135,28 @@ VisibilityRule = Callable[[Principal], ColumnElement[bool]]
 _extra_rules: dict[str, VisibilityRule] = {}
 
 
+# Statement builders kept per caller that contain ``patient_visible``; a new rule clears them.
+_BUILT_WITH_VISIBILITY: list[Any] = []
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def built_per_caller(builder: F) -> F:
+    """Keep what ``builder`` builds (a statement that uses ``patient_visible``) per arguments.
+
+    A worker serves the same callers over and over; a statement built once is also compiled
+    once (SQLAlchemy finds it by the object, without walking it for a cache key)."""
+    cached = lru_cache(maxsize=2048)(builder)
+    _BUILT_WITH_VISIBILITY.append(cached)
+    return cast(F, cached)
+
+
 def register_visibility(role: str, rule: VisibilityRule) -> None:
     """Let ``role`` see the patients ``rule`` selects (used by areas built on the registry)."""
     _extra_rules[role] = rule
     patient_visible.cache_clear()
-    _visible_patient_select.cache_clear()
+    for cached in _BUILT_WITH_VISIBILITY:
+        cached.cache_clear()
 
 
 # Built once: aliasing a mapped class is costly enough to show up in every request's profile.
@@ -211,7 +228,7 @@ def forget_sight(session: Session, transaction: Any) -> None:
     session.info.pop(_SIGHT, None)
 
 
-@lru_cache(maxsize=2048)
+@built_per_caller
 def _visible_patient_select(p: Principal) -> Select:
     return select(Patient).where(Patient.id == bindparam("patient_id"), patient_visible(p))
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from bridge.domain import audit
-from bridge.domain.access import Principal, patient_visible
+from bridge.domain.access import Principal, built_per_caller, patient_visible
 from bridge.domain.audit import AuditAction
 from bridge.domain.base import get_existing, utcnow
 from bridge.domain.calendar import COPENHAGEN
@@ -126,6 +126,24 @@ def plan_follow_up(session: Session, p: Principal, admission: Admission) -> list
     return tasks
 
 
+# The list's optional filters, each with its value bound: a caller's statement for one
+# combination of filters is built once (``_follow_up_list``) and its values given per request.
+_FOLLOW_UP_FILTERS: dict[str, ColumnElement[bool]] = {
+    "responsible": FollowUpTask.responsible_organisation_id == bindparam("responsible"),
+    "status": FollowUpTask.status == bindparam("status"),
+    "due_before": FollowUpTask.due_at < bindparam("due_before"),
+    "patient_id": FollowUpTask.patient_id == bindparam("patient_id"),
+    "admission_id": FollowUpTask.admission_id == bindparam("admission_id"),
+}
+_FOLLOW_UP_ORDER = [SortKey(FollowUpTask.due_at, "due_at"), SortKey(FollowUpTask.id, "id")]
+
+
+@built_per_caller
+def _follow_up_list(p: Principal, filters: tuple[str, ...]) -> Select[FollowUpTask]:
+    stmt = select(FollowUpTask).join(Patient, Patient.id == FollowUpTask.patient_id)
+    return stmt.where(patient_visible(p), *(_FOLLOW_UP_FILTERS[f] for f in filters))
+
+
 def list_follow_ups(
     session: Session,
     p: Principal,
@@ -139,25 +157,16 @@ def list_follow_ups(
     limit: int,
 ) -> Page[FollowUpTask]:
     """Tasks of the patients the caller may see, by deadline (``admission_id``: one stay's plan)."""
-    stmt = select(FollowUpTask).join(Patient, Patient.id == FollowUpTask.patient_id)
-    stmt = stmt.where(patient_visible(p))
-    if responsible is not None:
-        stmt = stmt.where(FollowUpTask.responsible_organisation_id == responsible)
-    if status is not None:
-        stmt = stmt.where(FollowUpTask.status == status)
-    if due_before is not None:
-        stmt = stmt.where(FollowUpTask.due_at < due_before)
-    if patient_id is not None:
-        stmt = stmt.where(FollowUpTask.patient_id == patient_id)
-    if admission_id is not None:
-        stmt = stmt.where(FollowUpTask.admission_id == admission_id)
-    page = paginate(
-        session,
-        stmt,
-        [SortKey(FollowUpTask.due_at, "due_at"), SortKey(FollowUpTask.id, "id")],
-        cursor=cursor,
-        limit=limit,
-    )
+    given = {
+        "responsible": responsible,
+        "status": status,
+        "due_before": due_before,
+        "patient_id": patient_id,
+        "admission_id": admission_id,
+    }
+    params = {name: value for name, value in given.items() if value is not None}
+    stmt = _follow_up_list(p, tuple(params))
+    page = paginate(session, stmt, _FOLLOW_UP_ORDER, cursor=cursor, limit=limit, params=params)
     for task in page.items:
         audit.record(session, p, AuditAction.LISTED, "follow_up", task.id, task.patient_id)
     return page

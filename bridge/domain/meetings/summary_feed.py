@@ -157,38 +157,54 @@ def _summary_page_query(dialect: str, *, after: bool, since: bool) -> Select:
             _NEWER_VERSION.c.meeting_id == c.c.meeting_id,
             _NEWER_VERSION.c.status == MinutesStatus.FINAL,
         )
+        .correlate_except(_NEWER_VERSION)  # the candidate, from two levels up
         .scalar_subquery()
     )
+    # Whether the candidate is shown: the latest final version, of a meeting about one of the
+    # municipality's citizens. One boolean subquery, for the planner's sake: the page is taken
+    # by a query with neither a join nor an ORDER BY of its own, and only then does PostgreSQL
+    # plan the candidates for the few rows the LIMIT needs (an ordered walk of the index)
+    # rather than for all of them (every copy the municipality ever got, fetched and sorted:
+    # 30 ms a page at 1,000,000 patients, 2.6 ms this way). As EXISTS the check would become a
+    # join, and as two comparisons with subqueries it would be estimated to pass so few rows
+    # that all of them seem needed. The candidates' order carries through the filter to the
+    # LIMIT; the outer query sorts the page and adds the meeting and the citizen.
+    shown = (
+        select(and_(patient.c.municipality_id == municipality_id, c.c.version_no == latest_final))
+        .select_from(meeting.join(patient, patient.c.id == meeting.c.patient_id))
+        .where(meeting.c.id == c.c.meeting_id)
+        .correlate_except(meeting, patient)
+        .scalar_subquery()
+    )
+    page = select(c).where(shown).limit(bindparam("page_limit")).subquery("page")
     return (
         select(
-            c.c.id,
-            c.c.meeting_id,
-            c.c.version_no,
-            c.c.finalised_at,
-            c.c.changed_at,
-            c.c.summary,
-            c.c.decisions,
-            c.c.amendment_reason,
-            c.c.change_xid,
-            c.c.change_seq,
+            page.c.id,
+            page.c.meeting_id,
+            page.c.version_no,
+            page.c.finalised_at,
+            page.c.changed_at,
+            page.c.summary,
+            page.c.decisions,
+            page.c.amendment_reason,
+            page.c.change_xid,
+            page.c.change_seq,
             meeting.c.scheduled_start,
             meeting.c.scheduled_end,
             patient.c.id.label("patient_id"),
             patient.c.name.label("patient_name"),
             patient.c.cpr,
-            c.c.distribution_status,
-            c.c.legal_basis,
-            c.c.delivered_at,
-            c.c.acknowledged_at,
+            page.c.distribution_status,
+            page.c.legal_basis,
+            page.c.delivered_at,
+            page.c.acknowledged_at,
         )
         .select_from(
-            c.join(meeting, meeting.c.id == c.c.meeting_id).join(
+            page.join(meeting, meeting.c.id == page.c.meeting_id).join(
                 patient, patient.c.id == meeting.c.patient_id
             )
         )
-        .where(c.c.version_no == latest_final, patient.c.municipality_id == municipality_id)
-        .order_by(c.c.change_xid, c.c.change_seq)
-        .limit(bindparam("page_limit"))
+        .order_by(page.c.change_xid, page.c.change_seq)
     )
 
 

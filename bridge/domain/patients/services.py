@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from bridge.domain import audit
 from bridge.domain.access import (
     Principal,
+    built_per_caller,
     get_visible_patient,
     is_enrolled_nurse,
     patient_visible,
@@ -123,14 +124,24 @@ def update_patient(
     return patient
 
 
+_PATIENT_ORDER = [SortKey(Patient.id, "id")]
+
+
+@built_per_caller
+def _patient_list(p: Principal, by_name: bool) -> Select[Patient]:
+    stmt = select(Patient).where(patient_visible(p))
+    if by_name:
+        stmt = stmt.where(Patient.name.ilike(bindparam("name_pattern"), escape="\\"))
+    return stmt
+
+
 def list_patients(
     session: Session, p: Principal, *, cursor: str | None, limit: int, name: str | None = None
 ) -> Page[Patient]:
     """The patients the caller may see, by id; optionally those whose name contains ``name``."""
-    stmt = select(Patient).where(patient_visible(p))
-    if name:
-        stmt = stmt.where(Patient.name.ilike(f"%{_escape_like(name)}%", escape="\\"))
-    page = paginate(session, stmt, [SortKey(Patient.id, "id")], cursor=cursor, limit=limit)
+    params = {"name_pattern": f"%{_escape_like(name)}%"} if name else {}
+    stmt = _patient_list(p, bool(name))
+    page = paginate(session, stmt, _PATIENT_ORDER, cursor=cursor, limit=limit, params=params)
     for patient in page.items:
         audit.record(session, p, AuditAction.LISTED, "patient", patient.id, patient.id)
     return page
