@@ -435,3 +435,39 @@ def test_the_api_gives_the_day_a_deadline_ends_beside_the_stored_instant(
     assert municipality["due_on"] == "2026-11-20"  # the Friday, not the Saturday
     # A deadline in hours ends on the day of its instant.
     assert tasks[PSYCH_NURSE]["due_on"] == tasks[PSYCH_NURSE]["due_at"][:10]
+
+
+def test_a_municipality_lists_the_open_tasks_of_its_residents_and_they_move_with_the_patient(
+    make_actor, make_patient, municipality, department
+):
+    nurse = make_actor("nurse")
+    patient = make_patient(nurse=nurse)
+    tasks = plan_after(
+        nurse,
+        patient,
+        department(),
+        admitted="2026-11-02T10:00:00+01:00",
+        discharged="2026-11-06T14:00:00+01:00",
+    )
+    old_home = make_actor("municipality", organisation=municipality("0101"))
+    new_home_org = municipality("0147")
+    new_home = make_actor("municipality", organisation=new_home_org)
+
+    def listed(actor, query: str = "") -> set[int]:
+        r = actor.get(f"/api/v1/follow-ups?limit=200{query}")
+        assert r.status_code == 200, r.json
+        return {t["id"] for t in r.json["items"] if t["patient_id"] == patient.id}
+
+    ids = {t["id"] for t in tasks.values()}
+    assert listed(old_home) == ids and listed(new_home) == set()
+
+    etag = nurse.get(f"/api/v1/patients/{patient.id}").headers["ETag"]
+    moved = nurse.patch(
+        f"/api/v1/patients/{patient.id}",
+        json={"municipality_id": new_home_org.id},
+        headers={"If-Match": etag},
+    )
+    assert moved.status_code == 200, moved.json
+    assert listed(old_home) == set()
+    assert listed(new_home) == ids
+    assert listed(new_home, "&status=any") == ids

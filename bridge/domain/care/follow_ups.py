@@ -9,7 +9,12 @@ from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from bridge.domain import audit
-from bridge.domain.access import Principal, built_per_caller, patient_visible
+from bridge.domain.access import (
+    Principal,
+    built_per_caller,
+    patient_visible,
+    seeing_only_residents_of,
+)
 from bridge.domain.audit import AuditAction
 from bridge.domain.base import get_existing, utcnow
 from bridge.domain.calendar import COPENHAGEN
@@ -141,7 +146,12 @@ _FOLLOW_UP_ORDER = [SortKey(FollowUpTask.due_at, "due_at"), SortKey(FollowUpTask
 @built_per_caller
 def _follow_up_list(p: Principal, filters: tuple[str, ...]) -> Select[FollowUpTask]:
     stmt = select(FollowUpTask).join(Patient, Patient.id == FollowUpTask.patient_id)
-    return stmt.where(patient_visible(p), *(_FOLLOW_UP_FILTERS[f] for f in filters))
+    stmt = stmt.where(patient_visible(p), *(_FOLLOW_UP_FILTERS[f] for f in filters))
+    municipality_id = seeing_only_residents_of(p)
+    if municipality_id is not None:
+        # Redundant with the visibility rule, and what lets the municipality's index serve it.
+        stmt = stmt.where(FollowUpTask.patient_municipality_id == municipality_id)
+    return stmt
 
 
 def list_follow_ups(

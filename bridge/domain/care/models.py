@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     ColumnElement,
     Date,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -254,6 +255,17 @@ class FollowUpTask(Base):
             postgresql_where=text("status = 'open'"),
             sqlite_where=text("status = 'open'"),
         ),
+        # A municipality's open tasks in deadline order: a page reads a page of entries, however
+        # many citizens the municipality has (through its patients, or along the deadlines
+        # past other municipalities' tasks, a page grew with the country).
+        Index(
+            "ix_follow_up_task_open_municipality_due",
+            "patient_municipality_id",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
         CheckConstraint(
             "status <> 'done' OR (done_at IS NOT NULL AND done_by_id IS NOT NULL)",
             name="done_has_who",
@@ -265,6 +277,11 @@ class FollowUpTask(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    # A copy of the patient's municipality, for the index above only: database triggers keep it
+    # (migration followup_municipality_1), and sight is still decided on the patient's own row.
+    patient_municipality_id: Mapped[int | None] = mapped_column(
+        Integer, server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
     admission_id: Mapped[int | None] = mapped_column(ForeignKey("admission.id"), index=True)
     template_id: Mapped[int | None] = mapped_column(ForeignKey("follow_up_template.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
