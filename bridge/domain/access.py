@@ -203,14 +203,18 @@ def patient_visible(p: Principal) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
 
 
-def seeing_only_residents_of(p: Principal) -> int | None:
-    """The municipality whose residents are all that ``p`` may see (a municipality's staff),
-    else None. Lists of such a caller may use an index on a copy of the patient's municipality,
-    beside ``patient_visible``, which still decides."""
-    if p.municipality_id is None or not p.has(Role.MUNICIPALITY):
-        return None
-    other_sight = {Role.ADMIN, Role.NURSE, Role.GP, *_extra_rules}
-    return None if p.has(*other_sight) else p.municipality_id
+def sole_organisation_sight(p: Principal) -> tuple[str, int] | None:
+    """``("residence", municipality)`` for a municipality's staff and ``("listing", practice)``
+    for a GP's, when that is all ``p`` may see; else None. A list for such a caller may use an
+    index on a copy of the patient's municipality or practice, beside ``patient_visible``,
+    which still decides."""
+    seeing = {Role.ADMIN, Role.NURSE, Role.GP, Role.MUNICIPALITY, *_extra_rules}
+    held = p.roles & seeing
+    if held == {Role.MUNICIPALITY} and p.municipality_id is not None:
+        return "residence", p.municipality_id
+    if held == {Role.GP}:
+        return "listing", p.organisation_id
+    return None
 
 
 # Where a transaction keeps the patients its callers were found to see (session.info).

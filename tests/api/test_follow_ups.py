@@ -437,11 +437,12 @@ def test_the_api_gives_the_day_a_deadline_ends_beside_the_stored_instant(
     assert tasks[PSYCH_NURSE]["due_on"] == tasks[PSYCH_NURSE]["due_at"][:10]
 
 
-def test_a_municipality_lists_the_open_tasks_of_its_residents_and_they_move_with_the_patient(
-    make_actor, make_patient, municipality, department
+def test_municipalities_and_gps_list_the_open_tasks_of_their_patients_who_move_or_switch(
+    make_actor, make_patient, make_org, municipality, department
 ):
     nurse = make_actor("nurse")
-    patient = make_patient(nurse=nurse)
+    old_gp_org, new_gp_org = (make_org(OrganisationKind.GP_PRACTICE) for _ in range(2))
+    patient = make_patient(nurse=nurse, gp=old_gp_org)
     tasks = plan_after(
         nurse,
         patient,
@@ -452,6 +453,7 @@ def test_a_municipality_lists_the_open_tasks_of_its_residents_and_they_move_with
     old_home = make_actor("municipality", organisation=municipality("0101"))
     new_home_org = municipality("0147")
     new_home = make_actor("municipality", organisation=new_home_org)
+    old_gp, new_gp = (make_actor("gp", organisation=o) for o in (old_gp_org, new_gp_org))
 
     def listed(actor, query: str = "") -> set[int]:
         r = actor.get(f"/api/v1/follow-ups?limit=200{query}")
@@ -459,15 +461,16 @@ def test_a_municipality_lists_the_open_tasks_of_its_residents_and_they_move_with
         return {t["id"] for t in r.json["items"] if t["patient_id"] == patient.id}
 
     ids = {t["id"] for t in tasks.values()}
-    assert listed(old_home) == ids and listed(new_home) == set()
+    assert listed(old_home) == ids and listed(old_gp) == ids
+    assert listed(new_home) == set() and listed(new_gp) == set()
 
     etag = nurse.get(f"/api/v1/patients/{patient.id}").headers["ETag"]
     moved = nurse.patch(
         f"/api/v1/patients/{patient.id}",
-        json={"municipality_id": new_home_org.id},
+        json={"municipality_id": new_home_org.id, "gp_practice_id": new_gp_org.id},
         headers={"If-Match": etag},
     )
     assert moved.status_code == 200, moved.json
-    assert listed(old_home) == set()
-    assert listed(new_home) == ids
+    assert listed(old_home) == set() and listed(old_gp) == set()
+    assert listed(new_home) == ids and listed(new_gp) == ids
     assert listed(new_home, "&status=any") == ids

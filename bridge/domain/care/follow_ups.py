@@ -13,7 +13,7 @@ from bridge.domain.access import (
     Principal,
     built_per_caller,
     patient_visible,
-    seeing_only_residents_of,
+    sole_organisation_sight,
 )
 from bridge.domain.audit import AuditAction
 from bridge.domain.base import get_existing, utcnow
@@ -140,6 +140,11 @@ _FOLLOW_UP_FILTERS: dict[str, ColumnElement[bool]] = {
     "patient_id": FollowUpTask.patient_id == bindparam("patient_id"),
     "admission_id": FollowUpTask.admission_id == bindparam("admission_id"),
 }
+# Each task's copy of its patient's municipality and GP practice (see FollowUpTask).
+_HOME_COPY = {
+    "residence": FollowUpTask.patient_municipality_id,
+    "listing": FollowUpTask.patient_gp_practice_id,
+}
 _FOLLOW_UP_ORDER = [SortKey(FollowUpTask.due_at, "due_at"), SortKey(FollowUpTask.id, "id")]
 
 
@@ -147,10 +152,12 @@ _FOLLOW_UP_ORDER = [SortKey(FollowUpTask.due_at, "due_at"), SortKey(FollowUpTask
 def _follow_up_list(p: Principal, filters: tuple[str, ...]) -> Select[FollowUpTask]:
     stmt = select(FollowUpTask).join(Patient, Patient.id == FollowUpTask.patient_id)
     stmt = stmt.where(patient_visible(p), *(_FOLLOW_UP_FILTERS[f] for f in filters))
-    municipality_id = seeing_only_residents_of(p)
-    if municipality_id is not None:
-        # Redundant with the visibility rule, and what lets the municipality's index serve it.
-        stmt = stmt.where(FollowUpTask.patient_municipality_id == municipality_id)
+    sight = sole_organisation_sight(p)
+    if sight is not None:
+        # Redundant with the visibility rule, and what lets the caller's own index serve it.
+        kind, organisation_id = sight
+        copy = _HOME_COPY[kind]
+        stmt = stmt.where(copy == organisation_id)
     return stmt
 
 

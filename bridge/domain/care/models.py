@@ -255,12 +255,21 @@ class FollowUpTask(Base):
             postgresql_where=text("status = 'open'"),
             sqlite_where=text("status = 'open'"),
         ),
-        # A municipality's open tasks in deadline order: a page reads a page of entries, however
-        # many citizens the municipality has (through its patients, or along the deadlines
-        # past other municipalities' tasks, a page grew with the country).
+        # A municipality's and a GP practice's open tasks in deadline order: a page reads a
+        # page of entries, however many residents or listed patients there are (through the
+        # patients, or along the deadlines past everyone else's tasks, a page grew with the
+        # country).
         Index(
             "ix_follow_up_task_open_municipality_due",
             "patient_municipality_id",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+        Index(
+            "ix_follow_up_task_open_gp_practice_due",
+            "patient_gp_practice_id",
             "due_at",
             "id",
             postgresql_where=text("status = 'open'"),
@@ -277,9 +286,12 @@ class FollowUpTask(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
-    # A copy of the patient's municipality, for the index above only: database triggers keep it
-    # (migration followup_municipality_1), and sight is still decided on the patient's own row.
+    # Copies of the patient's municipality and GP practice, for the indexes above only: database
+    # triggers keep them (migration followup_home_1); sight is still decided on the patient.
     patient_municipality_id: Mapped[int | None] = mapped_column(
+        Integer, server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
+    patient_gp_practice_id: Mapped[int | None] = mapped_column(
         Integer, server_default=FetchedValue(), server_onupdate=FetchedValue()
     )
     admission_id: Mapped[int | None] = mapped_column(ForeignKey("admission.id"), index=True)
