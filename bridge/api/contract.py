@@ -80,6 +80,11 @@ class Blueprint(flask_smorest.Blueprint):
             if method != "parameters":
                 doc["path_ids"] = "<" in rule
 
+    def arguments(self, schema: Any, **kwargs: Any) -> Any:
+        """flask-smorest's arguments, with one schema instance per operation: given a class,
+        webargs would build a new schema on every request."""
+        return super().arguments(resolve_schema_instance(schema), **kwargs)
+
     def response(self, status_code: int | str, schema: Any = None, **kwargs: Any) -> Any:
         """flask-smorest's response, dumping with a plan made once (bridge.api.dumping)."""
         if schema is not None:
