@@ -6,11 +6,22 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from bridge.domain import audit
-from bridge.domain.access import Principal, patient_visible
+from bridge.domain.access import Principal, built_per_caller, patient_visible
 from bridge.domain.audit import AuditAction
 from bridge.domain.base import utcnow
 from bridge.domain.care.models import Admission, FollowUpTask
@@ -44,6 +55,46 @@ def _visible_flags(p: Principal) -> Select[Flag]:
     return select(Flag).where(Flag.id.in_(ids))
 
 
+def needs_attention(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """Open or acknowledged flags, and snoozed ones whose snooze has run out."""
+    return or_(
+        Flag.status.in_([FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED]),
+        and_(Flag.status == FlagStatus.SNOOZED, Flag.snoozed_until <= now),
+    )
+
+
+_NURSE: BindParameter[int] = bindparam("nurse_id")
+# The worklist's filters, each with its value bound (``live`` has none): a caller's statement for
+# one combination is built once (``_flag_list``) and its values given per request.
+_FLAG_FILTERS: dict[str, ColumnElement[bool]] = {
+    "status": Flag.status == bindparam("status"),
+    "live": Flag.status.in_(LIVE),
+    "attention_at": needs_attention(bindparam("attention_at", type_=Flag.snoozed_until.type)),
+    "rule": Flag.rule == bindparam("rule"),
+    "patient_id": Flag.patient_id == bindparam("patient_id"),
+    "detected_before": Flag.first_detected_at < bindparam("detected_before"),
+    # Hers, or about the patients of her active courses.
+    "nurse_id": or_(
+        Flag.nurse_id == _NURSE,
+        exists().where(
+            Enrollment.patient_id == Flag.patient_id,
+            Enrollment.end_date.is_(None),
+            Enrollment.nurse_id == _NURSE,
+        ),
+    ),
+}
+_FLAG_ORDER = [
+    SortKey(Flag.severity, "severity", descending=True),
+    SortKey(Flag.first_detected_at, "first_detected_at"),
+    SortKey(Flag.id, "id"),
+]
+
+
+@built_per_caller
+def _flag_list(p: Principal, filters: tuple[str, ...]) -> Select[Flag]:
+    return _visible_flags(p).where(*(_FLAG_FILTERS[f] for f in filters))
+
+
 def list_flags(
     session: Session,
     p: Principal,
@@ -62,41 +113,22 @@ def list_flags(
     With ``attention_at`` (and no status), only the flags needing attention at that moment:
     snoozed ones once their snooze has run out.
     """
-    stmt = _visible_flags(p)
+    params: dict[str, Any] = {}
     if status:
-        stmt = stmt.where(Flag.status == status)
+        params["status"] = status
     elif attention_at is not None:
-        stmt = stmt.where(needs_attention(attention_at))
-    else:
-        stmt = stmt.where(Flag.status.in_(LIVE))
+        params["attention_at"] = attention_at
     if rule:
-        stmt = stmt.where(Flag.rule == rule)
+        params["rule"] = rule
     if patient_id:
-        stmt = stmt.where(Flag.patient_id == patient_id)
+        params["patient_id"] = patient_id
     if detected_before is not None:
-        stmt = stmt.where(Flag.first_detected_at < detected_before)
+        params["detected_before"] = detected_before
     if nurse_id:
-        stmt = stmt.where(
-            or_(
-                Flag.nurse_id == nurse_id,
-                exists().where(
-                    Enrollment.patient_id == Flag.patient_id,
-                    Enrollment.end_date.is_(None),
-                    Enrollment.nurse_id == nurse_id,
-                ),
-            )
-        )
-    page = paginate(
-        session,
-        stmt,
-        [
-            SortKey(Flag.severity, "severity", descending=True),
-            SortKey(Flag.first_detected_at, "first_detected_at"),
-            SortKey(Flag.id, "id"),
-        ],
-        cursor=cursor,
-        limit=limit,
-    )
+        params["nurse_id"] = nurse_id
+    filters = tuple(params) if status or attention_at is not None else ("live", *params)
+    stmt = _flag_list(p, filters)
+    page = paginate(session, stmt, _FLAG_ORDER, cursor=cursor, limit=limit, params=params)
     for flag in page.items:
         if flag.patient_id is not None:
             audit.record(session, p, AuditAction.LISTED, "flag", flag.id, flag.patient_id)
@@ -206,14 +238,6 @@ def live_flag_counts(
         .group_by(Flag.patient_id)
     )
     return {pid: (n, sev) for pid, n, sev in rows if pid is not None}
-
-
-def needs_attention(now: datetime) -> ColumnElement[bool]:
-    """Open or acknowledged flags, and snoozed ones whose snooze has run out."""
-    return or_(
-        Flag.status.in_([FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED]),
-        and_(Flag.status == FlagStatus.SNOOZED, Flag.snoozed_until <= now),
-    )
 
 
 @dataclass(frozen=True)

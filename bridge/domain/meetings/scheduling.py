@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from bridge.domain import audit
-from bridge.domain.access import Principal, patient_visible
+from bridge.domain.access import Principal, built_per_caller, patient_visible
 from bridge.domain.audit import AuditAction
 from bridge.domain.base import utcnow
 from bridge.domain.calendar import DEFAULT_CALENDAR
@@ -172,6 +172,24 @@ def _apply_request(
         meeting.hold_by = DEFAULT_CALENDAR.deadline_after(requested_at, hold_within_working_days)
 
 
+_MEETING_FILTERS: dict[str, ColumnElement[bool]] = {
+    "patient_id": NetworkMeeting.patient_id == bindparam("patient_id"),
+    "status": NetworkMeeting.status == bindparam("status"),
+}
+_MEETING_ORDER = [SortKey(NetworkMeeting.id, "id")]
+
+
+@built_per_caller
+def _meeting_list(p: Principal, filters: tuple[str, ...]) -> Select[NetworkMeeting]:
+    # One statement per caller and combination of filters, their values bound.
+    return (
+        select(NetworkMeeting)
+        .join(Patient, Patient.id == NetworkMeeting.patient_id)
+        .where(patient_visible(p), *(_MEETING_FILTERS[f] for f in filters))
+        .options(selectinload(NetworkMeeting.participants))
+    )
+
+
 def list_meetings(
     session: Session,
     p: Principal,
@@ -183,17 +201,10 @@ def list_meetings(
 ) -> Page[NetworkMeeting]:
     """The meetings of patients the caller may see, oldest first."""
     p.require(*MEETING_ROLES)
-    stmt = (
-        select(NetworkMeeting)
-        .join(Patient, Patient.id == NetworkMeeting.patient_id)
-        .where(patient_visible(p))
-        .options(selectinload(NetworkMeeting.participants))
-    )
-    if patient_id is not None:
-        stmt = stmt.where(NetworkMeeting.patient_id == patient_id)
-    if status is not None:
-        stmt = stmt.where(NetworkMeeting.status == status)
-    page = paginate(session, stmt, [SortKey(NetworkMeeting.id, "id")], cursor=cursor, limit=limit)
+    given = {"patient_id": patient_id, "status": status}
+    params = {name: value for name, value in given.items() if value is not None}
+    stmt = _meeting_list(p, tuple(params))
+    page = paginate(session, stmt, _MEETING_ORDER, cursor=cursor, limit=limit, params=params)
     for m in page.items:
         audit.record(session, p, AuditAction.LISTED, "network_meeting", m.id, m.patient_id)
     return page
