@@ -150,15 +150,24 @@ _FOLLOW_UP_ORDER = [SortKey(FollowUpTask.due_at, "due_at"), SortKey(FollowUpTask
 
 @built_per_caller
 def _follow_up_list(p: Principal, filters: tuple[str, ...]) -> Select[FollowUpTask]:
-    stmt = select(FollowUpTask).join(Patient, Patient.id == FollowUpTask.patient_id)
-    stmt = stmt.where(patient_visible(p), *(_FOLLOW_UP_FILTERS[f] for f in filters))
+    chosen = [_FOLLOW_UP_FILTERS[f] for f in filters]
     sight = sole_organisation_sight(p)
-    if sight is not None:
-        # Redundant with the visibility rule, and what lets the caller's own index serve it.
-        kind, organisation_id = sight
-        copy = _HOME_COPY[kind]
-        stmt = stmt.where(copy == organisation_id)
-    return stmt
+    if sight is None:
+        stmt = select(FollowUpTask).join(Patient, Patient.id == FollowUpTask.patient_id)
+        return stmt.where(patient_visible(p), *chosen)
+    # A municipality's or a GP's list walks its own index (the task's copy of the patient's
+    # municipality or practice) in deadline order, and the visibility rule still decides, on
+    # each task's patient. As a boolean subquery, not a join: joined, PostgreSQL took the two
+    # conditions for independent, expected a page to need every task of the municipality, and
+    # fetched and sorted all of them (1,800 rows for a page at 1,000,000 patients).
+    kind, organisation_id = sight
+    sees_patient = (
+        select(patient_visible(p))
+        .where(Patient.id == FollowUpTask.patient_id)
+        .correlate(FollowUpTask)
+        .scalar_subquery()
+    )
+    return select(FollowUpTask).where(_HOME_COPY[kind] == organisation_id, sees_patient, *chosen)
 
 
 def list_follow_ups(
