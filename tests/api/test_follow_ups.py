@@ -18,6 +18,9 @@ from tests.support.care import (
     plan_after,
 )
 
+# A psychiatric stay most tests discharge from: plans fall in the same working days.
+NOVEMBER_STAY = {"admitted": "2026-11-02T10:00:00+01:00", "discharged": "2026-11-06T14:00:00+01:00"}
+
 
 def test_discharge_at_2330_on_the_friday_before_easter_across_dst(
     make_actor, make_patient, department
@@ -81,8 +84,7 @@ def test_somatic_discharge_on_a_friday_skips_the_weekend(make_actor, make_patien
         nurse,
         make_patient(nurse=nurse),
         department(Specialty.SOMATIC),
-        admitted="2026-11-02T10:00:00+01:00",
-        discharged="2026-11-06T14:00:00+01:00",
+        **NOVEMBER_STAY,
         rehabilitation_plan_issued=True,
     )
     assert {title: t["due_at"] for title, t in tasks.items()} == {
@@ -99,16 +101,14 @@ def test_conditional_tasks_follow_the_discharge(make_actor, make_patient, depart
         nurse,
         make_patient(nurse=nurse),
         department(Specialty.SOMATIC),
-        admitted="2026-11-02T10:00:00+01:00",
-        discharged="2026-11-06T14:00:00+01:00",
+        **NOVEMBER_STAY,
     )
     assert REHAB not in somatic
     to_facility = plan_after(
         nurse,
         make_patient(nurse=nurse),
         department(),
-        admitted="2026-11-02T10:00:00+01:00",
-        discharged="2026-11-06T14:00:00+01:00",
+        **NOVEMBER_STAY,
         destination="housing_facility",
         network_meeting_requested=True,
     )
@@ -125,8 +125,7 @@ def test_unenrolled_patient_gets_no_plan(make_actor, make_patient, department):
             nurse,
             patient,
             department(),
-            admitted="2026-11-02T10:00:00+01:00",
-            discharged="2026-11-06T14:00:00+01:00",
+            **NOVEMBER_STAY,
         )
         == {}
     )
@@ -141,8 +140,7 @@ def test_patient_without_gp_still_gets_a_gp_task_without_owner(
         nurse,
         patient,
         department(),
-        admitted="2026-11-02T10:00:00+01:00",
-        discharged="2026-11-06T14:00:00+01:00",
+        **NOVEMBER_STAY,
     )
     assert tasks[GP]["responsible_kind"] == "gp"
     assert tasks[GP]["responsible_organisation_id"] is None
@@ -158,8 +156,7 @@ def test_municipality_completes_its_own_task_but_not_the_gps(
         nurse,
         patient,
         department(),
-        admitted="2026-11-02T10:00:00+01:00",
-        discharged="2026-11-06T14:00:00+01:00",
+        **NOVEMBER_STAY,
     )
     kommune = make_actor("municipality", organisation=municipality("0101"))
     r = kommune.post(f"/api/v1/follow-ups/{tasks[GP]['id']}/complete", json={})
@@ -194,8 +191,7 @@ def test_the_list_is_a_worklist_of_open_tasks_unless_asked_otherwise(
         nurse,
         patient,
         department(),
-        admitted="2026-11-02T10:00:00+01:00",
-        discharged="2026-11-06T14:00:00+01:00",
+        **NOVEMBER_STAY,
     )
     done_id = tasks[MUNICIPALITY]["id"]
     kommune = make_actor("municipality", organisation=municipality("0101"))
@@ -222,9 +218,8 @@ def test_gp_cannot_see_another_practices_patients_tasks(
     mine, theirs = make_org(OrganisationKind.GP_PRACTICE), make_org(OrganisationKind.GP_PRACTICE)
     own_patient = make_patient(nurse=nurse, gp=mine)
     other_patient = make_patient(nurse=nurse, gp=theirs)
-    window = {"admitted": "2026-11-02T10:00:00+01:00", "discharged": "2026-11-06T14:00:00+01:00"}
-    plan_after(nurse, own_patient, department(), **window)
-    others = plan_after(nurse, other_patient, department(), **window)
+    plan_after(nurse, own_patient, department(), **NOVEMBER_STAY)
+    others = plan_after(nurse, other_patient, department(), **NOVEMBER_STAY)
     gp = make_actor("gp", organisation=mine)
 
     listed = gp.get("/api/v1/follow-ups?limit=200").json["items"]
@@ -239,8 +234,7 @@ def test_template_changes_affect_later_discharges_only(
     session, make_actor, make_patient, department, region
 ):
     nurse, admin = make_actor("nurse"), make_actor("admin")
-    window = {"admitted": "2026-11-02T10:00:00+01:00", "discharged": "2026-11-06T14:00:00+01:00"}
-    before = plan_after(nurse, make_patient(nurse=nurse), department(), **window)
+    before = plan_after(nurse, make_patient(nurse=nurse), department(), **NOVEMBER_STAY)
     template_id = before[GP]["template_id"]
     current = admin.get(f"/api/v1/follow-up-templates/{template_id}")
     assert current.json["region_id"] == region.id
@@ -251,7 +245,7 @@ def test_template_changes_affect_later_discharges_only(
     )
     assert r.status_code == 200, r.json
 
-    after = plan_after(nurse, make_patient(nurse=nurse), department(), **window)
+    after = plan_after(nurse, make_patient(nurse=nurse), department(), **NOVEMBER_STAY)
     assert after["Opfølgende konsultation hos egen læge"]["due_at"] == "2026-11-12T00:00:00+01:00"
     unchanged = nurse.get(f"/api/v1/follow-ups/{before[GP]['id']}").json
     assert (unchanged["title"], unchanged["due_at"]) == (GP, "2026-11-14T00:00:00+01:00")
@@ -394,12 +388,11 @@ def test_follow_up_list_pages_by_deadline_in_constant_statements(
 ):
     nurse = make_actor("nurse")
     ward = department()
-    window = {"admitted": "2026-11-02T10:00:00+01:00", "discharged": "2026-11-06T14:00:00+01:00"}
-    plan_after(nurse, make_patient(nurse=nurse), ward, **window)
+    plan_after(nurse, make_patient(nurse=nurse), ward, **NOVEMBER_STAY)
     with count_queries() as few:
         assert nurse.get("/api/v1/follow-ups?limit=200").status_code == 200
     for _ in range(4):
-        plan_after(nurse, make_patient(nurse=nurse), ward, **window)
+        plan_after(nurse, make_patient(nurse=nurse), ward, **NOVEMBER_STAY)
     with count_queries() as many:
         full = nurse.get("/api/v1/follow-ups?limit=200").json["items"]
     assert many.count == few.count
@@ -447,8 +440,7 @@ def test_municipalities_and_gps_list_the_open_tasks_of_their_patients_who_move_o
         nurse,
         patient,
         department(),
-        admitted="2026-11-02T10:00:00+01:00",
-        discharged="2026-11-06T14:00:00+01:00",
+        **NOVEMBER_STAY,
     )
     old_home = make_actor("municipality", organisation=municipality("0101"))
     new_home_org = municipality("0147")
