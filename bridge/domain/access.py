@@ -146,7 +146,9 @@ def built_per_caller(builder: F) -> F:
 
     A worker serves the same callers over and over; a statement built once is also compiled
     once (SQLAlchemy finds it by the object, without walking it for a cache key)."""
-    cached = lru_cache(maxsize=2048)(builder)
+    # About 10 KB a statement (its page variants included): a worker that meets 512 callers a
+    # list keeps a few MB; one that meets more rebuilds for the least recent, as before.
+    cached = lru_cache(maxsize=512)(builder)
     _BUILT_WITH_VISIBILITY.append(cached)
     return cast(F, cached)
 

@@ -137,7 +137,7 @@ def _page_statement(stmt: Select, keys: tuple[SortKey, ...], after: bool) -> Sel
 # statement built once too. SQLAlchemy then finds the compiled form by the statement object
 # itself, instead of walking the whole statement for a cache key on every request (py-spy under
 # load: a tenth of a list request's time in the web worker).
-_built_page_statement = lru_cache(maxsize=4096)(_page_statement)
+_built_page_statement = lru_cache(maxsize=2048)(_page_statement)
 
 
 def paginate(
