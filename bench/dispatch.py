@@ -92,6 +92,8 @@ def work(url: str) -> None:
 
 def _enqueue(app, receiver_url: str, organisation_id: int) -> None:
     """MESSAGES pending webhook notifications to one endpoint, due now."""
+    from sqlalchemy import select
+
     from bridge.domain.base import utcnow
     from bridge.domain.notifications.models import Channel, DeliveryEndpoint, Notification
     from bridge.extensions import db
@@ -99,12 +101,17 @@ def _enqueue(app, receiver_url: str, organisation_id: int) -> None:
 
     with app.app_context():
         s = db.session
-        endpoint = DeliveryEndpoint(
-            organisation_id=organisation_id,
-            channel=Channel.WEBHOOK,
-            url=receiver_url,
-            secret="whsec_" + "b" * 32,
-        )
+        # A database reused from an earlier run (--reuse) has the endpoint already: one per
+        # organisation and channel, pointed at this run's receiver.
+        endpoint = s.scalar(
+            select(DeliveryEndpoint).where(
+                DeliveryEndpoint.organisation_id == organisation_id,
+                DeliveryEndpoint.channel == Channel.WEBHOOK,
+            )
+        ) or DeliveryEndpoint(organisation_id=organisation_id, channel=Channel.WEBHOOK)
+        endpoint.url = receiver_url
+        endpoint.secret = "whsec_" + "b" * 32
+        endpoint.active, endpoint.disabled_reason = True, None
         s.add(endpoint)
         s.flush()
         now = utcnow()
