@@ -140,6 +140,12 @@ def _page_statement(stmt: Select, keys: tuple[SortKey, ...], after: bool) -> Sel
 _built_page_statement = lru_cache(maxsize=2048)(_page_statement)
 
 
+def given_filters(**values: Any) -> dict[str, Any]:
+    """The filters a request gives (those not None), by name: the values of a statement built
+    once per combination of them (see ``paginate``'s ``params``)."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
 def paginate(
     session: Session,
     stmt: Select,

@@ -28,7 +28,7 @@ from bridge.domain.care.models import (
     ResponsibleKind,
 )
 from bridge.domain.errors import Conflict, NotFound, RuleViolation
-from bridge.domain.pagination import Page, SortKey, paginate
+from bridge.domain.pagination import Page, SortKey, given_filters, paginate
 from bridge.domain.patients.models import CareTeamMember, CareTeamRole, Enrollment, Patient
 from bridge.domain.patients.services import read_patient_scoped, write_patient_scoped
 from bridge.domain.registry.models import (
@@ -183,14 +183,13 @@ def list_follow_ups(
     limit: int,
 ) -> Page[FollowUpTask]:
     """Tasks of the patients the caller may see, by deadline (``admission_id``: one stay's plan)."""
-    given = {
-        "responsible": responsible,
-        "status": status,
-        "due_before": due_before,
-        "patient_id": patient_id,
-        "admission_id": admission_id,
-    }
-    params = {name: value for name, value in given.items() if value is not None}
+    params = given_filters(
+        responsible=responsible,
+        status=status,
+        due_before=due_before,
+        patient_id=patient_id,
+        admission_id=admission_id,
+    )
     stmt = _follow_up_list(p, tuple(params))
     page = paginate(session, stmt, _FOLLOW_UP_ORDER, cursor=cursor, limit=limit, params=params)
     for task in page.items:

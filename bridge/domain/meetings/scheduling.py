@@ -22,7 +22,7 @@ from bridge.domain.meetings.models import (
     ParticipantKind,
 )
 from bridge.domain.meetings.scoping import MEETING_ROLES, _load_meeting, _scoped
-from bridge.domain.pagination import Page, SortKey, paginate
+from bridge.domain.pagination import Page, SortKey, given_filters, paginate
 from bridge.domain.patients.models import Enrollment, Patient, Relative
 from bridge.domain.registry.models import Organisation, Role
 
@@ -201,8 +201,7 @@ def list_meetings(
 ) -> Page[NetworkMeeting]:
     """The meetings of patients the caller may see, oldest first."""
     p.require(*MEETING_ROLES)
-    given = {"patient_id": patient_id, "status": status}
-    params = {name: value for name, value in given.items() if value is not None}
+    params = given_filters(patient_id=patient_id, status=status)
     stmt = _meeting_list(p, tuple(params))
     page = paginate(session, stmt, _MEETING_ORDER, cursor=cursor, limit=limit, params=params)
     for m in page.items:
