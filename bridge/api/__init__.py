@@ -31,14 +31,18 @@ def init_api(app: Flask) -> BridgeApi:
     """Create the API object and register every blueprint."""
     import importlib
 
-    from bridge.api.converters import IdConverter
-    from bridge.api.schemas import MAX_ID
+    from bridge.api.converters import BigIdConverter, IdConverter
+    from bridge.api.schemas import MAX_BIG_ID, MAX_ID
 
-    # Every <int:...> in a route is an id: positive and within bigint.
+    # Every <int:...> in a route is an id: positive and within integer; <bigid:...> within bigint.
     app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["bigid"] = BigIdConverter
     api = BridgeApi(app, spec_kwargs={"info": {"description": _DESCRIPTION}})
     api.register_converter(
         IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    )
+    api.register_converter(
+        BigIdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_BIG_ID}
     )
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "an API token"}

@@ -30,12 +30,12 @@ blp = Blueprint("flags", __name__, description="Gaps found by the scheduled scan
 
 @nullable_as_stored(Flag)
 class FlagSchema(StrictSchema):
-    id = Id()
+    id = Id(big=True)
     rule = fields.String()
     patient_id = Id(allow_none=True)
     nurse_id = Id(allow_none=True)
     subject_type = fields.String()
-    subject_id = Id()
+    subject_id = Id(big=True)
     severity = fields.Integer(metadata={"description": "3 high, 2 medium, 1 low"})
     message_da = fields.String()
     message_en = fields.String()
@@ -77,7 +77,7 @@ class ScreeningSchema(StrictSchema):
 
 @nullable_as_stored(JobRun)
 class JobRunSchema(StrictSchema):
-    id = Id()
+    id = Id(big=True)
     job = fields.String()
     started_at = CopenhagenDateTime()
     finished_at = CopenhagenDateTime(allow_none=True)
@@ -112,7 +112,7 @@ class Flags(MethodView):
         )
 
 
-@blp.route("/flags/<int:flag_id>")
+@blp.route("/flags/<bigid:flag_id>")
 class FlagById(MethodView):
     @blp.response(200, FlagSchema)
     def get(self, flag_id: int) -> Any:

@@ -46,7 +46,7 @@ blp = Blueprint(
 
 @nullable_as_stored(Notification)
 class InboxItemSchema(StrictSchema):
-    id = Id()
+    id = Id(big=True)
     kind = fields.String()
     status = fields.String()
     created_at = CopenhagenDateTime()
@@ -78,7 +78,7 @@ class InboxQuerySchema(PageArgsSchema):
 
 
 class NotificationStatusSchema(StrictSchema):
-    id = Id()
+    id = Id(big=True)
     kind = fields.String()
     channel = fields.Enum(Channel, by_value=True)
     status = fields.Enum(NotificationStatus, by_value=True)
@@ -146,7 +146,7 @@ class Inbox(MethodView):
         )
 
 
-@blp.route("/inbox/<int:notification_id>")
+@blp.route("/inbox/<bigid:notification_id>")
 class InboxItem(MethodView):
     @blp.arguments(InboxQuerySchema(only=("lang", "include")), location="query")
     @blp.response(200, InboxItemSchema)
@@ -161,7 +161,7 @@ class InboxItem(MethodView):
         )
 
 
-@blp.route("/inbox/<int:notification_id>/ack")
+@blp.route("/inbox/<bigid:notification_id>/ack")
 class InboxAck(MethodView):
     @blp.response(200, NotificationStatusSchema, example=examples.ACKNOWLEDGED_NOTIFICATION)
     def post(self, notification_id: int) -> Any:

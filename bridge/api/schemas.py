@@ -133,14 +133,18 @@ def page_schema(item: type[Schema], name: str) -> type[Schema]:
     )
 
 
-MAX_ID = 2**63 - 1
+# Most tables number their rows with PostgreSQL's integer; flags and notifications (and the audit
+# log) with bigint. A larger number names no row, and is refused here rather than sent to the
+# database: its parameters are typed like the column, so the comparison would fail, not miss.
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
 
 
 class Id(fields.Integer):
-    """A row id: a positive 64-bit integer (larger numbers are refused, not sent to the DB)."""
+    """A row id: a positive integer within its column (``big``: a bigint column)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
+    def __init__(self, *, big: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Range(min=1, max=MAX_BIG_ID if big else MAX_ID))
         super().__init__(**kwargs)
 
 

@@ -11,7 +11,16 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    or_,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bridge.domain.errors import RuleViolation
@@ -49,25 +58,33 @@ def _encode(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _kind(key: SortKey) -> tuple[type, bool]:
-    """The Python type a cursor value of ``key`` must have, and whether it must carry a zone."""
+def _kind(key: SortKey) -> tuple[type, bool | range]:
+    """The Python type a cursor value of ``key`` must have, and what else it must be: for a
+    datetime whether it carries a zone, for an integer the range of its column."""
     sql_type = key.column.type
     sql_type = getattr(sql_type, "impl_instance", sql_type)  # a TypeDecorator's stored type
+    if isinstance(sql_type, BigInteger):
+        return int, _BIGINT
+    if isinstance(sql_type, Integer):
+        return int, _INTEGER
     return sql_type.python_type, bool(getattr(sql_type, "timezone", False))
 
 
-# Every integer key is at most a bigint; a larger number is not one of our positions.
+# A number beyond its column is not one of our positions (and its comparison, typed like the
+# column, would fail in the database rather than match nothing).
 _BIGINT = range(-(2**63), 2**63)
+_INTEGER = range(-(2**31), 2**31)
 
 
-def _fits(value: Any, kind: Any, aware: bool) -> bool:
+def _fits(value: Any, kind: Any, detail: bool | range) -> bool:
     # type() rather than isinstance(): True is an int and a datetime is a date, and neither may
     # stand in for the other in a comparison PostgreSQL has to type.
     if type(value) is not kind:
         return False
     if kind is int:
-        return value in _BIGINT
+        return value in detail if isinstance(detail, range) else False
     if kind is datetime:
+        aware = bool(detail)
         if value.tzinfo is None or not aware:
             return value.tzinfo is None and not aware
         value.astimezone(UTC)  # stored in UTC: year 1 at +14:00 cannot be (OverflowError)
@@ -79,7 +96,7 @@ def _fits(value: Any, kind: Any, aware: bool) -> bool:
     return True
 
 
-def _decode(cursor: str, kinds: list[tuple[type, bool]]) -> list[Any]:
+def _decode(cursor: str, kinds: list[tuple[type, bool | range]]) -> list[Any]:
     """The values of a cursor, each of the type its key has; anything else is the caller's error.
 
     A cursor is opaque but not signed, so it is input like any other: a value of the wrong type
@@ -91,12 +108,12 @@ def _decode(cursor: str, kinds: list[tuple[type, bool]]) -> list[Any]:
         if not isinstance(values, list) or len(values) != len(kinds):
             raise ValueError
         out = []
-        for v, (kind, aware) in zip(values, kinds, strict=True):
+        for v, (kind, detail) in zip(values, kinds, strict=True):
             if isinstance(v, dict) and v.keys() == {"dt"}:
                 v = datetime.fromisoformat(v["dt"])
             elif isinstance(v, dict) and v.keys() == {"d"}:
                 v = date.fromisoformat(v["d"])
-            if not _fits(v, kind, aware):
+            if not _fits(v, kind, detail):
                 raise ValueError
             out.append(v)
         return out

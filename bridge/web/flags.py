@@ -102,7 +102,7 @@ def flags() -> ResponseReturnValue:
     return _render()
 
 
-@bp.post("/flags/<int:flag_id>")
+@bp.post("/flags/<bigid:flag_id>")
 @login_required
 def flag_act(flag_id: int) -> ResponseReturnValue:
     """Acknowledge (with a note), snooze until a day, or resolve (with a note) one flag."""

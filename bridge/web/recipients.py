@@ -68,7 +68,7 @@ def inbox() -> ResponseReturnValue:
     return render_template("recipient_inbox.html", messages=messages, minutes=minutes, items=items)
 
 
-@bp.get("/inbox/<int:notification_id>")
+@bp.get("/inbox/<bigid:notification_id>")
 @login_required
 def inbox_message(notification_id: int) -> ResponseReturnValue:
     """One message; the email notice links here (it carries no health data itself)."""
@@ -85,7 +85,7 @@ def inbox_message(notification_id: int) -> ResponseReturnValue:
     return render_template("recipient_message.html", item=item, minutes_url=minutes_url)
 
 
-@bp.post("/inbox/<int:notification_id>/ack")
+@bp.post("/inbox/<bigid:notification_id>/ack")
 @login_required
 def inbox_ack(notification_id: int) -> ResponseReturnValue:
     """The organisation has read the message."""

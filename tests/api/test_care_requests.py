@@ -89,7 +89,7 @@ def test_only_the_current_nurse_or_an_admin_decides(setup, make_actor):
     assert newcomer.post(f"/api/v1/care-requests/{request_id}/accept", json={}).status_code == 403
     stranger = make_actor("nurse")
     foreign = stranger.post(f"/api/v1/care-requests/{request_id}/accept", json={})
-    missing = stranger.post(f"/api/v1/care-requests/{2**62}/accept", json={})
+    missing = stranger.post(f"/api/v1/care-requests/{2**31 - 1}/accept", json={})
     assert foreign.status_code == missing.status_code == 404
     assert stranger.get("/api/v1/care-requests").json["items"] == []
     admin = make_actor("admin")

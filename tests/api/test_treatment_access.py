@@ -15,7 +15,8 @@ from bridge.domain.audit import AuditEvent
 from bridge.domain.gaps.engine import run_gap_scan
 from bridge.domain.registry.models import OrganisationKind, Specialty
 
-MISSING = 2**62
+# An id no row has, yet within every id column (integer): a larger one never reaches a lookup.
+MISSING = 2**31 - 1
 
 
 def _ago(days: float) -> str:

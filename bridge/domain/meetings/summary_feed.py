@@ -37,7 +37,7 @@ from bridge.domain.meetings.models import (
     NetworkMeeting,
 )
 from bridge.domain.meetings.scoping import _not_found
-from bridge.domain.pagination import _decode, _encode
+from bridge.domain.pagination import _BIGINT, _decode, _encode
 from bridge.domain.patients import cpr as cpr_disclosure
 from bridge.domain.patients.models import Patient
 from bridge.domain.registry.models import Role
@@ -84,7 +84,7 @@ def _municipality_of(session: Session, p: Principal, code: str) -> int:
 
 def _feed_position(cursor: str) -> tuple[int, int]:
     # A feed position is (change_xid, change_seq), both bigint: anything else is not our cursor.
-    values = _decode(cursor, [(int, False), (int, False)])
+    values = _decode(cursor, [(int, _BIGINT), (int, _BIGINT)])
     return values[0], values[1]
 
 
