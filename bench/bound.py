@@ -91,9 +91,10 @@ def save(replays: dict[str, Replay], path: Path) -> None:
     path.write_bytes(pickle.dumps(replays))
 
 
-def _dsn(url: str) -> str:
-    # SQLAlchemy's URL names its driver; libpq's does not.
-    return url.replace("postgresql+psycopg2://", "postgresql://", 1)
+def libpq_dsn(url: str) -> str:
+    """SQLAlchemy's URL names its driver (``postgresql+psycopg://``); libpq's does not."""
+    scheme, sep, rest = url.partition("://")
+    return scheme.split("+", 1)[0] + sep + rest
 
 
 def make_app(replays: dict[str, Replay], url: str) -> Callable[..., Iterable[bytes]]:
@@ -110,7 +111,7 @@ def make_app(replays: dict[str, Replay], url: str) -> Callable[..., Iterable[byt
             return [b""]
         if replay.statements or replay.commits:
             if not connection:
-                connection.append(psycopg2.connect(_dsn(url)))
+                connection.append(psycopg2.connect(libpq_dsn(url)))
             conn = connection[0]
             with conn.cursor() as cur:
                 for s in replay.statements:

@@ -14,6 +14,8 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import psycopg
+
 from bench.run import ENDPOINTS, Sent, recording
 
 BIG_TABLE_ROWS = 10_000
@@ -49,9 +51,10 @@ def explain(
     found: set[str] = set()
     pages = 0
     options = "ANALYZE, BUFFERS, FORMAT JSON" if run else "FORMAT JSON"
-    with connection.cursor() as cur:
+    # A client-side cursor, to inline the parameters the way the statement was sent with them.
+    with psycopg.ClientCursor(connection.driver_connection) as cur:
         for sent in statements:
-            sql = cur.mogrify(sent.statement, sent.parameters).decode()
+            sql = cur.mogrify(sent.statement, sent.parameters)
             if not sql.lstrip().upper().startswith(("SELECT", "WITH", "INSERT", "UPDATE")):
                 continue
             cur.execute(f"EXPLAIN ({options}) " + sql)

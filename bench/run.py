@@ -30,6 +30,8 @@ from pathlib import Path
 import psycopg2
 from sqlalchemy import event, select, text
 
+from bench.bound import libpq_dsn
+
 HERE = Path(__file__).resolve().parent
 ADMIN_URL = os.environ.get(
     "BRIDGE_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -129,7 +131,7 @@ def recording(engine):
 def keep_world(url: str, tokens, ids, counts, seeded: float) -> None:
     """Store what a later ``--reuse`` run needs (the callers' tokens, the fixture ids) in the
     benchmark database itself."""
-    conn = psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://", 1))
+    conn = psycopg2.connect(libpq_dsn(url))
     with conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS bench_world (world jsonb NOT NULL)")
         cur.execute("DELETE FROM bench_world")
@@ -142,7 +144,7 @@ def kept_world(name: str):
     """(url, tokens, ids, counts, seeded) of an earlier run's database ``name``, or None."""
     url = database_url(name)
     try:
-        conn = psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://", 1))
+        conn = psycopg2.connect(libpq_dsn(url))
     except psycopg2.OperationalError:
         return None
     try:
@@ -644,6 +646,8 @@ def main(argv: list[str] | None = None) -> int:
         "--database-prefix", default="bridge_bench", help="databases are named <prefix>_<size>"
     )
     args = parser.parse_args(argv)
+    from bridge.extensions import db
+
     runs: dict[int, dict] = {}
     for n in (int(s) for s in args.sizes.split(",")):
         name = f"{args.database_prefix}_{n}"
@@ -673,6 +677,8 @@ def main(argv: list[str] | None = None) -> int:
         for measure in measurements:
             title, rows = measure(app, url, tokens, ids)
             extra[title] = rows
+        with app.app_context():
+            db.engine.dispose()  # this size's pool, closed before the next size opens its own
         runs[n] = {
             "scan_seconds": scan_seconds,
             "scan_statements": scan_statements,

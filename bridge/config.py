@@ -31,13 +31,13 @@ class SettingsError(ValueError):
 
 
 def normalise_database_url(url: str) -> str:
-    """Accept the URL forms people paste and name the driver that is installed (psycopg2).
+    """Accept the URL forms people paste and name the driver that is installed (psycopg 3).
 
-    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3, which Bridge does not install.
+    SQLAlchemy 2.0 maps a bare ``postgresql://`` to psycopg2, 2.1 to psycopg 3: name it.
     """
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix) :]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

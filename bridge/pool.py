@@ -18,7 +18,7 @@ from sqlalchemy.exc import DisconnectionError
 
 
 def server_has_hung_up(dbapi_connection: Any) -> bool:
-    """Whether an idle psycopg2 connection has anything waiting from the server, or is closed."""
+    """Whether an idle psycopg connection has anything waiting from the server, or is closed."""
     if dbapi_connection.closed:
         return True
     poller = select.poll()

@@ -19,7 +19,7 @@ AnySession = Session | scoped_session[Session]
 # SQLSTATEs that mean "the server is not there for us now", whatever the message says: the whole
 # connection-exception class 08, a server that is shutting down or starting up, or full.
 _UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "57P05", "53300")
-# psycopg2 reports failures to connect (and a connection dropped mid-query) without a SQLSTATE,
+# libpq reports failures to connect (and a connection dropped mid-query) without a SQLSTATE,
 # so its libpq message is all there is to go on.
 _UNAVAILABLE_MESSAGES = (
     "could not connect",
@@ -49,7 +49,7 @@ def is_database_unavailable(exc: BaseException) -> bool:
         return False
     if exc.connection_invalidated or isinstance(exc, InterfaceError):
         return True
-    code = getattr(exc.orig, "pgcode", None) or ""
+    code = getattr(exc.orig, "sqlstate", None) or ""
     if code.startswith(_UNAVAILABLE_SQLSTATES):
         return True
     if not isinstance(exc, OperationalError):

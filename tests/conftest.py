@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -46,7 +47,25 @@ def app(database_url: str):
         seed_reference(db.session)
         db.session.commit()
         db.session.remove()
-    return app
+    yield app
+    # Close the pool's connections now rather than leave them to the garbage collector.
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def make_app():
+    """A test's own app (its own engine and pool), its connections closed when the test ends."""
+    made = []
+
+    def make(config: dict) -> Flask:
+        made.append(create_app(config))
+        return made[-1]
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -120,8 +120,11 @@ def _copy(connection: Any, table: Any, rows: list[dict[str, Any]]) -> None:
         buffer.write("\t".join([*(_copy_value(row[k]) for k in keys), *tail]) + "\n")
     buffer.seek(0)
     columns = ", ".join(f'"{table.columns[k].name}"' for k in names)
-    with connection.connection.dbapi_connection.cursor() as cursor:
-        cursor.copy_expert(f'COPY "{table.name}" ({columns}) FROM STDIN', buffer)
+    with (
+        connection.connection.dbapi_connection.cursor() as cursor,
+        cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy,
+    ):
+        copy.write(buffer.getvalue())
 
 
 def next_id(session: Session, model: Any) -> int:

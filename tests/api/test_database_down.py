@@ -6,12 +6,10 @@ import time
 import psycopg2
 import pytest
 
-from bridge import create_app
 
-
-def test_database_unreachable_answers_503(database_url):
+def test_database_unreachable_answers_503(database_url, make_app):
     unreachable = database_url.rsplit("@", 1)[0] + "@127.0.0.1:1/nowhere"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": unreachable, "TESTING": True})
+    app = make_app({"SQLALCHEMY_DATABASE_URI": unreachable, "TESTING": True})
     client = app.test_client()
     r = client.get("/api/v1/patients", headers={"Authorization": "Bearer brg_x"})
     assert r.status_code == 503
@@ -24,13 +22,13 @@ def test_database_unreachable_answers_503(database_url):
 
 # The session's app migrates the database; without it, run alone, /ready said "migrations pending".
 @pytest.mark.usefixtures("app")
-def test_service_recovers_after_backends_are_terminated(database_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+def test_service_recovers_after_backends_are_terminated(database_url, make_app):
+    app = make_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
     client = app.test_client()
     assert client.get("/ready").status_code == 200
     dbname = database_url.rsplit("/", 1)[1]
     conn = psycopg2.connect(
-        database_url.replace("postgresql+psycopg2", "postgresql").rsplit("/", 1)[0] + "/postgres"
+        database_url.replace("postgresql+psycopg", "postgresql").rsplit("/", 1)[0] + "/postgres"
     )
     conn.autocommit = True
     with conn.cursor() as cur:

@@ -20,14 +20,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
+import psycopg
 import pytest
 import requests
 from flask_migrate import upgrade
 from sqlalchemy import exc as sa_exc
 from werkzeug.serving import make_server
 
-from bridge import create_app
 from bridge.domain.registry.admin import create_admin
 from bridge.extensions import db
 from bridge.unit_of_work import is_database_unavailable
@@ -70,7 +69,7 @@ class Cluster:
         self.ctl("-m", mode, "-w", "stop")
 
     def url(self, dbname: str) -> str:
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{dbname}"
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
 
 
 @pytest.fixture
@@ -89,7 +88,7 @@ def cluster() -> Iterator[Cluster]:
     c._run(str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "--auth=trust", "-N")
     c.start()
     try:
-        conn = psycopg2.connect(host="127.0.0.1", port=c.port, user="postgres", dbname="postgres")
+        conn = psycopg.connect(host="127.0.0.1", port=c.port, user="postgres", dbname="postgres")
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("CREATE DATABASE bridge")
@@ -107,8 +106,8 @@ def _serve(app) -> tuple[str, object]:
     return f"http://127.0.0.1:{server.server_port}", server
 
 
-def test_stopping_and_starting_postgresql_under_load_never_answers_500(cluster):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": cluster.url("bridge"), "TESTING": True})
+def test_stopping_and_starting_postgresql_under_load_never_answers_500(cluster, make_app):
+    app = make_app({"SQLALCHEMY_DATABASE_URI": cluster.url("bridge"), "TESTING": True})
     with app.app_context():
         upgrade()
         token = create_admin(db.session, name="Restart admin", email=None)
@@ -185,31 +184,31 @@ def test_stopping_and_starting_postgresql_under_load_never_answers_500(cluster):
 
 def test_shutting_down_terminated_and_refused_all_count_as_unavailable(cluster):
     """The answers libpq gives in the window of a shutdown, each classified as unavailability."""
-    held = psycopg2.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="bridge")
+    held = psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="bridge")
     # A smart shutdown waits for the held session, and meanwhile refuses every new one.
     cluster.ctl("-m", "smart", "-W", "stop")
     seen = []
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not seen:
         try:
-            psycopg2.connect(
+            psycopg.connect(
                 host="127.0.0.1", port=cluster.port, user="postgres", dbname="bridge"
             ).close()
             time.sleep(0.05)
-        except psycopg2.OperationalError as exc:
+        except psycopg.OperationalError as exc:
             seen.append(exc)
     assert seen and "shutting down" in str(seen[0])
     # Terminated by a fast shutdown: the held session's next statement fails.
     cluster.stop("fast")
-    with pytest.raises(psycopg2.Error) as terminated, held.cursor() as cur:
+    with pytest.raises(psycopg.Error) as terminated, held.cursor() as cur:
         cur.execute("SELECT 1")
     try:
-        psycopg2.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="bridge")
-    except psycopg2.OperationalError as exc:
+        psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="bridge")
+    except psycopg.OperationalError as exc:
         refused = exc
     for orig in (seen[0], terminated.value, refused):
-        wrapped = sa_exc.DBAPIError.instance("SELECT 1", {}, orig, psycopg2.Error)
+        wrapped = sa_exc.DBAPIError.instance("SELECT 1", {}, orig, psycopg.Error)
         assert is_database_unavailable(wrapped), (type(orig), str(orig))
     # A mistake in a statement is not unavailability.
-    bad = psycopg2.errors.lookup("42601")("syntax error at or near")
-    assert not is_database_unavailable(sa_exc.DBAPIError.instance("x", {}, bad, psycopg2.Error))
+    bad = psycopg.errors.lookup("42601")("syntax error at or near")
+    assert not is_database_unavailable(sa_exc.DBAPIError.instance("x", {}, bad, psycopg.Error))

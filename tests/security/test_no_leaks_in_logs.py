@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
-from bridge import create_app
 from bridge.extensions import db
 from bridge.logs import JsonFormatter
 
@@ -60,8 +59,10 @@ def test_patient_traffic_leaves_no_cpr_or_diagnosis_in_logs(
         assert secret not in logs
 
 
-def test_a_database_error_is_logged_without_the_statements_parameters(captured_logs, database_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+def test_a_database_error_is_logged_without_the_statements_parameters(
+    captured_logs, database_url, make_app
+):
+    app = make_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
 
     cpr = "1207851234"  # kept off the failing line: a traceback quotes source lines
 
@@ -75,8 +76,8 @@ def test_a_database_error_is_logged_without_the_statements_parameters(captured_l
     assert cpr not in logs
 
 
-def test_unexpected_error_body_has_no_sql_or_trace(database_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+def test_unexpected_error_body_has_no_sql_or_trace(database_url, make_app):
+    app = make_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
 
     @app.get("/boom")
     def boom():
