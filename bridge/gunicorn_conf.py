@@ -30,3 +30,7 @@ limit_request_line = 8190
 # No header Bridge reads is long: a bearer token is under 100 bytes, cookies a few hundred.
 limit_request_field_size = 8190
 limit_request_fields = 50
+# gunicorn 27's control socket (a Unix socket in the user's home for `gunicornc`): Bridge is run
+# by its container's or service manager's signals, and two masters of one user (the web tier and
+# the benchmark's bound, say) would fight over the one default path.
+control_socket_disable = True
