@@ -193,12 +193,16 @@ def _check_access(session: Session, p: Principal, org: Organisation) -> None:
     raise Forbidden("only the region's or council's own staff and admins see its overview")
 
 
+# Built once (Session.get builds its statement on every call): this runs on every request.
+_GROUP_BY_ID = select(Organisation).where(Organisation.id == bindparam("org_id"))
+
+
 def checked_request(
     session: Session, p: Principal, org_id: int, first: date, last: date
 ) -> tuple[Organisation, date]:
     """The region or council asked for, if the caller may see it, and the end of the period
     (the month after ``last``); 404, 403 or 422 otherwise."""
-    org = session.get(Organisation, org_id)
+    org = session.scalar(_GROUP_BY_ID, {"org_id": org_id})
     if org is None or org.kind not in (OrganisationKind.REGION, OrganisationKind.HEALTH_COUNCIL):
         raise NotFound("no such region or health council")
     _check_access(session, p, org)

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, delete, insert, or_, select
+from sqlalchemy import JSON, Date, ForeignKey, bindparam, delete, insert, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bridge.domain.access import Principal
@@ -98,6 +98,16 @@ def refresh_overview(session: Session, now: datetime) -> dict[str, int]:
     return {"groups": len(groups), "months": months}
 
 
+_STORED_GROUP = select(OverviewGroup.open_flags, OverviewGroup.computed_at).where(
+    OverviewGroup.group_id == bindparam("group_id")
+)
+_STORED_MONTHS = select(OverviewMonth.month, OverviewMonth.figures).where(
+    OverviewMonth.group_id == bindparam("group_id"),
+    OverviewMonth.month >= bindparam("first"),
+    OverviewMonth.month < bindparam("end"),
+)
+
+
 def stored_figures(
     session: Session, group_id: int, first: date, end: date, today: date
 ) -> tuple[list[MonthFigures], dict[str, int], datetime] | None:
@@ -105,17 +115,15 @@ def stored_figures(
     it does not hold all of them. Months after the current one have no events yet: zeros."""
     current = today.replace(day=1)
     stored_end = min(end, next_month(current))
-    group = session.get(OverviewGroup, group_id)
+    # Rows, not entities, by statements built once: this is the overview's every request.
+    connection = session.connection()
+    group = connection.execute(_STORED_GROUP, {"group_id": group_id}).first()
     if group is None:
         return None
     rows = {
         row.month: row
-        for row in session.scalars(
-            select(OverviewMonth).where(
-                OverviewMonth.group_id == group_id,
-                OverviewMonth.month >= first,
-                OverviewMonth.month < stored_end,
-            )
+        for row in connection.execute(
+            _STORED_MONTHS, {"group_id": group_id, "first": first, "end": stored_end}
         )
     }
     out: list[MonthFigures] = []
