@@ -180,7 +180,7 @@ def _finish(response: Response) -> Response:
                     utcnow(),
                 )
             flush_audit(session, g.request_id)
-            work.commit()
+            work.commit_last()
         else:
             # The audit notes sit in session.info, which a rollback leaves alone.
             work.rollback()
