@@ -99,12 +99,13 @@ class UnitOfWork:
         """Commit as the last thing the session does (a request's commit, after its response is
         written): nothing reads its objects again, so they are left as they are instead of each
         being expired (expiring a page of fifty entities was a tenth of a list request's CPU)."""
-        expiring = self.session.expire_on_commit
-        self.session.expire_on_commit = False
+        session = self.session if isinstance(self.session, Session) else self.session()
+        expiring = session.expire_on_commit
+        session.expire_on_commit = False
         try:
             self.commit()
         finally:
-            self.session.expire_on_commit = expiring
+            session.expire_on_commit = expiring
 
     def rollback(self) -> None:
         rollback_quietly(self.session)
