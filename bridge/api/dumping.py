@@ -110,6 +110,10 @@ def planned_dump(schema: Schema) -> Dump:
     def one(obj: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
         indexable = hasattr(obj, "__getitem__")
+        # An entity's loaded columns are in its __dict__, under their attribute names: reading
+        # them there skips the ORM's descriptor (a tenth of a list page's CPU went to getattr).
+        # Anything else (properties, attributes not loaded, slotted objects) is read as before.
+        stored = None if indexable else getattr(obj, "__dict__", None)
         for key, name, attribute, default, serialize, whole in plan:
             if whole is not None:
                 value = whole.serialize(name, obj, accessor=accessor)
@@ -118,6 +122,8 @@ def planned_dump(schema: Schema) -> Dump:
                 continue
             if indexable:
                 value = mm_utils._get_value_for_key(obj, attribute, missing)
+            elif stored is not None and attribute in stored:
+                value = stored[attribute]
             else:
                 value = getattr(obj, attribute, missing)
             if value is missing:
