@@ -48,7 +48,7 @@ from bridge.domain.meetings.models import (
     ParticipantKind,
 )
 from bridge.domain.meetings.scheduling import _active_nurse_id
-from bridge.domain.meetings.scoping import _MEETING_WITH_PARTICIPANTS, _load_meeting
+from bridge.domain.meetings.scoping import _load_meeting, meeting_with_participants
 from bridge.domain.patients.models import Consent, Patient, Relative
 from bridge.domain.registry.effective import copenhagen_today, valid_between
 from bridge.domain.registry.models import Organisation
@@ -218,7 +218,7 @@ def finalise_minutes(
     lifecycle.check_minutes_transition(version.status, MinutesStatus.FINAL.value)
     if not version.summary.strip():
         raise RuleViolation("final minutes need a summary", field="summary")
-    meeting = session.scalar(_MEETING_WITH_PARTICIPANTS, {"meeting_id": version.meeting_id})
+    meeting = meeting_with_participants(session, version.meeting_id)
     if meeting is None:
         raise LookupError(f"minutes {version.id} have no meeting")
     version.status = MinutesStatus.FINAL
