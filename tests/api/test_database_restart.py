@@ -202,6 +202,7 @@ def test_shutting_down_terminated_and_refused_all_count_as_unavailable(cluster):
     cluster.stop("fast")
     with pytest.raises(psycopg.Error) as terminated, held.cursor() as cur:
         cur.execute("SELECT 1")
+    held.close()
     try:
         psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="bridge")
     except psycopg.OperationalError as exc:

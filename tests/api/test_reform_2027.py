@@ -293,3 +293,4 @@ def test_the_migration_brings_an_existing_database_forward():
                 assert councils == 17
                 db.session.remove()
             engine.dispose()
+            db.engine.dispose()

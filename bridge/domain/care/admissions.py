@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bridge.domain import audit
 from bridge.domain.access import Principal, patient_visible
 from bridge.domain.audit import AuditAction
-from bridge.domain.base import utcnow
+from bridge.domain.base import read_by_id, utcnow
 from bridge.domain.care import notify, rules
 from bridge.domain.care.access import ADMISSION_WRITERS, COORDINATORS, _forbid
 from bridge.domain.care.follow_ups import plan_follow_up
@@ -136,7 +136,7 @@ def _admitted_patient(session: Session, p: Principal, data: dict[str, Any]) -> i
 
 def _visible_admission(session: Session, p: Principal, admission_id: int, action: str) -> Admission:
     """One stay of a patient the caller may see (audited), without its flags."""
-    admission = session.get(Admission, admission_id)
+    admission = read_by_id(session, Admission, admission_id)
     if admission is None:
         audit.record(
             session, p, action, "admission", admission_id, None, audit.AuditOutcome.NOT_FOUND

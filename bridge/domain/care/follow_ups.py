@@ -16,7 +16,7 @@ from bridge.domain.access import (
     sole_organisation_sight,
 )
 from bridge.domain.audit import AuditAction
-from bridge.domain.base import get_existing, utcnow
+from bridge.domain.base import get_existing, read_by_id, utcnow
 from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.care import notify, rules
 from bridge.domain.care.access import COORDINATORS, _forbid
@@ -201,7 +201,7 @@ def get_follow_up(
     session: Session, p: Principal, task_id: int, action: str = AuditAction.READ
 ) -> FollowUpTask:
     """One task of a patient the caller may see."""
-    task = session.get(FollowUpTask, task_id)
+    task = read_by_id(session, FollowUpTask, task_id)
     if task is None:
         audit.record(session, p, action, "follow_up", task_id, None, audit.AuditOutcome.NOT_FOUND)
         raise NotFound("no such follow-up task")

@@ -23,7 +23,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bridge.domain.access import Principal
 from bridge.domain.audit import AuditAction
@@ -148,14 +148,21 @@ def create_minutes(
     return version
 
 
-# Built once: the minutes are read far more often than written.
-_MINUTES_OLDEST_FIRST = _versions_query(bindparam("meeting_id")).order_by(MinutesVersion.version_no)
+# Built once: the minutes are read far more often than written. The action items joined in (a
+# meeting has a few versions with a few items each): selectinload's second statement cost the ORM
+# more CPU than both queries cost the database.
+_MINUTES_OLDEST_FIRST = (
+    select(MinutesVersion)
+    .where(MinutesVersion.meeting_id == bindparam("meeting_id"))
+    .options(joinedload(MinutesVersion.action_items))
+    .order_by(MinutesVersion.version_no)
+)
 
 
 def list_minutes(session: Session, p: Principal, meeting_id: int) -> list[MinutesVersion]:
     """Every version of a meeting's minutes, oldest first."""
     _load_meeting(session, p, meeting_id, participants=False)
-    return list(session.scalars(_MINUTES_OLDEST_FIRST, {"meeting_id": meeting_id}))
+    return list(session.scalars(_MINUTES_OLDEST_FIRST, {"meeting_id": meeting_id}).unique())
 
 
 def get_minutes(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from bridge.domain import audit
 from bridge.domain.access import Principal
 from bridge.domain.audit import AuditAction
+from bridge.domain.base import read_by_id
 from bridge.domain.errors import Forbidden, NotFound
 from bridge.domain.meetings.models import (
     NetworkMeeting,
@@ -83,7 +84,7 @@ def _load_meeting(
     if participants:
         meeting = meeting_with_participants(session, meeting_id)
     else:
-        meeting = session.get(NetworkMeeting, meeting_id)
+        meeting = read_by_id(session, NetworkMeeting, meeting_id)
     if meeting is None:
         raise _not_found(session, p, "network_meeting", meeting_id, "meeting")
     _scoped(session, p, meeting.patient_id, "network_meeting", action, meeting_id)
