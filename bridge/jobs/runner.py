@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bridge.domain.base import utcnow
+from bridge.domain.base import plan_for_each_run, utcnow
 from bridge.domain.jobruns import JobRun
 from bridge.extensions import db
 from bridge.unit_of_work import UnitOfWork
@@ -57,6 +57,10 @@ def execute_job(
     if lock and not try_job_lock(session, name):
         session.add(JobRun(job=name, started_at=started, finished_at=utcnow(), status="skipped"))
         return JobOutcome(name=name, ran=False, summary={})
+    if lock:
+        # The locked jobs scan and count whole tables; the dispatcher's small, frequent claims
+        # keep the prepared plans.
+        plan_for_each_run(session)
     summary = job(session, now)
     if lock or any(summary.values()):
         session.add(

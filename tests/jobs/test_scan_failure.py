@@ -4,14 +4,14 @@ failure, and the next run finishes the work."""
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bridge.domain.gaps import engine
 from bridge.domain.gaps.engine import GapRule, run_gap_scan
 from bridge.domain.gaps.models import Flag
 from bridge.domain.jobruns import JobRun
 from bridge.extensions import db
-from bridge.jobs.runner import run_job
+from bridge.jobs.runner import execute_job, run_job
 from tests.support.scan_world import make_world, remove_world
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -47,3 +47,17 @@ def test_connection_lost_mid_scan_rolls_back_and_next_run_completes(app, monkeyp
         assert outcome.summary["patient_without_gp"]["opened"] >= len(ids)
     finally:
         remove_world(app, ids, nurse_id)
+
+
+def test_a_locked_job_plans_each_statement_for_its_values(session):
+    """Prepared statements (psycopg 3) may get generic plans; a scan over the whole data set
+    must not, and the dispatcher's claims (an unlocked job) keep them."""
+
+    def mode(s, now):
+        return {"mode": s.scalar(text("SHOW plan_cache_mode"))}
+
+    locked = execute_job(session, "plan_check", mode, datetime.now(UTC))
+    assert locked.summary == {"mode": "force_custom_plan"}
+    session.rollback()
+    unlocked = execute_job(session, "plan_check", mode, datetime.now(UTC), lock=False)
+    assert unlocked.summary == {"mode": "auto"}
