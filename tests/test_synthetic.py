@@ -127,3 +127,21 @@ def test_sequences_are_usable_after_the_bulk_ids(session, make_patient):
     assert admission.id > session.scalar(
         select(func.max(Admission.id)).where(Admission.id != admission.id)
     )
+
+
+def test_every_task_carries_its_patients_home_for_the_worklists(session):
+    """The copies the municipality's and GP's worklists are indexed by are kept by triggers,
+    which the bulk load turns off: the load fills them itself."""
+    seed_synthetic(session, patients=200, seed=5, now=NOW)
+    session.flush()
+    mismatched = session.scalar(
+        select(func.count())
+        .select_from(FollowUpTask)
+        .join(Patient, Patient.id == FollowUpTask.patient_id)
+        .where(
+            FollowUpTask.patient_municipality_id.is_distinct_from(Patient.municipality_id)
+            | FollowUpTask.patient_gp_practice_id.is_distinct_from(Patient.gp_practice_id)
+        )
+    )
+    assert session.scalar(select(func.count()).select_from(FollowUpTask)) > 0
+    assert mismatched == 0

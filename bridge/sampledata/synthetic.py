@@ -10,9 +10,10 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from bridge.domain.care.models import FollowUpTask
 from bridge.domain.gaps.models import SomaticScreening
 from bridge.domain.identifiers import is_psychosis, parse_cpr
 from bridge.domain.patients.models import Diagnosis, Enrollment, Patient
@@ -66,6 +67,18 @@ def seed_synthetic(
     _patients(session, world, patients)
     for step in STEPS:
         step(session, world)
+    if session.get_bind().dialect.name == "postgresql":
+        # Replica mode kept the triggers from firing: each task's copy of its patient's
+        # municipality and GP practice (the worklists' index, migration followup_home_1) is
+        # filled here, in one statement.
+        session.execute(
+            update(FollowUpTask)
+            .where(Patient.id == FollowUpTask.patient_id)
+            .values(
+                patient_municipality_id=Patient.municipality_id,
+                patient_gp_practice_id=Patient.gp_practice_id,
+            )
+        )
     reset_sequences(session)
     if session.get_bind().dialect.name == "postgresql":
         # Fresh statistics: planned on the empty tables' estimates, the first gap scan after a
