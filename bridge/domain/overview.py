@@ -39,6 +39,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from bridge.domain.access import Principal
+from bridge.domain.base import read_by_id
 from bridge.domain.calendar import COPENHAGEN, WorkingDayCalendar
 from bridge.domain.care.models import Admission, FollowUpStatus, FollowUpTask, ResponsibleKind
 from bridge.domain.care.rules import HOME_DESTINATIONS
@@ -193,16 +194,12 @@ def _check_access(session: Session, p: Principal, org: Organisation) -> None:
     raise Forbidden("only the region's or council's own staff and admins see its overview")
 
 
-# Built once (Session.get builds its statement on every call): this runs on every request.
-_GROUP_BY_ID = select(Organisation).where(Organisation.id == bindparam("org_id"))
-
-
 def checked_request(
     session: Session, p: Principal, org_id: int, first: date, last: date
 ) -> tuple[Organisation, date]:
     """The region or council asked for, if the caller may see it, and the end of the period
     (the month after ``last``); 404, 403 or 422 otherwise."""
-    org = session.scalar(_GROUP_BY_ID, {"org_id": org_id})
+    org = read_by_id(session, Organisation, org_id)
     if org is None or org.kind not in (OrganisationKind.REGION, OrganisationKind.HEALTH_COUNCIL):
         raise NotFound("no such region or health council")
     _check_access(session, p, org)
