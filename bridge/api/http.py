@@ -247,7 +247,9 @@ def init_request_lifecycle(app: Flask) -> None:
 def etag_of(obj: Any) -> str:
     """A strong ETag from the row's version counter (bumped by every UPDATE)."""
     key = obj.id if hasattr(obj, "id") else obj.staff_id
-    return f'"{type(obj).__name__.lower()}-{key}-v{obj.version}"'
+    # A record read without its entity names the entity's resource (PatientRecord: "patient").
+    resource = getattr(obj, "etag_resource", None) or type(obj).__name__.lower()
+    return f'"{resource}-{key}-v{obj.version}"'
 
 
 def with_etag(obj: Any, status: int = 200) -> tuple[Any, int, dict[str, str]]:

@@ -256,7 +256,7 @@ class PatientById(MethodView):
     def get(self, args: dict[str, Any], patient_id: int) -> Any:
         """Read a patient (?include=cpr: with the full CPR, for its municipality or GP)"""
         principal = current_principal()
-        patient = services.get_patient(db.session(), principal, patient_id)
+        patient = services.read_patient(db.session(), principal, patient_id)
         if args["include"] != "cpr":
             return with_etag(patient)
         disclosed = cpr_disclosure.patient_with_cpr(db.session(), principal, patient)

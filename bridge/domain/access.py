@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bridge.domain.base import utcnow
 from bridge.domain.errors import Forbidden, NotFound
-from bridge.domain.patients.models import Enrollment, Patient
+from bridge.domain.patients.models import Enrollment, Patient, PatientRecord
 from bridge.domain.registry.models import Organisation, OrganisationKind, Role, Staff
 
 
@@ -247,6 +247,23 @@ def forget_sight(session: Session, transaction: Any) -> None:
 @built_per_caller
 def _visible_patient_select(p: Principal) -> Select:
     return select(Patient).where(Patient.id == bindparam("patient_id"), patient_visible(p))
+
+
+def visible_patient_record(session: Session, p: Principal, patient_id: int) -> PatientRecord:
+    """The patient as a read shows it (no entity), or NotFound as ``get_visible_patient``."""
+    row = (
+        session.connection().execute(_visible_record_select(p), {"patient_id": patient_id}).first()
+    )
+    if row is None:
+        raise NotFound("no such patient")
+    return PatientRecord(*row)
+
+
+@built_per_caller
+def _visible_record_select(p: Principal) -> Select:
+    return select(*PatientRecord.columns()).where(
+        Patient.id == bindparam("patient_id"), patient_visible(p)
+    )
 
 
 def is_enrolled_nurse(session: Session, p: Principal, patient_id: int) -> bool:

@@ -157,6 +157,11 @@ def _page_statement(stmt: Select, keys: tuple[SortKey, ...], after: bool) -> Sel
 _built_page_statement = lru_cache(maxsize=2048)(_page_statement)
 
 
+@lru_cache(maxsize=2048)
+def _one_per_row(stmt: Select) -> bool:
+    return len(stmt.column_descriptions) == 1
+
+
 def given_filters(**values: Any) -> dict[str, Any]:
     """The filters a request gives (those not None), by name: the values of a statement built
     once per combination of them (see ``paginate``'s ``params``)."""
@@ -182,7 +187,10 @@ def paginate(
         decoded = _decode(cursor, [_kind(k) for k in keys])
         values.update({f"page_after_{i}": v for i, v in enumerate(decoded)})
     build = _page_statement if params is None else _built_page_statement
-    rows = list(session.scalars(build(stmt, tuple(keys), bool(cursor)), values))
+    result = session.execute(build(stmt, tuple(keys), bool(cursor)), values)
+    # A statement of one entity (or column) pages its objects; one of several columns (a read
+    # that needs no entity, see PatientRecord) pages its rows.
+    rows: list[Any] = list(result.scalars() if _one_per_row(stmt) else result)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

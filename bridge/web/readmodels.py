@@ -22,6 +22,7 @@ from bridge.domain.patients.models import (
     Diagnosis,
     Enrollment,
     Patient,
+    PatientRecord,
     Relative,
 )
 from bridge.domain.registry.models import Organisation
@@ -44,7 +45,7 @@ def organisation_names(session: Session, ids: Iterable[int | None]) -> dict[int,
 
 @dataclass
 class CaseloadRow:
-    patient: Patient
+    patient: PatientRecord
     municipality: str
     gp: str | None
     cells: dict[str, Cell] = field(default_factory=dict)

@@ -18,7 +18,7 @@ from bridge.domain import audit
 from bridge.domain.access import Principal
 from bridge.domain.audit import AuditAction
 from bridge.domain.errors import Forbidden
-from bridge.domain.patients.models import Patient
+from bridge.domain.patients.models import Patient, PatientRecord
 from bridge.domain.registry.models import Role
 
 #: The audit resource of a disclosed CPR number.
@@ -46,14 +46,16 @@ def disclose(session: Session, p: Principal, patient_id: int, cpr: str) -> str:
 class PatientWithCpr:
     """A patient as read by its own municipality or GP, with the full CPR number."""
 
-    patient: Patient
+    patient: Patient | PatientRecord
     disclosed_cpr: str
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.patient, name)
 
 
-def patient_with_cpr(session: Session, p: Principal, patient: Patient) -> PatientWithCpr:
+def patient_with_cpr(
+    session: Session, p: Principal, patient: Patient | PatientRecord
+) -> PatientWithCpr:
     """The (visible) patient with its full CPR, for its own municipality or GP only (403)."""
     if not entitled(p, patient.municipality_id, patient.gp_practice_id):
         audit.record(

@@ -16,14 +16,13 @@ from bridge.domain.access import (
     get_visible_patient,
     is_enrolled_nurse,
     patient_visible,
+    visible_patient_record,
 )
 from bridge.domain.audit import AuditAction, AuditEvent
 from bridge.domain.errors import Forbidden, NotFound, RuleViolation
 from bridge.domain.identifiers import parse_cpr
 from bridge.domain.pagination import Page, SortKey, paginate
-from bridge.domain.patients.models import (
-    Patient,
-)
+from bridge.domain.patients.models import Patient, PatientRecord
 from bridge.domain.registry.effective import copenhagen_today, region_of, require_open
 from bridge.domain.registry.models import Organisation, OrganisationKind, Role, Staff
 
@@ -55,8 +54,34 @@ def check_patient_organisations(session: Session, data: dict[str, Any]) -> None:
 
 
 def get_patient(session: Session, p: Principal, patient_id: int) -> Patient:
-    """One patient the caller may see."""
+    """One patient the caller may see, as an entity (a page that reads on from it)."""
     return read_patient_scoped(session, p, patient_id, "patient")
+
+
+def read_patient(session: Session, p: Principal, patient_id: int) -> PatientRecord:
+    """One patient the caller may see, as the API's read shows it; the read is noted as
+    ``read_patient_scoped`` notes it."""
+    try:
+        record = visible_patient_record(session, p, patient_id)
+    except NotFound:
+        _note_read(session, p, AuditAction.READ, "patient", patient_id, patient_id, found=False)
+        raise
+    _note_read(session, p, AuditAction.READ, "patient", patient_id, patient_id, found=True)
+    return record
+
+
+def _note_read(
+    session: Session,
+    p: Principal,
+    action: str,
+    resource_type: str,
+    resource_id: object,
+    patient_id: int,
+    *,
+    found: bool,
+) -> None:
+    outcome = audit.AuditOutcome.OK if found else audit.AuditOutcome.NOT_FOUND
+    audit.record(session, p, action, resource_type, resource_id, patient_id, outcome)
 
 
 def patient_region(
@@ -83,17 +108,11 @@ def read_patient_scoped(
     try:
         patient = get_visible_patient(session, p, patient_id)
     except NotFound:
-        audit.record(
-            session,
-            p,
-            action,
-            resource_type,
-            resource_id or patient_id,
-            patient_id,
-            audit.AuditOutcome.NOT_FOUND,
+        _note_read(
+            session, p, action, resource_type, resource_id or patient_id, patient_id, found=False
         )
         raise
-    audit.record(session, p, action, resource_type, resource_id or patient_id, patient_id)
+    _note_read(session, p, action, resource_type, resource_id or patient_id, patient_id, found=True)
     return patient
 
 
@@ -128,8 +147,8 @@ _PATIENT_ORDER = [SortKey(Patient.id, "id")]
 
 
 @built_per_caller
-def _patient_list(p: Principal, by_name: bool) -> Select[Patient]:
-    stmt = select(Patient).where(patient_visible(p))
+def _patient_list(p: Principal, by_name: bool) -> Select[Any]:
+    stmt = select(*PatientRecord.columns()).where(patient_visible(p))
     if by_name:
         stmt = stmt.where(Patient.name.ilike(bindparam("name_pattern"), escape="\\"))
     return stmt
@@ -137,14 +156,15 @@ def _patient_list(p: Principal, by_name: bool) -> Select[Patient]:
 
 def list_patients(
     session: Session, p: Principal, *, cursor: str | None, limit: int, name: str | None = None
-) -> Page[Patient]:
+) -> Page[PatientRecord]:
     """The patients the caller may see, by id; optionally those whose name contains ``name``."""
     params = {"name_pattern": f"%{_escape_like(name)}%"} if name else {}
     stmt = _patient_list(p, bool(name))
     page = paginate(session, stmt, _PATIENT_ORDER, cursor=cursor, limit=limit, params=params)
-    for patient in page.items:
+    records = [PatientRecord(*row) for row in page.items]
+    for patient in records:
         audit.record(session, p, AuditAction.LISTED, "patient", patient.id, patient.id)
-    return page
+    return Page(items=records, next_cursor=page.next_cursor)
 
 
 def _escape_like(text: str) -> str:
