@@ -187,10 +187,17 @@ def paginate(
         decoded = _decode(cursor, [_kind(k) for k in keys])
         values.update({f"page_after_{i}": v for i, v in enumerate(decoded)})
     build = _page_statement if params is None else _built_page_statement
-    result = session.execute(build(stmt, tuple(keys), bool(cursor)), values)
-    # A statement of one entity (or column) pages its objects; one of several columns (a read
-    # that needs no entity, see PatientRecord) pages its rows.
-    rows: list[Any] = list(result.scalars() if _one_per_row(stmt) else result)
+    page_stmt = build(stmt, tuple(keys), bool(cursor))
+    rows: list[Any]
+    if _one_per_row(stmt):
+        rows = list(session.scalars(page_stmt, values))
+    else:
+        # Several columns, no entity (a read that needs none, see PatientRecord): on the
+        # connection, past the ORM's execution layer, which took a quarter of the statement's
+        # CPU at fifty rows. The session's pending changes go first, as its execute would send
+        # them.
+        session.flush()
+        rows = list(session.connection().execute(page_stmt, values))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
