@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     DateTime,
     Integer,
     MetaData,
     Select,
+    Table,
     TypeDecorator,
     bindparam,
     select,
@@ -55,6 +58,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class ColumnRecord:
+    """A row of one table as a read shows it, for a frozen, slotted dataclass of its columns.
+
+    The API's most frequent reads (a patient, a page of patients or tasks) need the columns and
+    a property or two, not an entity: loading one per row (identity map, instance state) cost a
+    worker more CPU than the statement itself (issue 19). Writes still load the entity; a record
+    names the entity's ETag resource, so a tag read from it guards a write of the entity.
+    """
+
+    __slots__ = ()
+    #: The table the fields are columns of, and the resource its ETag names.
+    table: ClassVar[Table]
+    etag_resource: ClassVar[str]
+
+    @classmethod
+    def columns(cls) -> list[Column[Any]]:
+        """The columns to select, in the order the record takes them."""
+        return [cls.table.c[f.name] for f in fields(cls)]  # type: ignore[arg-type]
 
 
 def utcnow() -> datetime:

@@ -18,7 +18,7 @@ from bridge.domain.access import Principal, patient_visible
 from bridge.domain.calendar import COPENHAGEN, DEFAULT_CALENDAR
 from bridge.domain.care import follow_ups as follow_ups_service
 from bridge.domain.care import worklist
-from bridge.domain.care.models import FollowUpStatus, FollowUpTask
+from bridge.domain.care.models import FollowUpRecord, FollowUpStatus, FollowUpTask
 from bridge.domain.gaps import services as gaps
 from bridge.domain.gaps.models import Flag
 from bridge.domain.meetings import scoping
@@ -127,7 +127,7 @@ def _end_of_day_cutoff(d: date) -> datetime:
     return day_start(d + timedelta(days=1)) + timedelta(seconds=1)
 
 
-def _task_href(t: FollowUpTask) -> str:
+def _task_href(t: FollowUpTask | FollowUpRecord) -> str:
     if t.admission_id:
         return url_for("web.admission", admission_id=t.admission_id) + f"#task-{t.id}"
     return url_for("web.patient", patient_id=t.patient_id)

@@ -22,6 +22,7 @@ from bridge.domain.care import notify, rules
 from bridge.domain.care.access import COORDINATORS, _forbid
 from bridge.domain.care.models import (
     Admission,
+    FollowUpRecord,
     FollowUpStatus,
     FollowUpTask,
     FollowUpTemplate,
@@ -149,11 +150,13 @@ _FOLLOW_UP_ORDER = [SortKey(FollowUpTask.due_at, "due_at"), SortKey(FollowUpTask
 
 
 @built_per_caller
-def _follow_up_list(p: Principal, filters: tuple[str, ...]) -> Select[FollowUpTask]:
+def _follow_up_list(p: Principal, filters: tuple[str, ...]) -> Select[Any]:
     chosen = [_FOLLOW_UP_FILTERS[f] for f in filters]
     sight = sole_organisation_sight(p)
     if sight is None:
-        stmt = select(FollowUpTask).join(Patient, Patient.id == FollowUpTask.patient_id)
+        stmt = select(*FollowUpRecord.columns()).join(
+            Patient, Patient.id == FollowUpTask.patient_id
+        )
         return stmt.where(patient_visible(p), *chosen)
     # A municipality's or a GP's list walks its own index (the task's copy of the patient's
     # municipality or practice) in deadline order, and the visibility rule still decides, on
@@ -167,7 +170,9 @@ def _follow_up_list(p: Principal, filters: tuple[str, ...]) -> Select[FollowUpTa
         .correlate(FollowUpTask)
         .scalar_subquery()
     )
-    return select(FollowUpTask).where(_HOME_COPY[kind] == organisation_id, sees_patient, *chosen)
+    return select(*FollowUpRecord.columns()).where(
+        _HOME_COPY[kind] == organisation_id, sees_patient, *chosen
+    )
 
 
 def list_follow_ups(
@@ -181,7 +186,7 @@ def list_follow_ups(
     admission_id: int | None = None,
     cursor: str | None,
     limit: int,
-) -> Page[FollowUpTask]:
+) -> Page[FollowUpRecord]:
     """Tasks of the patients the caller may see, by deadline (``admission_id``: one stay's plan)."""
     params = given_filters(
         responsible=responsible,
@@ -192,9 +197,10 @@ def list_follow_ups(
     )
     stmt = _follow_up_list(p, tuple(params))
     page = paginate(session, stmt, _FOLLOW_UP_ORDER, cursor=cursor, limit=limit, params=params)
-    for task in page.items:
+    tasks = [FollowUpRecord(*row) for row in page.items]
+    for task in tasks:
         audit.record(session, p, AuditAction.LISTED, "follow_up", task.id, task.patient_id)
-    return page
+    return Page(items=tasks, next_cursor=page.next_cursor)
 
 
 def get_follow_up(

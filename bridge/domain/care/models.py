@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
     bindparam,
     exists,
@@ -25,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from bridge.domain.access import treatment_access_since
-from bridge.domain.base import Base, UTCDateTime, utcnow
+from bridge.domain.base import Base, ColumnRecord, UTCDateTime, utcnow
 from bridge.domain.calendar import deadline_day
 from bridge.domain.patients.models import Patient
 from bridge.domain.registry.models import Specialty, str_enum
@@ -318,6 +320,43 @@ class FollowUpTask(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+    def overdue(self, now: datetime) -> bool:
+        """Open and past its deadline."""
+        return follow_up_is_overdue(self.status, self.due_at, now)
+
+    @property
+    def due_on(self) -> date:
+        """The day the deadline ends on (what every page and message shows)."""
+        return deadline_day(self.due_at)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpRecord(ColumnRecord):
+    """A follow-up task as the lists show it (see ColumnRecord)."""
+
+    table: ClassVar[Table] = FollowUpTask.__table__  # type: ignore[assignment]
+    etag_resource: ClassVar[str] = "followuptask"
+
+    id: int
+    patient_id: int
+    admission_id: int | None
+    template_id: int | None
+    title: str
+    responsible_kind: ResponsibleKind
+    responsible_organisation_id: int | None
+    responsible_staff_id: int | None
+    due_at: datetime
+    status: FollowUpStatus
+    done_by_id: int | None
+    done_at: datetime | None
+    done_note: str | None
+    cancelled_by_id: int | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    created_by_id: int | None
+    created_at: datetime
+    version: int
 
     def overdue(self, now: datetime) -> bool:
         """Open and past its deadline."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -15,12 +15,13 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bridge.domain.base import Base, UTCDateTime, utcnow
+from bridge.domain.base import Base, ColumnRecord, UTCDateTime, utcnow
 from bridge.domain.identifiers import mask_cpr
 from bridge.domain.registry.models import Organisation, OrganisationKind, Staff, str_enum
 
@@ -71,14 +72,10 @@ class Patient(Base):
 
 
 @dataclass(frozen=True, slots=True)
-class PatientRecord:
-    """A patient as a read shows it: the stored columns, without an entity's bookkeeping.
+class PatientRecord(ColumnRecord):
+    """A patient as the API's read and list show it (see ColumnRecord)."""
 
-    The patient read and the patient list answer most of the API's requests, and loading an ORM
-    entity per row (identity map, instance state) cost a worker more CPU than the statement
-    itself (issue 19). Writes still load the ``Patient`` entity."""
-
-    #: The resource its ETag names (the same tag as the entity's).
+    table: ClassVar[Table] = Patient.__table__  # type: ignore[assignment]
     etag_resource: ClassVar[str] = "patient"
 
     id: int
@@ -96,11 +93,6 @@ class PatientRecord:
     @property
     def cpr_masked(self) -> str:
         return mask_cpr(self.cpr)
-
-    @classmethod
-    def columns(cls) -> list[Any]:
-        """The columns to select, in the order the record takes them."""
-        return [Patient.__table__.c[f.name] for f in fields(cls)]
 
 
 class Relative(Base):
