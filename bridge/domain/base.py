@@ -76,8 +76,11 @@ class ColumnRecord:
 
     @classmethod
     def columns(cls) -> list[Column[Any]]:
-        """The columns to select, in the order the record takes them."""
-        return [cls.table.c[f.name] for f in fields(cls)]  # type: ignore[arg-type]
+        """The columns to select, in the order the record takes them (its fields that are
+        columns, which come first: a record may end with what is read beside, as a meeting's
+        participants)."""
+        names = cls.table.c.keys()
+        return [cls.table.c[f.name] for f in fields(cls) if f.name in names]  # type: ignore[arg-type]
 
 
 def utcnow() -> datetime:

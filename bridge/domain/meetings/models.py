@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -14,13 +16,14 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bridge.domain.base import Base, UTCDateTime, utcnow
+from bridge.domain.base import Base, ColumnRecord, UTCDateTime, utcnow
 from bridge.domain.calendar import deadline_day
 from bridge.domain.patients.models import Patient
 from bridge.domain.registry.models import str_enum
@@ -189,6 +192,67 @@ class MeetingParticipant(Base):
     # psychiatric nursing) rather than as social services: see distribution.py.
     treating_health_care: Mapped[bool] = mapped_column(Boolean, default=False)
     attended: Mapped[bool | None] = mapped_column(Boolean)
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantRecord(ColumnRecord):
+    """A meeting's participant as the meeting list shows it (see ColumnRecord)."""
+
+    table: ClassVar[Table] = MeetingParticipant.__table__  # type: ignore[assignment]
+    etag_resource: ClassVar[str] = "meetingparticipant"
+
+    id: int
+    meeting_id: int
+    kind: ParticipantKind
+    organisation_id: int | None
+    relative_id: int | None
+    person_name: str | None
+    role: str | None
+    treating_health_care: bool
+    attended: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingRecord(ColumnRecord):
+    """A network meeting as the meeting list shows it, with its participants (see
+    ColumnRecord)."""
+
+    table: ClassVar[Table] = NetworkMeeting.__table__  # type: ignore[assignment]
+    etag_resource: ClassVar[str] = "networkmeeting"
+
+    id: int
+    patient_id: int
+    organiser_id: int
+    status: MeetingStatus
+    requested_by_kind: RequesterKind | None
+    requested_by_organisation_id: int | None
+    requested_by_relative_id: int | None
+    requested_by_person: str | None
+    requested_at: datetime | None
+    requested_at_discharge: bool
+    request_reason: str | None
+    request_urgency: str | None
+    hold_by: datetime | None
+    scheduled_start: datetime | None
+    scheduled_end: datetime | None
+    place: str | None
+    video_link: str | None
+    agenda: str | None
+    cancel_reason: str | None
+    held_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    participants: tuple[ParticipantRecord, ...] = ()
+
+    def overdue(self, now: datetime) -> bool:
+        """Requested and past the regional hold-by date: late until it is planned."""
+        return meeting_request_is_overdue(self.status, self.hold_by, now)
+
+    @property
+    def hold_by_on(self) -> date | None:
+        """The day the hold-by deadline ends on (what pages and messages show)."""
+        return deadline_day(self.hold_by) if self.hold_by else None
 
 
 class MinutesVersion(Base):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from bridge.domain import audit
 from bridge.domain.access import Principal, built_per_caller, patient_visible
@@ -17,9 +17,11 @@ from bridge.domain.errors import Conflict, RuleViolation
 from bridge.domain.meetings import lifecycle
 from bridge.domain.meetings.models import (
     MeetingParticipant,
+    MeetingRecord,
     MeetingStatus,
     NetworkMeeting,
     ParticipantKind,
+    ParticipantRecord,
 )
 from bridge.domain.meetings.scoping import MEETING_ROLES, _load_meeting, _scoped
 from bridge.domain.pagination import Page, SortKey, given_filters, paginate
@@ -180,14 +182,31 @@ _MEETING_ORDER = [SortKey(NetworkMeeting.id, "id")]
 
 
 @built_per_caller
-def _meeting_list(p: Principal, filters: tuple[str, ...]) -> Select[NetworkMeeting]:
+def _meeting_list(p: Principal, filters: tuple[str, ...]) -> Select[Any]:
     # One statement per caller and combination of filters, their values bound.
     return (
-        select(NetworkMeeting)
+        select(*MeetingRecord.columns())
         .join(Patient, Patient.id == NetworkMeeting.patient_id)
         .where(patient_visible(p), *(_MEETING_FILTERS[f] for f in filters))
-        .options(selectinload(NetworkMeeting.participants))
     )
+
+
+# The participants of a page of meetings, in one statement (as selectinload would send it).
+_PARTICIPANTS_OF = (
+    select(*ParticipantRecord.columns())
+    .where(MeetingParticipant.meeting_id.in_(bindparam("meeting_ids", expanding=True)))
+    .order_by(MeetingParticipant.meeting_id, MeetingParticipant.id)
+)
+
+
+def _participants_of(
+    session: Session, meeting_ids: list[int]
+) -> dict[int, list[ParticipantRecord]]:
+    found: dict[int, list[ParticipantRecord]] = {}
+    if meeting_ids:
+        for row in session.connection().execute(_PARTICIPANTS_OF, {"meeting_ids": meeting_ids}):
+            found.setdefault(row.meeting_id, []).append(ParticipantRecord(*row))
+    return found
 
 
 def list_meetings(
@@ -198,15 +217,22 @@ def list_meetings(
     limit: int,
     patient_id: int | None = None,
     status: MeetingStatus | None = None,
-) -> Page[NetworkMeeting]:
+) -> Page[MeetingRecord]:
     """The meetings of patients the caller may see, oldest first."""
     p.require(*MEETING_ROLES)
     params = given_filters(patient_id=patient_id, status=status)
     stmt = _meeting_list(p, tuple(params))
     page = paginate(session, stmt, _MEETING_ORDER, cursor=cursor, limit=limit, params=params)
-    for m in page.items:
+    participants = _participants_of(session, [row.id for row in page.items])
+    meetings = [
+        # The row holds the columns only (MeetingRecord.columns), so participants is not
+        # given twice; mypy cannot count a row's values.
+        MeetingRecord(*row, participants=tuple(participants.get(row.id, ())))  # type: ignore[misc]
+        for row in page.items
+    ]
+    for m in meetings:
         audit.record(session, p, AuditAction.LISTED, "network_meeting", m.id, m.patient_id)
-    return page
+    return Page(items=meetings, next_cursor=page.next_cursor)
 
 
 def get_meeting(session: Session, p: Principal, meeting_id: int) -> NetworkMeeting:
