@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -174,10 +174,14 @@ def _patient_names(session: Session, patient_ids: set[int]) -> dict[int, tuple[s
         return {}
     return {
         pid: (name, mask_cpr(cpr))
-        for pid, name, cpr in session.execute(
-            select(Patient.id, Patient.name, Patient.cpr).where(Patient.id.in_(patient_ids))
-        )
+        for pid, name, cpr in session.execute(_NAMES, {"patient_ids": list(patient_ids)})
     }
+
+
+# Built once (an inbox page asks on every request).
+_NAMES = select(Patient.id, Patient.name, Patient.cpr).where(
+    Patient.id.in_(bindparam("patient_ids", expanding=True))
+)
 
 
 def _active_endpoints(session: Session, org_ids: set[int]) -> dict[int, list[DeliveryEndpoint]]:
