@@ -249,6 +249,20 @@ def _visible_patient_select(p: Principal) -> Select:
     return select(Patient).where(Patient.id == bindparam("patient_id"), patient_visible(p))
 
 
+def sees_patient(session: Session, p: Principal, patient_id: int) -> bool:
+    """Whether the caller may see the patient, for a read that needs no more of the patient:
+    what this transaction already found, else one statement of the patient's id alone."""
+    if (p, patient_id) in session.info.get(_SIGHT, ()):
+        return True
+    found = session.connection().execute(_sight_select(p), {"patient_id": patient_id}).first()
+    return found is not None
+
+
+@built_per_caller
+def _sight_select(p: Principal) -> Select:
+    return select(Patient.id).where(Patient.id == bindparam("patient_id"), patient_visible(p))
+
+
 def visible_patient_record(session: Session, p: Principal, patient_id: int) -> PatientRecord:
     """The patient as a read shows it (no entity), or NotFound as ``get_visible_patient``."""
     row = (

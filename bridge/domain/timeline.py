@@ -38,7 +38,7 @@ from bridge.domain.audit import AuditAction
 from bridge.domain.base import UTCDateTime, utcnow
 from bridge.domain.calendar import COPENHAGEN
 from bridge.domain.patients.models import Consent, Enrollment
-from bridge.domain.patients.services import read_patient_scoped
+from bridge.domain.patients.services import check_patient_sight
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def _union(queries: tuple[TimelineQuery, ...]) -> CompoundSelect[Any]:
 
 def patient_timeline(session: Session, p: Principal, patient_id: int) -> list[TimelineItem]:
     """Everything on the patient's course, oldest first, for a caller who may see the patient."""
-    read_patient_scoped(session, p, patient_id, "timeline", AuditAction.READ)
+    check_patient_sight(session, p, patient_id, "timeline", AuditAction.READ)
     now = utcnow()
     sources = tuple(_sources)
     items: list[TimelineItem] = []

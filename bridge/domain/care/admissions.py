@@ -24,7 +24,11 @@ from bridge.domain.care.queries import READMISSION_DAYS, patient_admission_flags
 from bridge.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from bridge.domain.identifiers import parse_cpr
 from bridge.domain.patients.models import Enrollment, Patient
-from bridge.domain.patients.services import read_patient_scoped, write_patient_scoped
+from bridge.domain.patients.services import (
+    check_patient_sight,
+    read_patient_scoped,
+    write_patient_scoped,
+)
 from bridge.domain.registry.models import (
     Organisation,
     OrganisationKind,
@@ -157,7 +161,7 @@ def get_admission(
 
 def list_patient_admissions(session: Session, p: Principal, patient_id: int) -> list[Admission]:
     """The patient's stays, newest first, with dual-admission and readmission flags."""
-    read_patient_scoped(session, p, patient_id, "admission", AuditAction.LIST)
+    check_patient_sight(session, p, patient_id, "admission", AuditAction.LIST)
     admissions = list(
         session.scalars(
             select(Admission)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from bridge.domain.patients.models import (
 )
 from bridge.domain.patients.services import (
     CLINICAL_WRITERS,
+    check_patient_sight,
     read_patient_scoped,
     write_patient_scoped,
 )
@@ -64,7 +65,7 @@ def add_relative(session: Session, p: Principal, patient_id: int, data: dict[str
 
 def list_relatives(session: Session, p: Principal, patient_id: int) -> list[Relative]:
     """The patient's relatives."""
-    read_patient_scoped(session, p, patient_id, "relative", AuditAction.LIST)
+    check_patient_sight(session, p, patient_id, "relative", AuditAction.LIST)
     return _rows_of(session, Relative, patient_id)
 
 
@@ -89,7 +90,7 @@ def add_diagnosis(
 
 def list_diagnoses(session: Session, p: Principal, patient_id: int) -> list[Diagnosis]:
     """The patient's diagnoses."""
-    read_patient_scoped(session, p, patient_id, "diagnosis", AuditAction.LIST)
+    check_patient_sight(session, p, patient_id, "diagnosis", AuditAction.LIST)
     return _rows_of(session, Diagnosis, patient_id)
 
 
@@ -108,7 +109,7 @@ def add_care_team_member(
 
 def list_care_team(session: Session, p: Principal, patient_id: int) -> list[CareTeamMember]:
     """The patient's care team."""
-    read_patient_scoped(session, p, patient_id, "care_team", AuditAction.LIST)
+    check_patient_sight(session, p, patient_id, "care_team", AuditAction.LIST)
     return _rows_of(session, CareTeamMember, patient_id)
 
 
@@ -138,7 +139,7 @@ def enroll_patient(
 
 def list_enrollments(session: Session, p: Principal, patient_id: int) -> list[Enrollment]:
     """The patient's courses, newest first."""
-    read_patient_scoped(session, p, patient_id, "enrollment", AuditAction.LIST)
+    check_patient_sight(session, p, patient_id, "enrollment", AuditAction.LIST)
     return list(
         session.scalars(
             select(Enrollment)
@@ -232,7 +233,7 @@ def withdraw_consent(
 
 def list_consents(session: Session, p: Principal, patient_id: int) -> list[Consent]:
     """Every consent the patient has given, withdrawn ones included."""
-    read_patient_scoped(session, p, patient_id, "consent", AuditAction.LIST)
+    check_patient_sight(session, p, patient_id, "consent", AuditAction.LIST)
     return _rows_of(session, Consent, patient_id)
 
 
@@ -263,7 +264,14 @@ def patient_records(session: Session, p: Principal, patient_id: int) -> PatientR
 
 def _rows_of(session: Session, model: type[RecordT], patient_id: int) -> list[RecordT]:
     """The patient's rows of one record, oldest first (the caller has checked sight)."""
-    column: Any = model
-    return list(
-        session.scalars(select(model).where(column.patient_id == patient_id).order_by(column.id))
-    )
+    stmt = _ROWS_OF.get(model)
+    if stmt is None:
+        column: Any = model
+        stmt = _ROWS_OF[model] = (
+            select(model).where(column.patient_id == bindparam("patient_id")).order_by(column.id)
+        )
+    return list(session.scalars(stmt, {"patient_id": patient_id}))
+
+
+# One statement per record, built at its first read (as base.read_by_id keeps them).
+_ROWS_OF: dict[type, Select[Any]] = {}

@@ -16,6 +16,7 @@ from bridge.domain.access import (
     get_visible_patient,
     is_enrolled_nurse,
     patient_visible,
+    sees_patient,
     visible_patient_record,
 )
 from bridge.domain.audit import AuditAction, AuditEvent
@@ -68,6 +69,21 @@ def read_patient(session: Session, p: Principal, patient_id: int) -> PatientReco
         raise
     _note_read(session, p, AuditAction.READ, "patient", patient_id, patient_id, found=True)
     return record
+
+
+def check_patient_sight(
+    session: Session,
+    p: Principal,
+    patient_id: int,
+    resource_type: str,
+    action: str = AuditAction.READ,
+) -> None:
+    """``read_patient_scoped`` for a read of the patient's records that needs the caller's sight
+    of the patient but not the patient: NotFound when hidden, the access noted either way."""
+    found = sees_patient(session, p, patient_id)
+    _note_read(session, p, action, resource_type, patient_id, patient_id, found=found)
+    if not found:
+        raise NotFound("no such patient")
 
 
 def _note_read(
