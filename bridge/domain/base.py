@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
 
@@ -76,11 +76,10 @@ class ColumnRecord:
 
     @classmethod
     def columns(cls) -> list[Column[Any]]:
-        """The columns to select, in the order the record takes them (its fields that are
-        columns, which come first: a record may end with what is read beside, as a meeting's
-        participants)."""
-        names = cls.table.c.keys()
-        return [cls.table.c[f.name] for f in fields(cls) if f.name in names]  # type: ignore[arg-type]
+        """The columns to select, in the order the record takes them: its fields without a
+        default, each named as its column (a KeyError names one that is not). Fields with a
+        default come last and are read beside the row, as a meeting's participants."""
+        return [cls.table.c[f.name] for f in fields(cls) if f.default is MISSING]  # type: ignore[arg-type]
 
 
 def utcnow() -> datetime:
