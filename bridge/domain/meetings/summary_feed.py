@@ -37,7 +37,7 @@ from bridge.domain.meetings.models import (
     NetworkMeeting,
 )
 from bridge.domain.meetings.scoping import _not_found
-from bridge.domain.pagination import _BIGINT, _decode, _encode
+from bridge.domain.pagination import _BIGINT, _decode, _encode, page_limit
 from bridge.domain.patients import cpr as cpr_disclosure
 from bridge.domain.patients.models import Patient
 from bridge.domain.registry.models import Role
@@ -176,7 +176,7 @@ def _summary_page_query(dialect: str, *, after: bool, since: bool) -> Select:
         .correlate_except(meeting, patient)
         .scalar_subquery()
     )
-    page = select(c).where(shown).limit(bindparam("page_limit")).subquery("page")
+    page = select(c).where(shown).limit(page_limit()).subquery("page")
     return (
         select(
             page.c.id,
