@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from sqlalchemy import (
     Boolean,
@@ -230,7 +230,29 @@ class FollowUpStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class FollowUpTask(Base):
+class _WithDeadline(Protocol):
+    @property
+    def status(self) -> FollowUpStatus: ...
+    @property
+    def due_at(self) -> datetime: ...
+
+
+class TaskDeadline:
+    """What a follow-up task's entity and its record derive from its deadline."""
+
+    __slots__ = ()
+
+    def overdue(self: _WithDeadline, now: datetime) -> bool:
+        """Open and past its deadline."""
+        return follow_up_is_overdue(self.status, self.due_at, now)
+
+    @property
+    def due_on(self: _WithDeadline) -> date:
+        """The day the deadline ends on (what every page and message shows)."""
+        return deadline_day(self.due_at)
+
+
+class FollowUpTask(TaskDeadline, Base):
     """One task after a discharge. Title and deadline are copied from the template when made,
     so a later change of the template leaves existing plans alone."""
 
@@ -321,18 +343,9 @@ class FollowUpTask(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
-    def overdue(self, now: datetime) -> bool:
-        """Open and past its deadline."""
-        return follow_up_is_overdue(self.status, self.due_at, now)
-
-    @property
-    def due_on(self) -> date:
-        """The day the deadline ends on (what every page and message shows)."""
-        return deadline_day(self.due_at)
-
 
 @dataclass(frozen=True, slots=True)
-class FollowUpRecord(ColumnRecord):
+class FollowUpRecord(TaskDeadline, ColumnRecord):
     """A follow-up task as the lists show it (see ColumnRecord)."""
 
     table: ClassVar[Table] = FollowUpTask.__table__  # type: ignore[assignment]
@@ -357,15 +370,6 @@ class FollowUpRecord(ColumnRecord):
     created_by_id: int | None
     created_at: datetime
     version: int
-
-    def overdue(self, now: datetime) -> bool:
-        """Open and past its deadline."""
-        return follow_up_is_overdue(self.status, self.due_at, now)
-
-    @property
-    def due_on(self) -> date:
-        """The day the deadline ends on (what every page and message shows)."""
-        return deadline_day(self.due_at)
 
 
 def follow_up_is_overdue(status: str, due_at: datetime, now: datetime) -> bool:

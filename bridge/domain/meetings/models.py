@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -107,7 +107,29 @@ class DistributionStatus(enum.StrEnum):
     BLOCKED = "blocked"
 
 
-class NetworkMeeting(Base):
+class _WithHoldBy(Protocol):
+    @property
+    def status(self) -> MeetingStatus: ...
+    @property
+    def hold_by(self) -> datetime | None: ...
+
+
+class HoldByDeadline:
+    """What a meeting's entity and its record derive from its hold-by deadline."""
+
+    __slots__ = ()
+
+    def overdue(self: _WithHoldBy, now: datetime) -> bool:
+        """Requested and past the regional hold-by date: late until it is planned."""
+        return meeting_request_is_overdue(self.status, self.hold_by, now)
+
+    @property
+    def hold_by_on(self: _WithHoldBy) -> date | None:
+        """The day the hold-by deadline ends on (what pages and messages show)."""
+        return deadline_day(self.hold_by) if self.hold_by else None
+
+
+class NetworkMeeting(HoldByDeadline, Base):
     __tablename__ = "network_meeting"
     __table_args__ = (
         Index("ix_network_meeting_patient_id_id", "patient_id", "id"),
@@ -157,15 +179,6 @@ class NetworkMeeting(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
-    def overdue(self, now: datetime) -> bool:
-        """Requested and past the regional hold-by date: late until it is planned."""
-        return meeting_request_is_overdue(self.status, self.hold_by, now)
-
-    @property
-    def hold_by_on(self) -> date | None:
-        """The day the hold-by deadline ends on (what pages and messages show)."""
-        return deadline_day(self.hold_by) if self.hold_by else None
-
 
 def meeting_request_is_overdue(status: str, hold_by: datetime | None, now: datetime) -> bool:
     """A requested meeting past its hold-by date; for a meeting read as columns."""
@@ -213,7 +226,7 @@ class ParticipantRecord(ColumnRecord):
 
 
 @dataclass(frozen=True, slots=True)
-class MeetingRecord(ColumnRecord):
+class MeetingRecord(HoldByDeadline, ColumnRecord):
     """A network meeting as the meeting list shows it, with its participants (see
     ColumnRecord)."""
 
@@ -244,15 +257,6 @@ class MeetingRecord(ColumnRecord):
     updated_at: datetime
     version: int
     participants: tuple[ParticipantRecord, ...] = ()
-
-    def overdue(self, now: datetime) -> bool:
-        """Requested and past the regional hold-by date: late until it is planned."""
-        return meeting_request_is_overdue(self.status, self.hold_by, now)
-
-    @property
-    def hold_by_on(self) -> date | None:
-        """The day the hold-by deadline ends on (what pages and messages show)."""
-        return deadline_day(self.hold_by) if self.hold_by else None
 
 
 class MinutesVersion(Base):

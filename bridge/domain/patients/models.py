@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from sqlalchemy import (
     Boolean,
@@ -37,7 +37,22 @@ class Sex(enum.StrEnum):
     FEMALE = "female"
 
 
-class Patient(Base):
+class _WithCpr(Protocol):
+    @property
+    def cpr(self) -> str: ...
+
+
+class MaskedCpr:
+    """What a patient's entity and its record show of the CPR number."""
+
+    __slots__ = ()
+
+    @property
+    def cpr_masked(self: _WithCpr) -> str:
+        return mask_cpr(self.cpr)
+
+
+class Patient(MaskedCpr, Base):
     __tablename__ = "patient"
     __table_args__ = (
         Index("ix_patient_municipality_id_id", "municipality_id", "id"),
@@ -66,13 +81,9 @@ class Patient(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
-    @property
-    def cpr_masked(self) -> str:
-        return mask_cpr(self.cpr)
-
 
 @dataclass(frozen=True, slots=True)
-class PatientRecord(ColumnRecord):
+class PatientRecord(MaskedCpr, ColumnRecord):
     """A patient as the API's read and list show it (see ColumnRecord)."""
 
     table: ClassVar[Table] = Patient.__table__  # type: ignore[assignment]
@@ -89,10 +100,6 @@ class PatientRecord(ColumnRecord):
     created_at: datetime
     updated_at: datetime
     version: int
-
-    @property
-    def cpr_masked(self) -> str:
-        return mask_cpr(self.cpr)
 
 
 class Relative(Base):
