@@ -19,7 +19,7 @@ from bridge.domain import idempotency
 from bridge.domain.access import Principal
 from bridge.domain.audit import flush_audit
 from bridge.domain.auth.throttle import ThrottleSettings, count_failure
-from bridge.domain.base import utcnow
+from bridge.domain.base import ColumnRecord, utcnow
 from bridge.domain.errors import PreconditionFailed, PreconditionRequired
 from bridge.domain.registry.services import authenticate_token
 from bridge.extensions import db
@@ -247,9 +247,9 @@ def init_request_lifecycle(app: Flask) -> None:
 def etag_of(obj: Any) -> str:
     """A strong ETag from the row's version counter (bumped by every UPDATE)."""
     key = obj.id if hasattr(obj, "id") else obj.staff_id
-    # A record read without its entity names the entity's resource (PatientRecord: "patient").
-    resource = getattr(obj, "etag_resource", None) or type(obj).__name__.lower()
-    return f'"{resource}-{key}-v{obj.version}"'
+    # A record read without its entity carries the entity's tag (PatientRecord: "patient-…").
+    kind = obj.entity if isinstance(obj, ColumnRecord) else type(obj)
+    return f'"{kind.__name__.lower()}-{key}-v{obj.version}"'
 
 
 def with_etag(obj: Any, status: int = 200) -> tuple[Any, int, dict[str, str]]:

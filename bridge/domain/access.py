@@ -263,14 +263,13 @@ def _sight_select(p: Principal) -> Select:
     return select(Patient.id).where(Patient.id == bindparam("patient_id"), patient_visible(p))
 
 
-def visible_patient_record(session: Session, p: Principal, patient_id: int) -> PatientRecord:
-    """The patient as a read shows it (no entity), or NotFound as ``get_visible_patient``."""
+def visible_patient_record(session: Session, p: Principal, patient_id: int) -> PatientRecord | None:
+    """The patient as a read shows it (no entity), or None when it does not exist or the caller
+    may not see it."""
     row = (
         session.connection().execute(_visible_record_select(p), {"patient_id": patient_id}).first()
     )
-    if row is None:
-        raise NotFound("no such patient")
-    return PatientRecord(*row)
+    return None if row is None else PatientRecord(*row)
 
 
 @built_per_caller

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, fields
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, ClassVar, TypeVar, cast
 
 from sqlalchemy import (
@@ -66,20 +67,20 @@ class ColumnRecord:
     The API's most frequent reads (a patient, a page of patients or tasks) need the columns and
     a property or two, not an entity: loading one per row (identity map, instance state) cost a
     worker more CPU than the statement itself (issue 19). Writes still load the entity; a record
-    names the entity's ETag resource, so a tag read from it guards a write of the entity.
+    carries the entity's ETag, so a tag read from it guards a write of the entity.
     """
 
     __slots__ = ()
-    #: The table the fields are columns of, and the resource its ETag names.
-    table: ClassVar[Table]
-    etag_resource: ClassVar[str]
+    #: The entity whose table's columns the record holds.
+    entity: ClassVar[type[Base]]
 
     @classmethod
     def columns(cls) -> list[Column[Any]]:
         """The columns to select, in the order the record takes them: its fields without a
         default, each named as its column (a KeyError names one that is not). Fields with a
         default come last and are read beside the row, as a meeting's participants."""
-        return [cls.table.c[f.name] for f in fields(cls) if f.default is MISSING]  # type: ignore[arg-type]
+        table = cast(Table, cls.entity.__table__)
+        return [table.c[f.name] for f in fields(cls) if f.default is MISSING]  # type: ignore[arg-type]
 
 
 def utcnow() -> datetime:
@@ -102,21 +103,19 @@ def get_existing(session: Session, model: type[ModelT], ident: object) -> ModelT
     return row
 
 
-# One statement per model, built at its first read.
-_BY_ID: dict[type, Select[Any]] = {}
-
-
 def read_by_id(session: Session, model: type[ModelT], row_id: int) -> ModelT | None:
     """The row with this id, for a read that starts with it.
 
     Session.get builds its statement again on every call (0.13 ms of CPU), and a read's first
     lookup never finds the row already in the session, which is all that Session.get adds; this
     statement is built once per model."""
-    stmt = _BY_ID.get(model)
-    if stmt is None:
-        id_column = model.id  # type: ignore[attr-defined]
-        stmt = _BY_ID[model] = select(model).where(id_column == bindparam("row_id"))
+    stmt = _by_id(cast(Any, model))  # a mapped class hashes as any class does; mypy doubts it
     return cast(ModelT | None, session.scalar(stmt, {"row_id": row_id}))
+
+
+@cache
+def _by_id(model: Any) -> Select[Any]:
+    return select(model).where(model.id == bindparam("row_id"))
 
 
 def plan_for_each_run(session: Session) -> None:

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Table,
     UniqueConstraint,
     bindparam,
     exists,
@@ -348,8 +347,7 @@ class FollowUpTask(TaskDeadline, Base):
 class FollowUpRecord(TaskDeadline, ColumnRecord):
     """A follow-up task as the lists show it (see ColumnRecord)."""
 
-    table: ClassVar[Table] = FollowUpTask.__table__  # type: ignore[assignment]
-    etag_resource: ClassVar[str] = "followuptask"
+    entity: ClassVar[type[Base]] = FollowUpTask
 
     id: int
     patient_id: int

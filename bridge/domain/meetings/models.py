@@ -16,7 +16,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Table,
     Text,
     UniqueConstraint,
     text,
@@ -211,8 +210,7 @@ class MeetingParticipant(Base):
 class ParticipantRecord(ColumnRecord):
     """A meeting's participant as the meeting list shows it (see ColumnRecord)."""
 
-    table: ClassVar[Table] = MeetingParticipant.__table__  # type: ignore[assignment]
-    etag_resource: ClassVar[str] = "meetingparticipant"
+    entity: ClassVar[type[Base]] = MeetingParticipant
 
     id: int
     meeting_id: int
@@ -230,8 +228,7 @@ class MeetingRecord(HoldByDeadline, ColumnRecord):
     """A network meeting as the meeting list shows it, with its participants (see
     ColumnRecord)."""
 
-    table: ClassVar[Table] = NetworkMeeting.__table__  # type: ignore[assignment]
-    etag_resource: ClassVar[str] = "networkmeeting"
+    entity: ClassVar[type[Base]] = NetworkMeeting
 
     id: int
     patient_id: int

@@ -15,7 +15,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Table,
     Text,
     text,
 )
@@ -86,8 +85,7 @@ class Patient(MaskedCpr, Base):
 class PatientRecord(MaskedCpr, ColumnRecord):
     """A patient as the API's read and list show it (see ColumnRecord)."""
 
-    table: ClassVar[Table] = Patient.__table__  # type: ignore[assignment]
-    etag_resource: ClassVar[str] = "patient"
+    entity: ClassVar[type[Base]] = Patient
 
     id: int
     cpr: str

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, select
@@ -264,14 +265,10 @@ def patient_records(session: Session, p: Principal, patient_id: int) -> PatientR
 
 def _rows_of(session: Session, model: type[RecordT], patient_id: int) -> list[RecordT]:
     """The patient's rows of one record, oldest first (the caller has checked sight)."""
-    stmt = _ROWS_OF.get(model)
-    if stmt is None:
-        column: Any = model
-        stmt = _ROWS_OF[model] = (
-            select(model).where(column.patient_id == bindparam("patient_id")).order_by(column.id)
-        )
-    return list(session.scalars(stmt, {"patient_id": patient_id}))
+    return list(session.scalars(_rows_of_statement(model), {"patient_id": patient_id}))
 
 
-# One statement per record, built at its first read (as base.read_by_id keeps them).
-_ROWS_OF: dict[type, Select[Any]] = {}
+@cache
+def _rows_of_statement(model: type[Any]) -> Select[Any]:
+    # Built once per record, as base.read_by_id builds its statements.
+    return select(model).where(model.patient_id == bindparam("patient_id")).order_by(model.id)

@@ -4,7 +4,7 @@ leaves an audit note."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,8 @@ from bridge.domain.registry.effective import copenhagen_today, region_of, requir
 from bridge.domain.registry.models import Organisation, OrganisationKind, Role, Staff
 
 CLINICAL_WRITERS = (Role.ADMIN, Role.NURSE)
+
+T = TypeVar("T")
 
 
 # --- patients ---------------------------------------------------------------------------------
@@ -60,15 +62,10 @@ def get_patient(session: Session, p: Principal, patient_id: int) -> Patient:
 
 
 def read_patient(session: Session, p: Principal, patient_id: int) -> PatientRecord:
-    """One patient the caller may see, as the API's read shows it; the read is noted as
+    """One patient the caller may see, as the API's read shows it, noted as
     ``read_patient_scoped`` notes it."""
-    try:
-        record = visible_patient_record(session, p, patient_id)
-    except NotFound:
-        _note_read(session, p, AuditAction.READ, "patient", patient_id, patient_id, found=False)
-        raise
-    _note_read(session, p, AuditAction.READ, "patient", patient_id, patient_id, found=True)
-    return record
+    record = visible_patient_record(session, p, patient_id)
+    return _noted(session, p, AuditAction.READ, "patient", patient_id, patient_id, record)
 
 
 def check_patient_sight(
@@ -80,24 +77,26 @@ def check_patient_sight(
 ) -> None:
     """``read_patient_scoped`` for a read of the patient's records that needs the caller's sight
     of the patient but not the patient: NotFound when hidden, the access noted either way."""
-    found = sees_patient(session, p, patient_id)
-    _note_read(session, p, action, resource_type, patient_id, patient_id, found=found)
-    if not found:
-        raise NotFound("no such patient")
+    seen = patient_id if sees_patient(session, p, patient_id) else None
+    _noted(session, p, action, resource_type, patient_id, patient_id, seen)
 
 
-def _note_read(
+def _noted(
     session: Session,
     p: Principal,
     action: str,
     resource_type: str,
     resource_id: object,
     patient_id: int,
-    *,
-    found: bool,
-) -> None:
-    outcome = audit.AuditOutcome.OK if found else audit.AuditOutcome.NOT_FOUND
+    found: T | None,
+) -> T:
+    """Note a read of the patient, found or not (None), and answer it: every patient-scoped
+    read leaves its trace in the access log before it answers, refusals included."""
+    outcome = audit.AuditOutcome.OK if found is not None else audit.AuditOutcome.NOT_FOUND
     audit.record(session, p, action, resource_type, resource_id, patient_id, outcome)
+    if found is None:
+        raise NotFound("no such patient")
+    return found
 
 
 def patient_region(
@@ -122,14 +121,10 @@ def read_patient_scoped(
 ) -> Patient:
     """Check that the caller may see the patient and note the access, whatever the outcome."""
     try:
-        patient = get_visible_patient(session, p, patient_id)
+        patient: Patient | None = get_visible_patient(session, p, patient_id)
     except NotFound:
-        _note_read(
-            session, p, action, resource_type, resource_id or patient_id, patient_id, found=False
-        )
-        raise
-    _note_read(session, p, action, resource_type, resource_id or patient_id, patient_id, found=True)
-    return patient
+        patient = None
+    return _noted(session, p, action, resource_type, resource_id or patient_id, patient_id, patient)
 
 
 def write_patient_scoped(
